@@ -1,0 +1,263 @@
+//! Validated configuration of one virtual router.
+//!
+//! A [`RouterConfig`] describes one virtual router per (interface, VRID, address family).
+//! [`RouterConfig::validate`] enforces the RFC ranges (R1, R2, R7) and the combinations the
+//! state machine relies on; [`crate::Router::new`] refuses an invalid config.
+
+use core::net::IpAddr;
+use std::sync::Arc;
+
+use crate::announce::AnnounceConfig;
+use crate::packet::{self, AuthType, ChecksumForm, Family, Version, V2_AUTH_LEN};
+use crate::time::Duration;
+
+/// Priority of the address owner (R1).
+pub const OWNER_PRIORITY: u8 = 255;
+/// Default backup priority (R1).
+pub const DEFAULT_PRIORITY: u8 = 100;
+/// Default Advertisement_Interval in centiseconds (R2).
+pub const DEFAULT_INTERVAL_CS: u16 = 100;
+
+/// Which protocol versions a router speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum VersionMode {
+    /// VRRPv2 only (RFC 3768). keepalived's default for IPv4.
+    V2,
+    /// VRRPv3 only (RFC 9568).
+    #[default]
+    V3,
+    /// RFC 5798 §8.4 migration mode: send both versions, accept both (R47).
+    V2V3,
+}
+
+impl VersionMode {
+    /// True when adverts of `version` are accepted.
+    pub fn accepts(self, version: Version) -> bool {
+        matches!(
+            (self, version),
+            (VersionMode::V2, Version::V2)
+                | (VersionMode::V3, Version::V3)
+                | (VersionMode::V2V3, _)
+        )
+    }
+}
+
+/// VRRPv2 authentication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Auth {
+    /// No authentication (type 0).
+    #[default]
+    None,
+    /// Simple password (type 1, keepalived `auth_type PASS`), zero padded to 8 bytes.
+    Password([u8; V2_AUTH_LEN]),
+}
+
+impl Auth {
+    /// A password from configuration text (truncated to 8 bytes as keepalived does).
+    pub fn password(text: &str) -> Auth {
+        Auth::Password(packet::password_field(text.as_bytes()))
+    }
+
+    /// The type and data to put on the wire.
+    pub fn wire(self) -> (AuthType, [u8; V2_AUTH_LEN]) {
+        match self {
+            Auth::None => (AuthType::None, [0; V2_AUTH_LEN]),
+            Auth::Password(p) => (AuthType::Password, p),
+        }
+    }
+}
+
+/// A unicast peer (keepalived's non-standard `unicast_peer`), with an optional TTL window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct UnicastPeer {
+    /// The peer's address.
+    pub addr: IpAddr,
+    /// Lowest TTL accepted from this peer (`min_ttl`); none by default.
+    pub min_ttl: Option<u8>,
+    /// Highest TTL accepted from this peer (`max_ttl`); none by default.
+    pub max_ttl: Option<u8>,
+}
+
+impl UnicastPeer {
+    /// A peer with no TTL window.
+    pub fn new(addr: IpAddr) -> Self {
+        UnicastPeer {
+            addr,
+            min_ttl: None,
+            max_ttl: None,
+        }
+    }
+
+    /// True when `ttl` is inside the configured window.
+    pub fn ttl_ok(&self, ttl: u8) -> bool {
+        self.min_ttl.is_none_or(|m| ttl >= m) && self.max_ttl.is_none_or(|m| ttl <= m)
+    }
+}
+
+/// Everything one virtual router needs to decide.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RouterConfig {
+    /// Name used in reasons and logs (keepalived's instance name).
+    pub name: Arc<str>,
+    /// Virtual router identifier, 1..255, no default (R1).
+    pub vrid: u8,
+    /// Address family of this router.
+    pub family: Family,
+    /// Protocol versions spoken.
+    pub version: VersionMode,
+    /// Base priority: 255 for the address owner, 1..254 otherwise (R1).
+    pub priority: u8,
+    /// Advertisement_Interval in centiseconds, 1..4095 (R2). VRRPv2 rounds it to seconds.
+    pub advert_interval_cs: u16,
+    /// Preempt_Mode (R5). keepalived's `nopreempt` sets it to false.
+    pub preempt: bool,
+    /// keepalived's `preempt_delay`: after startup or recovery from Fault, lower-priority adverts
+    /// are still accepted for this long before this router preempts.
+    pub preempt_delay: Duration,
+    /// Also start the preempt delay when this router's effective priority rises while Backup
+    /// (an instance-level hold-down against flapping checks; not in keepalived).
+    pub preempt_delay_on_priority_rise: bool,
+    /// Accept_Mode (R6, R18): the data plane enforces it; the owner always accepts.
+    pub accept_mode: bool,
+    /// The virtual addresses. IPv6 lists start with a link-local address (R7).
+    pub vips: Vec<IpAddr>,
+    /// The interface's primary IPv4 address or IPv6 link-local: advert source and tie-breaker.
+    pub primary_addr: IpAddr,
+    /// Unicast peers; empty means multicast to the VRRP group.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// Drop unicast adverts whose source is not a configured peer (`check_unicast_src`).
+    pub check_unicast_src: bool,
+    /// Checksum form sent for IPv4 VRRPv3 (both are accepted).
+    pub checksum_form: ChecksumForm,
+    /// VRRPv2 authentication.
+    pub auth: Auth,
+    /// Number of missed adverts before taking over (keepalived `down_timer_adverts`; RFC: 3).
+    pub down_timer_adverts: u8,
+    /// Do not answer a lower-priority advert with an immediate advert (disables R23; keepalived
+    /// `lower_prio_no_advert`, set by `vrrp_strict`).
+    pub lower_prio_no_advert: bool,
+    /// Send one advert before yielding to a higher-priority Active (keepalived
+    /// `higher_prio_send_advert`).
+    pub higher_prio_send_advert: bool,
+    /// Gratuitous ARP / unsolicited NA schedule.
+    pub announce: AnnounceConfig,
+}
+
+impl RouterConfig {
+    /// A config with RFC and keepalived defaults for the given identity.
+    pub fn new(name: &str, vrid: u8, primary_addr: IpAddr, vips: Vec<IpAddr>) -> Self {
+        RouterConfig {
+            name: Arc::from(name),
+            vrid,
+            family: Family::of(primary_addr),
+            version: VersionMode::V3,
+            priority: DEFAULT_PRIORITY,
+            advert_interval_cs: DEFAULT_INTERVAL_CS,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            preempt_delay_on_priority_rise: false,
+            accept_mode: false,
+            vips,
+            primary_addr,
+            unicast_peers: Vec::new(),
+            check_unicast_src: false,
+            checksum_form: ChecksumForm::default(),
+            auth: Auth::None,
+            down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            announce: AnnounceConfig::default(),
+        }
+    }
+
+    /// True for the address owner (priority 255).
+    pub fn is_owner(&self) -> bool {
+        self.priority == OWNER_PRIORITY
+    }
+
+    /// Checks ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.vrid == 0 {
+            return Err(ConfigError::Vrid);
+        }
+        if self.priority == 0 {
+            return Err(ConfigError::Priority);
+        }
+        if !(1..=packet::MAX_INTERVAL_CS).contains(&self.advert_interval_cs) {
+            return Err(ConfigError::Interval(self.advert_interval_cs));
+        }
+        if self.vips.is_empty() || self.vips.len() > 255 {
+            return Err(ConfigError::VipCount(self.vips.len()));
+        }
+        self.validate_families()?;
+        if self.family == Family::V6 && self.version != VersionMode::V3 {
+            return Err(ConfigError::V2OverIpv6);
+        }
+        if self.down_timer_adverts == 0 || self.down_timer_adverts > 100 {
+            return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
+        }
+        Ok(())
+    }
+
+    fn validate_families(&self) -> Result<(), ConfigError> {
+        let addrs = self
+            .vips
+            .iter()
+            .chain(core::iter::once(&self.primary_addr))
+            .chain(self.unicast_peers.iter().map(|p| &p.addr));
+        for a in addrs {
+            if Family::of(*a) != self.family {
+                return Err(ConfigError::MixedFamily(*a));
+            }
+        }
+        match (self.family, self.vips[0]) {
+            (Family::V6, IpAddr::V6(first)) if !packet::is_link_local(first) => {
+                Err(ConfigError::Ipv6FirstNotLinkLocal(first.into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The interval this router advertises, as a [`Duration`].
+    pub fn advert_interval(&self) -> Duration {
+        match self.version {
+            VersionMode::V2 => Duration::from_secs(u64::from(packet::v2_interval_secs(
+                self.advert_interval_cs,
+            ))),
+            _ => Duration::from_centis(u64::from(self.advert_interval_cs)),
+        }
+    }
+}
+
+/// Why a [`RouterConfig`] is invalid.
+#[derive(thiserror::Error, Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// VRID outside 1..255 (R1).
+    #[error("virtual router id must be 1..255")]
+    Vrid,
+    /// Priority 0 is reserved for leaving (R1).
+    #[error("priority must be 1..255 (255 = address owner)")]
+    Priority,
+    /// Interval outside 1..4095 centiseconds (R2, erratum 8301).
+    #[error("advertisement interval {0} cs is out of range, expected 1..4095")]
+    Interval(u16),
+    /// No virtual address, or more than 255.
+    #[error("{0} virtual addresses, expected 1..255")]
+    VipCount(usize),
+    /// An address of the other family.
+    #[error("address {0} is not of the router's family")]
+    MixedFamily(IpAddr),
+    /// IPv6 list not starting with a link-local address (R7).
+    #[error("first IPv6 virtual address {0} must be link-local")]
+    Ipv6FirstNotLinkLocal(IpAddr),
+    /// VRRPv2 requested for IPv6.
+    #[error("VRRPv2 is IPv4 only")]
+    V2OverIpv6,
+    /// `down_timer_adverts` outside 1..100.
+    #[error("down_timer_adverts {0} out of range, expected 1..100")]
+    DownTimerAdverts(u8),
+}

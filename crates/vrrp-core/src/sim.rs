@@ -1,0 +1,1 @@
+//! Deterministic simulated LAN (being written).

@@ -1,0 +1,120 @@
+//! Counters of one virtual router (the figures keepalived's stats dump and FRR's JSON show).
+
+use crate::packet::RxError;
+
+/// Why the router (rather than the codec) discarded a well-formed advertisement.
+#[derive(thiserror::Error, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyError {
+    /// TTL / hop limit not 255 on a multicast advert (R24), or outside a unicast peer's window.
+    #[error("TTL {0} not accepted")]
+    Ttl(u8),
+    /// Version not configured (R25).
+    #[error("VRRP version not configured on this router")]
+    Version,
+    /// VRID differs (R29); normally filtered by the demultiplexer.
+    #[error("VRID {0} is not this router's")]
+    Vrid(u8),
+    /// Address family differs from the router's.
+    #[error("address family differs from the router's")]
+    Family,
+    /// VRRPv2 authentication type or password mismatch.
+    #[error("VRRPv2 authentication mismatch")]
+    Auth,
+    /// VRRPv2 advert with another interval (dropped, as keepalived and FRR do for v2).
+    #[error("VRRPv2 advertisement interval {0} s differs from ours")]
+    V2Interval(u16),
+    /// Unicast advert from a source that is not a configured peer (`check_unicast_src`).
+    #[error("unicast advert from an unknown source")]
+    UnknownUnicastSource,
+    /// Multicast advert on a unicast router or the reverse (keepalived rejects both).
+    #[error("unicast/multicast destination does not match the configuration")]
+    DestinationMismatch,
+    /// Our own advert looped back.
+    #[error("own advertisement")]
+    Own,
+    /// A VRRPv2 advert from a router that also sends VRRPv3 (R47: ignored in v2/v3 mode).
+    #[error("VRRPv2 advert from a router that also sends VRRPv3")]
+    V2FromV3Sender,
+    /// An advert while not running (Initialize or Fault).
+    #[error("advert received while not running")]
+    NotRunning,
+}
+
+/// Counters. All wrap on overflow (never in practice).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Stats {
+    /// Adverts accepted for processing.
+    pub adverts_rx: u64,
+    /// Adverts sent (each version counts once per destination set).
+    pub adverts_tx: u64,
+    /// Priority-0 adverts received.
+    pub priority_zero_rx: u64,
+    /// Priority-0 adverts sent.
+    pub priority_zero_tx: u64,
+    /// Transitions into Active.
+    pub became_active: u64,
+    /// Transitions out of Active.
+    pub released_active: u64,
+    /// Every state transition.
+    pub transitions: u64,
+    /// Announcements (GARP / NA) requested.
+    pub announcements: u64,
+    /// Dual-Active episodes detected (lower-priority adverts received while Active).
+    pub dual_active: u64,
+    /// IPv4 VRRPv3 adverts received with the RFC 9568 checksum form.
+    pub checksum_rfc9568_rx: u64,
+    /// IPv4 VRRPv3 adverts received with the pseudo-header checksum form.
+    pub checksum_pseudo_header_rx: u64,
+    /// Adverts whose interval differs from ours (R34).
+    pub interval_mismatch: u64,
+    /// Adverts whose address list differs from ours (R35).
+    pub address_list_mismatch: u64,
+    /// Codec errors: too short, bad length.
+    pub rx_length_errors: u64,
+    /// Codec errors: bad version.
+    pub rx_version_errors: u64,
+    /// Codec errors: bad type.
+    pub rx_type_errors: u64,
+    /// Codec errors: checksum.
+    pub rx_checksum_errors: u64,
+    /// Codec errors: count 0, interval 0, first address not link-local, bad auth type.
+    pub rx_field_errors: u64,
+    /// CARP packets seen.
+    pub rx_carp: u64,
+    /// Policy discards: TTL.
+    pub rx_ttl_errors: u64,
+    /// Policy discards: authentication.
+    pub rx_auth_errors: u64,
+    /// Policy discards: everything else (version, VRID, family, destination, source, own).
+    pub rx_policy_errors: u64,
+}
+
+impl Stats {
+    /// Counts a codec error.
+    pub fn count_rx_error(&mut self, e: &RxError) {
+        let c = match e {
+            RxError::TooShort { .. } | RxError::BadLength { .. } => &mut self.rx_length_errors,
+            RxError::BadVersion(_) | RxError::V2OverIpv6 => &mut self.rx_version_errors,
+            RxError::BadType(_) => &mut self.rx_type_errors,
+            RxError::Checksum => &mut self.rx_checksum_errors,
+            RxError::Carp => &mut self.rx_carp,
+            RxError::ZeroCount
+            | RxError::ZeroInterval
+            | RxError::FirstAddressNotLinkLocal
+            | RxError::FamilyMismatch
+            | RxError::BadAuthType(_) => &mut self.rx_field_errors,
+        };
+        *c = c.wrapping_add(1);
+    }
+
+    /// Counts a policy discard.
+    pub fn count_policy_error(&mut self, e: &PolicyError) {
+        let c = match e {
+            PolicyError::Ttl(_) => &mut self.rx_ttl_errors,
+            PolicyError::Auth => &mut self.rx_auth_errors,
+            _ => &mut self.rx_policy_errors,
+        };
+        *c = c.wrapping_add(1);
+    }
+}

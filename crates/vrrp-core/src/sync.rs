@@ -1,0 +1,193 @@
+//! Sync groups (keepalived's `vrrp_sync_group`) and [`Node`], a set of routers driven together.
+//!
+//! Members of a sync group change state together:
+//! - when a member becomes Active, every Backup member becomes Active;
+//! - when an Active member falls back to Backup, every Active member becomes Backup;
+//! - while any member has a Fault of its own (link, weight-0 tracker), every other member is
+//!   held in Fault too, and all leave Fault when the last such condition clears.
+//!
+//! Each forced change carries [`Reason::SyncGroup`] naming the group and the member it follows.
+
+use std::sync::Arc;
+
+use crate::action::{Action, Reason, State};
+use crate::packet::Advert;
+use crate::router::{Input, Router, SyncCommand};
+use crate::stats::PolicyError;
+use crate::time::Instant;
+
+/// Index of a router in a [`Node`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouterId(pub usize);
+
+/// A named group of routers that change state together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    /// Group name.
+    pub name: Arc<str>,
+    /// Its members.
+    pub members: Vec<RouterId>,
+}
+
+/// Every virtual router of one host, with their sync groups.
+#[derive(Clone, Debug, Default)]
+pub struct Node {
+    routers: Vec<Router>,
+    groups: Vec<SyncGroup>,
+    /// For each router, its group index.
+    group_of: Vec<Option<usize>>,
+    /// Round-robin cursor for [`Node::poll_action`].
+    cursor: usize,
+}
+
+impl Node {
+    /// An empty node.
+    pub fn new() -> Self {
+        Node::default()
+    }
+
+    /// Adds a router and returns its id.
+    pub fn add_router(&mut self, router: Router) -> RouterId {
+        self.routers.push(router);
+        self.group_of.push(None);
+        RouterId(self.routers.len() - 1)
+    }
+
+    /// Declares a sync group. A router belongs to at most one group; a later group wins.
+    pub fn add_sync_group(&mut self, name: &str, members: Vec<RouterId>) {
+        let idx = self.groups.len();
+        for m in &members {
+            if let Some(slot) = self.group_of.get_mut(m.0) {
+                *slot = Some(idx);
+            }
+        }
+        self.groups.push(SyncGroup {
+            name: Arc::from(name),
+            members,
+        });
+    }
+
+    /// The router with this id.
+    pub fn router(&self, id: RouterId) -> &Router {
+        &self.routers[id.0]
+    }
+
+    /// All routers, in id order.
+    pub fn routers(&self) -> impl Iterator<Item = (RouterId, &Router)> {
+        self.routers.iter().enumerate().map(|(i, r)| (RouterId(i), r))
+    }
+
+    /// Number of routers.
+    pub fn len(&self) -> usize {
+        self.routers.len()
+    }
+
+    /// True when there is no router.
+    pub fn is_empty(&self) -> bool {
+        self.routers.is_empty()
+    }
+
+    /// Feeds an input to one router, then applies its sync group's rules.
+    pub fn handle(&mut self, now: Instant, id: RouterId, input: Input) {
+        let before = self.routers[id.0].state();
+        self.routers[id.0].handle(now, input);
+        self.after_event(now, id, before);
+    }
+
+    /// Feeds the same input to every router (startup, shutdown).
+    pub fn handle_all(&mut self, now: Instant, input: Input) {
+        for i in 0..self.routers.len() {
+            self.handle(now, RouterId(i), input.clone());
+        }
+    }
+
+    /// Feeds an advert to the router with its VRID and family. Returns `None` if no router
+    /// matches (R29: the caller counts it against the interface).
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        adv: &Advert<'_>,
+    ) -> Option<Result<(), PolicyError>> {
+        let i = self.routers.iter().position(|r| {
+            r.config().vrid == adv.vrid && r.config().family == adv.family()
+        })?;
+        let before = self.routers[i].state();
+        let result = self.routers[i].handle_advert(now, adv);
+        self.after_event(now, RouterId(i), before);
+        Some(result)
+    }
+
+    /// Serves every router's expired timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.routers.len() {
+            if self.routers[i].poll_timeout().is_some_and(|t| t <= now) {
+                let before = self.routers[i].state();
+                self.routers[i].handle_timeout(now);
+                self.after_event(now, RouterId(i), before);
+            }
+        }
+    }
+
+    /// The earliest deadline of any router.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.routers.iter().filter_map(Router::poll_timeout).min()
+    }
+
+    /// The next action of any router.
+    pub fn poll_action(&mut self) -> Option<(RouterId, Action)> {
+        let n = self.routers.len();
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            if let Some(a) = self.routers[i].poll_action() {
+                self.cursor = i;
+                return Some((RouterId(i), a));
+            }
+        }
+        None
+    }
+
+    fn after_event(&mut self, now: Instant, id: RouterId, before: State) {
+        let Some(g) = self.group_of[id.0] else {
+            return;
+        };
+        self.sync_faults(now, g);
+        let after = self.routers[id.0].state();
+        if after == before {
+            return;
+        }
+        let group = self.groups[g].name.clone();
+        let member = self.routers[id.0].config().name.clone();
+        let cmd = match (before, after) {
+            (_, State::Active) => SyncCommand::BecomeActive { group, member },
+            (State::Active, State::Backup) => SyncCommand::BecomeBackup { group, member },
+            _ => return,
+        };
+        for m in self.groups[g].members.clone() {
+            if m != id {
+                self.routers[m.0].handle(now, Input::Sync(cmd.clone()));
+            }
+        }
+    }
+
+    /// Holds every member in Fault while another member has a Fault of its own.
+    fn sync_faults(&mut self, now: Instant, g: usize) {
+        let group = self.groups[g].name.clone();
+        let members = self.groups[g].members.clone();
+        for &m in &members {
+            let faulty = members
+                .iter()
+                .find(|&&o| o != m && self.routers[o.0].has_own_fault())
+                .map(|o| self.routers[o.0].config().name.clone());
+            let cmd = SyncCommand::Fault {
+                group: group.clone(),
+                member: faulty,
+            };
+            self.routers[m.0].handle(now, Input::Sync(cmd));
+        }
+    }
+}
+
+/// The reason carried by a forced change, for tests and logs.
+pub fn is_sync_reason(reason: &Reason) -> bool {
+    matches!(reason, Reason::SyncGroup { .. })
+}

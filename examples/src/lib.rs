@@ -1,0 +1,1 @@
+//! Examples of embedding vrrpd crates; see the files beside this one.
