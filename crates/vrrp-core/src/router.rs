@@ -126,6 +126,8 @@ pub struct Router {
     last_active: Option<IpAddr>,
     last_v3_sender: Option<(IpAddr, Instant)>,
     notice_at: [Option<Instant>; NOTICE_KINDS],
+    /// Notices raised while handling one input, queued after its other actions.
+    pending_notices: [Option<Notice>; NOTICE_KINDS],
     actions: VecDeque<Action>,
     stats: Stats,
 }
@@ -150,6 +152,7 @@ impl Router {
             last_active: None,
             last_v3_sender: None,
             notice_at: [None; NOTICE_KINDS],
+            pending_notices: [None; NOTICE_KINDS],
             actions: VecDeque::with_capacity(capacity),
             stats: Stats::default(),
             cfg,
@@ -373,6 +376,7 @@ impl Router {
             State::Active => self.active_receive(now, adv),
             State::Initialize | State::Fault => {}
         }
+        self.flush_notices();
         Ok(())
     }
 
@@ -413,7 +417,12 @@ impl Router {
         if multicast {
             return Err(PolicyError::DestinationMismatch);
         }
-        match self.cfg.unicast_peers.iter().find(|p| p.addr == adv.meta.src) {
+        match self
+            .cfg
+            .unicast_peers
+            .iter()
+            .find(|p| p.addr == adv.meta.src)
+        {
             Some(peer) if !peer.ttl_ok(adv.meta.ttl) => Err(PolicyError::Ttl(adv.meta.ttl)),
             None if self.cfg.check_unicast_src => Err(PolicyError::UnknownUnicastSource),
             _ => Ok(()),
@@ -461,7 +470,14 @@ impl Router {
         if adv.version == Version::V3 && adv.interval_cs != self.cfg.advert_interval_cs {
             self.stats.interval_mismatch += 1;
             let (theirs_cs, ours_cs) = (adv.interval_cs, self.cfg.advert_interval_cs);
-            self.notice(now, Notice::IntervalMismatch { from, theirs_cs, ours_cs });
+            self.notice(
+                now,
+                Notice::IntervalMismatch {
+                    from,
+                    theirs_cs,
+                    ours_cs,
+                },
+            );
         }
         if !self.same_addresses(adv) {
             self.stats.address_list_mismatch += 1;
@@ -492,7 +508,8 @@ impl Router {
         if !self.preempts() || adv.priority >= self.effective || delaying {
             // R15: adopt the Active's interval, recompute skew and down interval, re-arm.
             self.active_adver_interval = advert_interval(adv);
-            self.timers.set(Timer::ActiveDown, now + self.active_down_interval());
+            self.timers
+                .set(Timer::ActiveDown, now + self.active_down_interval());
             self.down_cause = DownCause::Silent(Some(from));
             self.last_active = Some(from);
         } else {
@@ -526,7 +543,8 @@ impl Router {
                 our_priority: ours,
             };
             self.release_active(State::Backup, reason, false);
-            self.timers.set(Timer::ActiveDown, now + self.active_down_interval());
+            self.timers
+                .set(Timer::ActiveDown, now + self.active_down_interval());
             self.down_cause = DownCause::Silent(Some(from));
             return;
         }
@@ -540,7 +558,13 @@ impl Router {
         self.push_announce_rounds(rounds);
         self.arm_announce_timer();
         let their_priority = adv.priority;
-        self.notice(now, Notice::DualActive { from, their_priority });
+        self.notice(
+            now,
+            Notice::DualActive {
+                from,
+                their_priority,
+            },
+        );
     }
 
     /// Serves every expired timer. Harmless when nothing is due.
@@ -598,7 +622,8 @@ impl Router {
 
     fn become_backup(&mut self, now: Instant, reason: Reason, start_preempt_delay: bool) {
         self.active_adver_interval = self.cfg.advert_interval();
-        self.timers.set(Timer::ActiveDown, now + self.active_down_interval());
+        self.timers
+            .set(Timer::ActiveDown, now + self.active_down_interval());
         self.down_cause = DownCause::Silent(None);
         if start_preempt_delay && self.cfg.preempt_delay > Duration::ZERO {
             self.preempt_until = Some(now + self.cfg.preempt_delay);
@@ -708,7 +733,10 @@ impl Router {
     }
 
     fn compute_effective(&self) -> track::Effective {
-        track::effective_priority(self.cfg.priority, self.trackers.iter().map(|(t, s)| (t, *s)))
+        track::effective_priority(
+            self.cfg.priority,
+            self.trackers.iter().map(|(t, s)| (t, *s)),
+        )
     }
 
     fn recompute_priority(&mut self, now: Instant, cause: Cause) {
@@ -785,10 +813,15 @@ impl Router {
             }
             SyncCommand::BecomeBackup { group, member } if self.state == State::Active => {
                 self.release_active(State::Backup, Reason::SyncGroup { group, member }, false);
-                self.timers.set(Timer::ActiveDown, now + self.active_down_interval());
+                self.timers
+                    .set(Timer::ActiveDown, now + self.active_down_interval());
                 self.down_cause = DownCause::Silent(self.last_active);
             }
             SyncCommand::Fault { group, member } => {
+                let imposed = member.clone().map(|m| (group.clone(), m));
+                if imposed == self.sync_fault {
+                    return;
+                }
                 let cause = match &member {
                     Some(m) => format!("sync group {group} member {m}"),
                     None => format!("sync group {group}"),
@@ -823,7 +856,15 @@ impl Router {
             return;
         }
         *last = Some(now);
-        self.actions.push_back(Action::Notice(notice));
+        self.pending_notices[kind] = Some(notice);
+    }
+
+    fn flush_notices(&mut self) {
+        for slot in &mut self.pending_notices {
+            if let Some(n) = slot.take() {
+                self.actions.push_back(Action::Notice(n));
+            }
+        }
     }
 }
 

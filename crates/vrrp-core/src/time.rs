@@ -102,6 +102,13 @@ impl Sub<Instant> for Instant {
     }
 }
 
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, rhs: Duration) -> Instant {
+        Instant(self.0.saturating_sub(rhs.0))
+    }
+}
+
 impl Add for Duration {
     type Output = Duration;
     fn add(self, rhs: Duration) -> Duration {
@@ -152,7 +159,10 @@ mod tests {
     fn arithmetic_saturates_instead_of_wrapping() {
         let t = Instant::from_micros(5);
         assert_eq!(t - Instant::from_micros(10), Duration::ZERO);
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
+            Instant::from_micros(u64::MAX)
+        );
         assert_eq!(Duration::from_centis(3).as_micros(), 30_000);
         assert_eq!(Duration::from_micros(609_375).as_centis(), 60);
     }

@@ -1,0 +1,402 @@
+//! keepalived behaviours the core implements beyond the RFC: Fault, tracking with reasons,
+//! preempt_delay, unicast peers, the announcement schedule, sync groups and reload.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use vrrp_core::config::UnicastPeer;
+use vrrp_core::{
+    Action, Cause, Duration, Input, Node, PolicyError, Reason, Router, State, TrackState, Tracker,
+};
+
+#[test]
+fn weight_zero_tracker_failure_puts_active_in_fault_with_priority_zero_and_its_name() {
+    let mut cfg = v4_config(100);
+    cfg.announce.second_burst_delay = None;
+    let mut r = Router::new(cfg).unwrap();
+    let chk = r.add_tracker(Tracker::binary("chk_haproxy", 0, false));
+    r.handle(ms(0), Input::Startup);
+    r.handle_timeout(r.poll_timeout().unwrap());
+    drain(&mut r);
+    r.handle(ms(5000), Input::Tracker(chk, TrackState::Down));
+    let actions = drain(&mut r);
+    assert_eq!(
+        actions,
+        vec![
+            Action::SendAdvert {
+                version: vrrp_core::Version::V3,
+                priority: 0
+            },
+            Action::RemoveVip(ip("192.0.2.1")),
+            Action::StateChanged {
+                from: State::Active,
+                to: State::Fault,
+                reason: Reason::TrackerFault {
+                    tracker: Arc::from("chk_haproxy")
+                }
+            },
+        ]
+    );
+    assert_eq!(r.poll_timeout(), None, "no timers in Fault");
+    assert_eq!(
+        Adv::v4("192.0.2.20", 50).feed(&mut r, ms(5100)),
+        Err(PolicyError::NotRunning)
+    );
+    r.handle(ms(6000), Input::Tracker(chk, TrackState::Up));
+    let actions = drain(&mut r);
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Fault, State::Backup)],
+        "leaving Fault goes to Backup"
+    );
+    assert!(
+        matches!(&actions[0], Action::StateChanged { reason: Reason::Recovered { cause }, .. } if &**cause == "chk_haproxy")
+    );
+}
+
+#[test]
+fn interface_down_is_fault_and_owner_recovers_straight_to_active() {
+    let mut r = started(v4_config(255), ms(0));
+    r.handle(ms(10), Input::LinkDown);
+    let actions = drain(&mut r);
+    assert_eq!(adverts(&actions), vec![0]);
+    assert_eq!(r.state(), State::Fault);
+    r.handle(ms(20), Input::LinkUp);
+    let actions = drain(&mut r);
+    assert_eq!(transitions(&actions), vec![(State::Fault, State::Active)]);
+}
+
+#[test]
+fn startup_with_a_failed_tracker_enters_fault_directly() {
+    let mut r = Router::new(v4_config(100)).unwrap();
+    let t = r.add_tracker(Tracker::binary("eth1", 0, false));
+    r.handle(ms(0), Input::Tracker(t, TrackState::Down));
+    r.handle(ms(0), Input::Startup);
+    assert_eq!(
+        transitions(&drain(&mut r)),
+        vec![(State::Initialize, State::Fault)]
+    );
+}
+
+#[test]
+fn weighted_tracker_changes_priority_with_cause_and_active_advertises_at_once() {
+    let mut cfg = v4_config(40);
+    cfg.announce.second_burst_delay = None;
+    let mut r = Router::new(cfg).unwrap();
+    let lb = r.add_tracker(Tracker::binary("chk_ocp_lb", 20, false));
+    r.handle(ms(0), Input::Startup);
+    r.handle(ms(0), Input::Tracker(lb, TrackState::Up));
+    assert_eq!(r.effective_priority(), 60);
+    r.handle_timeout(r.poll_timeout().unwrap());
+    drain(&mut r);
+    r.handle(ms(4000), Input::Tracker(lb, TrackState::Down));
+    let actions = drain(&mut r);
+    assert_eq!(
+        actions,
+        vec![
+            Action::PriorityChanged {
+                from: 60,
+                to: 40,
+                cause: Cause::Tracker(Arc::from("chk_ocp_lb"))
+            },
+            Action::SendAdvert {
+                version: vrrp_core::Version::V3,
+                priority: 40
+            },
+        ]
+    );
+}
+
+#[test]
+fn openshift_bootstrap_at_70_keeps_the_vip_against_a_healthy_master_at_68() {
+    let mut node = Router::new(v4_config(40)).unwrap();
+    for (name, w) in [("chk_ocp_lb", 20), ("chk_ocp_both", 5), ("chk_mcs", 3)] {
+        let id = node.add_tracker(Tracker::binary(name, w, false));
+        node.handle(ms(0), Input::Tracker(id, TrackState::Up));
+    }
+    node.handle(ms(0), Input::Startup);
+    assert_eq!(node.effective_priority(), 68);
+    let armed = node.poll_timeout().unwrap();
+    Adv::v4("192.0.2.20", 70).feed(&mut node, ms(100)).unwrap();
+    assert!(
+        node.poll_timeout().unwrap() > armed,
+        "bootstrap's 70 beats 68: advert accepted"
+    );
+}
+
+#[test]
+fn preempt_delay_accepts_lower_priority_until_it_expires_then_preempts() {
+    let mut cfg = v4_config(100);
+    cfg.preempt_delay = Duration::from_secs(10);
+    let mut r = started(cfg, ms(0));
+    // A lower-priority Active keeps advertising every second.
+    let mut t = 500;
+    while r.state() == State::Backup {
+        Adv::v4("192.0.2.20", 50).feed(&mut r, ms(t)).unwrap();
+        if let Some(due) = r.poll_timeout().filter(|d| *d <= ms(t + 1000)) {
+            r.handle_timeout(due);
+        }
+        t += 1000;
+        assert!(t < 30_000, "never preempted");
+    }
+    let actions = drain(&mut r);
+    let when = t - 1000;
+    assert!(
+        (10_000..=14_000).contains(&when),
+        "preempted at {when} ms, expected after the 10 s delay"
+    );
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::StateChanged {
+            reason: Reason::Preempted { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
+fn preempt_delay_on_priority_rise_holds_down_a_recovered_check() {
+    let mut cfg = v4_config(90);
+    cfg.preempt_delay = Duration::from_secs(20);
+    cfg.preempt_delay_on_priority_rise = true;
+    let mut r = Router::new(cfg).unwrap();
+    let chk = r.add_tracker(Tracker::binary("chk", 20, false));
+    r.handle(ms(0), Input::Startup);
+    // Wait out the startup delay while a priority-100 Active advertises.
+    let mut t = 0;
+    while t < 25_000 {
+        Adv::v4("192.0.2.20", 100).feed(&mut r, ms(t)).unwrap();
+        t += 1000;
+    }
+    r.handle(ms(t), Input::Tracker(chk, TrackState::Up)); // 90 + 20 = 110 > 100
+    for k in 0..15 {
+        Adv::v4("192.0.2.20", 100)
+            .feed(&mut r, ms(t + k * 1000))
+            .unwrap();
+    }
+    assert_eq!(
+        r.state(),
+        State::Backup,
+        "still held down 15 s after the check recovered"
+    );
+}
+
+#[test]
+fn unicast_router_checks_source_ttl_window_and_destination_kind() {
+    let mut cfg = v4_config(100);
+    cfg.unicast_peers = vec![UnicastPeer {
+        addr: ip("192.0.2.20"),
+        min_ttl: Some(250),
+        max_ttl: None,
+    }];
+    cfg.check_unicast_src = true;
+    let mut r = started(cfg, ms(0));
+    assert_eq!(
+        r.advert_destinations().collect::<Vec<_>>(),
+        vec![ip("192.0.2.20")]
+    );
+    let mut adv = Adv::v4("192.0.2.20", 200);
+    adv.dst = ip("192.0.2.10");
+    adv.ttl = 252;
+    assert_eq!(
+        adv.feed(&mut r, ms(1)),
+        Ok(()),
+        "unicast TTL below 255 is fine inside the window"
+    );
+    adv.ttl = 64;
+    assert_eq!(adv.feed(&mut r, ms(2)), Err(PolicyError::Ttl(64)));
+    let mut stranger = Adv::v4("192.0.2.99", 200);
+    stranger.dst = ip("192.0.2.10");
+    assert_eq!(
+        stranger.feed(&mut r, ms(3)),
+        Err(PolicyError::UnknownUnicastSource)
+    );
+    let multicast = Adv::v4("192.0.2.20", 200);
+    assert_eq!(
+        multicast.feed(&mut r, ms(4)),
+        Err(PolicyError::DestinationMismatch)
+    );
+}
+
+#[test]
+fn unicast_advert_checksum_is_built_per_peer_destination() {
+    let mut cfg = v4_config(100);
+    cfg.unicast_peers = vec![
+        UnicastPeer::new(ip("192.0.2.20")),
+        UnicastPeer::new(ip("192.0.2.30")),
+    ];
+    let r = Router::new(cfg).unwrap();
+    let mut a = [0u8; 64];
+    let mut b = [0u8; 64];
+    let dsts: Vec<_> = r.advert_destinations().collect();
+    r.encode_advert(vrrp_core::Version::V3, 100, dsts[0], &mut a)
+        .unwrap();
+    r.encode_advert(vrrp_core::Version::V3, 100, dsts[1], &mut b)
+        .unwrap();
+    assert_ne!(a[6..8], b[6..8], "pseudo-header uses the real destination");
+}
+
+#[test]
+fn second_burst_and_refresh_follow_garp_master_delay_and_refresh() {
+    let mut cfg = v4_config(255);
+    cfg.announce.burst_count = 2;
+    cfg.announce.refresh_interval = Some(Duration::from_secs(60));
+    let mut r = Router::new(cfg).unwrap();
+    r.handle(ms(0), Input::Startup);
+    let count = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::Announce(_)))
+            .count()
+    };
+    assert_eq!(count(&drain(&mut r)), 2);
+    let mut announced_at = Vec::new();
+    while let Some(t) = r.poll_timeout() {
+        if t > ms(130_000) {
+            break;
+        }
+        r.handle_timeout(t);
+        let n = count(&drain(&mut r));
+        if n > 0 {
+            announced_at.push((t.as_micros() / 1_000, n));
+        }
+    }
+    assert_eq!(announced_at, vec![(5_000, 2), (65_000, 1), (125_000, 1)]);
+}
+
+#[test]
+fn winning_over_another_active_reannounces_the_addresses() {
+    let mut cfg = v4_config(200);
+    cfg.announce.second_burst_delay = None;
+    let (mut r, t) = active(cfg);
+    Adv::v4("192.0.2.20", 100).feed(&mut r, t + cs(20)).unwrap();
+    let actions = drain(&mut r);
+    let announces = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Announce(_)))
+        .count();
+    assert_eq!(
+        announces, 5,
+        "garp_lower_prio_repeat defaults to the burst count"
+    );
+    assert_eq!(r.stats().dual_active, 1);
+}
+
+#[test]
+fn vip_removed_by_someone_else_is_restored_and_announced_while_active() {
+    let (mut r, t) = active(v4_config(100));
+    r.handle(t, Input::VipLost(ip("192.0.2.1")));
+    assert_eq!(
+        drain(&mut r),
+        vec![
+            Action::AddVip(ip("192.0.2.1")),
+            Action::Announce(ip("192.0.2.1"))
+        ]
+    );
+    let mut b = started(v4_config(100), ms(0));
+    b.handle(ms(1), Input::VipLost(ip("192.0.2.1")));
+    assert!(drain(&mut b).is_empty(), "a Backup does not re-add");
+}
+
+#[test]
+fn reload_diffs_virtual_addresses_without_a_state_change() {
+    let (mut r, t) = active(v4_config(100));
+    let mut cfg = r.config().clone();
+    cfg.vips = vec![ip("192.0.2.1"), ip("192.0.2.2")];
+    r.reconfigure(t, cfg).unwrap();
+    let actions = drain(&mut r);
+    assert_eq!(
+        actions,
+        vec![
+            Action::AddVip(ip("192.0.2.2")),
+            Action::Announce(ip("192.0.2.2"))
+        ]
+    );
+    let mut cfg = r.config().clone();
+    cfg.vips = vec![ip("192.0.2.2")];
+    r.reconfigure(t, cfg).unwrap();
+    assert_eq!(drain(&mut r), vec![Action::RemoveVip(ip("192.0.2.1"))]);
+    assert_eq!(r.state(), State::Active);
+    let mut bad = r.config().clone();
+    bad.advert_interval_cs = 0;
+    assert!(r.reconfigure(t, bad).is_err());
+    assert_eq!(
+        r.config().advert_interval_cs,
+        100,
+        "a bad config keeps the running one"
+    );
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_advert_before_yielding() {
+    let mut cfg = v4_config(100);
+    cfg.higher_prio_send_advert = true;
+    let (mut r, t) = active(cfg);
+    Adv::v4("192.0.2.20", 200).feed(&mut r, t + cs(1)).unwrap();
+    let actions = drain(&mut r);
+    assert_eq!(adverts(&actions), vec![100]);
+    assert_eq!(r.state(), State::Backup);
+}
+
+fn sync_node() -> (Node, [vrrp_core::RouterId; 2]) {
+    let mut node = Node::new();
+    let a = node.add_router(Router::new(v4_config(100)).unwrap());
+    let mut cfg_b = v6_config(100);
+    cfg_b.name = Arc::from("VI_6");
+    let b = node.add_router(Router::new(cfg_b).unwrap());
+    node.add_sync_group("G", vec![a, b]);
+    (node, [a, b])
+}
+
+#[test]
+fn sync_group_members_become_active_together() {
+    let (mut node, [a, b]) = sync_node();
+    node.handle_all(ms(0), Input::Startup);
+    // Keep b's down timer running longer with adverts from a peer; a times out first.
+    let first = node.router(a).poll_timeout().unwrap();
+    node.handle_timeout(first);
+    assert_eq!(node.router(a).state(), State::Active);
+    assert_eq!(node.router(b).state(), State::Active);
+    let reasons: Vec<_> = std::iter::from_fn(|| node.poll_action())
+        .filter_map(|(id, a)| match a {
+            Action::StateChanged {
+                to: State::Active,
+                reason,
+                ..
+            } => Some((id, reason)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|(id, r)| *id == b && vrrp_core::sync::is_sync_reason(r)),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn sync_group_member_fault_holds_the_whole_group_in_fault() {
+    let (mut node, [a, b]) = sync_node();
+    node.handle_all(ms(0), Input::Startup);
+    node.handle(ms(10), a, Input::LinkDown);
+    assert_eq!(node.router(a).state(), State::Fault);
+    assert_eq!(node.router(b).state(), State::Fault);
+    node.handle(ms(20), a, Input::LinkUp);
+    assert_eq!(node.router(a).state(), State::Backup);
+    assert_eq!(node.router(b).state(), State::Backup);
+}
+
+#[test]
+fn sync_group_active_member_yielding_takes_the_group_to_backup() {
+    let (mut node, [a, b]) = sync_node();
+    node.handle_all(ms(0), Input::Startup);
+    node.handle_timeout(node.poll_timeout().unwrap());
+    assert_eq!(node.router(b).state(), State::Active);
+    let bytes = Adv::v4("192.0.2.20", 200).bytes();
+    let adv = vrrp_core::packet::parse(&bytes, Adv::v4("192.0.2.20", 200).meta()).unwrap();
+    node.handle_advert(ms(5000), &adv).unwrap().unwrap();
+    assert_eq!(node.router(a).state(), State::Backup);
+    assert_eq!(node.router(b).state(), State::Backup);
+}
