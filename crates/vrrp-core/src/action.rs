@@ -121,8 +121,13 @@ impl fmt::Display for Reason {
         match self {
             Reason::Startup => f.write_str("startup"),
             Reason::Shutdown => f.write_str("shutdown"),
-            Reason::ActiveSilent { last_active: Some(a) } => {
-                write!(f, "no advertisement from active {a} within the down interval")
+            Reason::ActiveSilent {
+                last_active: Some(a),
+            } => {
+                write!(
+                    f,
+                    "no advertisement from active {a} within the down interval"
+                )
             }
             Reason::ActiveSilent { last_active: None } => {
                 f.write_str("no active router heard within the down interval")

@@ -225,9 +225,9 @@ impl RouterConfig {
     /// The interval this router advertises, as a [`Duration`].
     pub fn advert_interval(&self) -> Duration {
         match self.version {
-            VersionMode::V2 => Duration::from_secs(u64::from(packet::v2_interval_secs(
-                self.advert_interval_cs,
-            ))),
+            VersionMode::V2 => {
+                Duration::from_secs(u64::from(packet::v2_interval_secs(self.advert_interval_cs)))
+            }
             _ => Duration::from_centis(u64::from(self.advert_interval_cs)),
         }
     }

@@ -74,7 +74,10 @@ impl Node {
 
     /// All routers, in id order.
     pub fn routers(&self) -> impl Iterator<Item = (RouterId, &Router)> {
-        self.routers.iter().enumerate().map(|(i, r)| (RouterId(i), r))
+        self.routers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (RouterId(i), r))
     }
 
     /// Number of routers.
@@ -108,9 +111,10 @@ impl Node {
         now: Instant,
         adv: &Advert<'_>,
     ) -> Option<Result<(), PolicyError>> {
-        let i = self.routers.iter().position(|r| {
-            r.config().vrid == adv.vrid && r.config().family == adv.family()
-        })?;
+        let i = self
+            .routers
+            .iter()
+            .position(|r| r.config().vrid == adv.vrid && r.config().family == adv.family())?;
         let before = self.routers[i].state();
         let result = self.routers[i].handle_advert(now, adv);
         self.after_event(now, RouterId(i), before);

@@ -198,7 +198,10 @@ mod tests {
     #[test]
     fn weight_zero_faults_when_down_or_up_with_reverse() {
         let t = Tracker::binary("chk", 0, false);
-        assert_eq!(eff(100, &[(t.clone(), TrackState::Down)]).fault, Some(TrackerId(0)));
+        assert_eq!(
+            eff(100, &[(t.clone(), TrackState::Down)]).fault,
+            Some(TrackerId(0))
+        );
         assert_eq!(eff(100, &[(t, TrackState::Up)]).fault, None);
         let r = Tracker::binary("chk", 0, true);
         assert_eq!(eff(100, &[(r, TrackState::Up)]).fault, Some(TrackerId(0)));
@@ -219,10 +222,16 @@ mod tests {
         let f = Tracker::value("file", 10, false);
         assert_eq!(eff(100, &[(f.clone(), TrackState::Value(3))]).priority, 130);
         assert_eq!(eff(100, &[(f.clone(), TrackState::Value(-3))]).priority, 70);
-        assert_eq!(eff(100, &[(f.clone(), TrackState::Value(-26))]).fault, Some(TrackerId(0)));
+        assert_eq!(
+            eff(100, &[(f.clone(), TrackState::Value(-26))]).fault,
+            Some(TrackerId(0))
+        );
         assert_eq!(eff(100, &[(f, TrackState::Value(100))]).priority, 254);
         let z = Tracker::value("file", 0, false);
-        assert_eq!(eff(100, &[(z.clone(), TrackState::Value(1))]).fault, Some(TrackerId(0)));
+        assert_eq!(
+            eff(100, &[(z.clone(), TrackState::Value(1))]).fault,
+            Some(TrackerId(0))
+        );
         assert_eq!(eff(100, &[(z, TrackState::Value(0))]).fault, None);
         let r = Tracker::value("file", 10, true);
         assert_eq!(eff(100, &[(r, TrackState::Value(2))]).priority, 80);
@@ -245,6 +254,12 @@ mod tests {
     #[test]
     fn unknown_state_contributes_nothing() {
         let t = Tracker::binary("chk", 0, false);
-        assert_eq!(eff(100, &[(t, TrackState::Unknown)]), Effective { priority: 100, fault: None });
+        assert_eq!(
+            eff(100, &[(t, TrackState::Unknown)]),
+            Effective {
+                priority: 100,
+                fault: None
+            }
+        );
     }
 }
