@@ -1,0 +1,42 @@
+//! Prints the diagnostics of a configuration file and exits with the `keepalived -t` class.
+//!
+//! Usage: `cargo run -p vrrpd --example check_config -- FILE [CONFIG_ID]`.
+
+use std::path::PathBuf;
+
+use vrrpd::config::{load, LoadOptions};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: check_config FILE [CONFIG_ID]");
+        std::process::exit(2);
+    };
+    let interfaces = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .ok();
+    let options = LoadOptions {
+        config_id: args.next().unwrap_or_default(),
+        known_interfaces: interfaces,
+        keepalived_script_user_exists: false,
+        check_script_paths: true,
+    };
+    let (diagnostics, class) = match load(&path, &options) {
+        Ok(loaded) => {
+            let class = loaded.exit_class();
+            (loaded.warnings, class)
+        }
+        Err(errors) => {
+            let class = errors.exit_class();
+            (errors.diagnostics, class)
+        }
+    };
+    for d in &diagnostics {
+        eprintln!("{:?}/{:?}: {d}", d.severity, d.impact);
+    }
+    std::process::exit(class.code());
+}
