@@ -121,6 +121,33 @@ impl Node {
         Some(result)
     }
 
+    /// Feeds an advert to a router the caller already selected (by interface, family and VRID).
+    pub fn handle_advert_for(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        adv: &Advert<'_>,
+    ) -> Result<(), PolicyError> {
+        let before = self.routers[id.0].state();
+        let result = self.routers[id.0].handle_advert(now, adv);
+        self.after_event(now, id, before);
+        result
+    }
+
+    /// Counts a codec error against a router the caller attributed it to.
+    pub fn handle_rx_error_for(&mut self, id: RouterId, err: &crate::packet::RxError) {
+        self.routers[id.0].handle_rx_error(err);
+    }
+
+    /// Registers a tracked object on one router.
+    pub fn add_tracker(
+        &mut self,
+        id: RouterId,
+        tracker: crate::track::Tracker,
+    ) -> crate::track::TrackerId {
+        self.routers[id.0].add_tracker(tracker)
+    }
+
     /// Serves every router's expired timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in 0..self.routers.len() {

@@ -1,0 +1,677 @@
+//! The tokio driver: runs any number of vrrp-core routers on this host's interfaces.
+//!
+//! One task owns a [`vrrp_core::Node`] and every kernel resource: one raw VRRP socket per
+//! (interface, family) shared by all routers on it and demultiplexed by VRID, one send-only
+//! AF_PACKET socket for announcements, a netlink handle and a link/address watcher. It sleeps
+//! until the earliest of the routers' deadlines ([`vrrp_core::Router::poll_timeout`]), a packet,
+//! a netlink event or a command: no per-router task, no busy polling.
+//!
+//! Embedding: [`start`] returns a [`Handle`] to subscribe to [`Event`]s (every state change
+//! with its reason), read [`vrrp_core::Status`], change tracked objects and priorities, and
+//! [`Handle::shutdown`] (priority-0 adverts, addresses removed).
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant as TokioInstant;
+use vrrp_core::packet::{self, Family, RxMeta};
+use vrrp_core::{
+    Action, Input, Node, Reason, Router, RouterConfig, RouterId, State, Status, TrackState,
+    Tracker, TrackerId,
+};
+
+use crate::announce::{build_garp, build_unsolicited_na, GarpForm, Pacer};
+use crate::error::{Error, Result};
+use crate::netlink::{AddressInfo, InterfaceInfo, Netlink, VipSpec};
+use crate::socket::VrrpSocket;
+use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
+use crate::AnnounceSocket;
+
+/// Label prefix that marks IPv4 VIPs installed by the driver when no label is configured.
+pub const DEFAULT_LABEL_SUFFIX: &str = "vrrp";
+
+/// One virtual router to run.
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    /// The protocol configuration. An unspecified `primary_addr` (0.0.0.0 or ::) is replaced
+    /// by the interface's primary IPv4 address or IPv6 link-local at start.
+    pub router: RouterConfig,
+    /// Interface the router runs on.
+    pub interface: String,
+    /// Data-plane options of each virtual address, in the order of `router.vips`. Missing
+    /// entries get a host prefix (/32, /128 for IPv6 non-link-local, /64 for link-local).
+    pub vips: Vec<VipSpec>,
+    /// Tracked objects, in registration order (their ids are 0, 1, ...).
+    pub trackers: Vec<Tracker>,
+}
+
+/// Settings shared by every router of a driver.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// The routers.
+    pub instances: Vec<InstanceSpec>,
+    /// Sync groups: a name and member indexes into `instances`.
+    pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// Minimum spacing of gratuitous ARPs per interface (keepalived `garp_interval`).
+    pub garp_interval: StdDuration,
+    /// Minimum spacing of unsolicited NAs per interface (keepalived `gna_interval`).
+    pub gna_interval: StdDuration,
+    /// Gratuitous ARP form.
+    pub garp_form: GarpForm,
+    /// Install VIPs with this kernel lifetime, renewed while Active, so that a crashed
+    /// daemon's VIPs disappear by themselves (`None`: permanent, as keepalived).
+    pub vip_lease: Option<StdDuration>,
+    /// Remove VIPs an earlier run left behind on the configured interfaces at start.
+    pub remove_leftovers: bool,
+}
+
+impl DriverConfig {
+    /// A config for `instances` with keepalived's defaults (no pacing, no lease).
+    pub fn new(instances: Vec<InstanceSpec>) -> Self {
+        DriverConfig {
+            instances,
+            sync_groups: Vec::new(),
+            garp_interval: StdDuration::ZERO,
+            gna_interval: StdDuration::ZERO,
+            garp_form: GarpForm::default(),
+            vip_lease: None,
+            remove_leftovers: true,
+        }
+    }
+}
+
+/// Something that happened, for subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A router changed state.
+    StateChanged {
+        /// Index of the instance in [`DriverConfig::instances`].
+        instance: usize,
+        /// Instance name.
+        name: Arc<str>,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// A router's effective priority changed.
+    PriorityChanged {
+        /// Instance index.
+        instance: usize,
+        /// Instance name.
+        name: Arc<str>,
+        /// Previous priority.
+        from: u8,
+        /// New priority.
+        to: u8,
+        /// Why.
+        cause: vrrp_core::Cause,
+    },
+}
+
+enum Command {
+    Status(oneshot::Sender<Vec<Status>>),
+    Input(usize, Input),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A running driver.
+#[derive(Debug)]
+pub struct Handle {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    task: JoinHandle<Result<()>>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl Handle {
+    /// Subscribes to events (state and priority changes).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// A status snapshot of every router, in instance order.
+    pub async fn status(&self) -> Result<Vec<Status>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| stopped())
+    }
+
+    /// Reports a tracked object's state to one instance.
+    pub async fn set_tracker(
+        &self,
+        instance: usize,
+        id: TrackerId,
+        state: TrackState,
+    ) -> Result<()> {
+        self.send(Command::Input(instance, Input::Tracker(id, state)))
+            .await
+    }
+
+    /// Changes an instance's base priority at runtime.
+    pub async fn set_priority(&self, instance: usize, priority: u8) -> Result<()> {
+        self.send(Command::Input(instance, Input::SetPriority(priority)))
+            .await
+    }
+
+    /// Feeds any other input to an instance.
+    pub async fn input(&self, instance: usize, input: Input) -> Result<()> {
+        self.send(Command::Input(instance, input)).await
+    }
+
+    /// Stops every router (priority-0 adverts from Actives, VIPs removed) and waits for the
+    /// driver to finish.
+    pub async fn shutdown(self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        self.task.await.map_err(|e| Error::Invalid {
+            context: "driver task".into(),
+            message: e.to_string(),
+        })?
+    }
+
+    async fn send(&self, cmd: Command) -> Result<()> {
+        self.commands.send(cmd).await.map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> Error {
+    Error::Invalid {
+        context: "driver".into(),
+        message: "the driver has stopped".into(),
+    }
+}
+
+/// Where one router lives.
+struct Placement {
+    ifindex: u32,
+    mac: [u8; 6],
+    vips: HashMap<IpAddr, VipSpec>,
+}
+
+struct Packet {
+    ifindex: u32,
+    meta: RxMeta,
+    len: usize,
+    buf: [u8; 1500],
+}
+
+/// Starts the driver on the current tokio runtime (current-thread is fine). Fails if an
+/// interface is missing, a socket cannot be opened (permission), or a config is invalid.
+pub async fn start(cfg: DriverConfig) -> Result<Handle> {
+    let netlink = Netlink::new()?;
+    let mut node = Node::new();
+    let mut places = Vec::new();
+    let mut sockets: HashMap<(u32, Family), Arc<VrrpSocket>> = HashMap::new();
+    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
+    let mut readers = Vec::new();
+    for spec in &cfg.instances {
+        let info = netlink.interface_by_name(&spec.interface).await?;
+        let router_cfg = with_primary(spec.router.clone(), &info)?;
+        let family = router_cfg.family;
+        let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
+            context: format!("instance {} on {}", spec.router.name, spec.interface),
+            message: e.to_string(),
+        })?;
+        for t in &spec.trackers {
+            router.add_tracker(t.clone());
+        }
+        if !info.is_usable() {
+            router.handle(vrrp_core::Instant::ZERO, Input::LinkDown);
+        }
+        node.add_router(router);
+        places.push(Placement {
+            ifindex: info.index,
+            mac: info.mac.unwrap_or([0; 6]),
+            vips: vip_specs(spec),
+        });
+        if let std::collections::hash_map::Entry::Vacant(e) = sockets.entry((info.index, family)) {
+            let sock = Arc::new(VrrpSocket::open(
+                info.index,
+                &info.name,
+                family == Family::V6,
+            )?);
+            readers.push(tokio::spawn(read_loop(sock.clone(), pkt_tx.clone())));
+            e.insert(sock);
+        }
+    }
+    for (name, members) in &cfg.sync_groups {
+        node.add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
+    }
+    let watcher = Watcher::new().await?;
+    let announce = Arc::new(AnnounceSocket::open()?);
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (ev_tx, _) = broadcast::channel(1024);
+    let mut driver = Driver {
+        node,
+        places,
+        sockets,
+        netlink,
+        announce,
+        garp_pacer: Pacer::new(cfg.garp_interval),
+        na_pacer: Pacer::new(cfg.gna_interval),
+        garp_form: cfg.garp_form,
+        lease: cfg.vip_lease,
+        owned: HashSet::new(),
+        epoch: TokioInstant::now(),
+        events: ev_tx.clone(),
+        readers,
+    };
+    if cfg.remove_leftovers {
+        driver.remove_leftovers().await;
+    }
+    let task = tokio::spawn(driver.run(pkt_rx, cmd_rx, watcher));
+    Ok(Handle {
+        commands: cmd_tx,
+        events: ev_tx,
+        task,
+    })
+}
+
+fn with_primary(mut cfg: RouterConfig, info: &InterfaceInfo) -> Result<RouterConfig> {
+    if !cfg.primary_addr.is_unspecified() {
+        return Ok(cfg);
+    }
+    let found = match cfg.family {
+        Family::V4 => info.primary_ipv4.map(|(a, _)| IpAddr::V4(a)),
+        Family::V6 => info.ipv6_link_local.map(IpAddr::V6),
+    };
+    cfg.primary_addr = found.ok_or_else(|| Error::Invalid {
+        context: format!("instance {} on {}", cfg.name, info.name),
+        message: format!("interface has no {:?} source address", cfg.family),
+    })?;
+    Ok(cfg)
+}
+
+fn vip_specs(spec: &InstanceSpec) -> HashMap<IpAddr, VipSpec> {
+    let mut map: HashMap<IpAddr, VipSpec> = spec.vips.iter().map(|v| (v.addr, v.clone())).collect();
+    for addr in &spec.router.vips {
+        map.entry(*addr).or_insert_with(|| {
+            let len = match addr {
+                IpAddr::V4(_) => 32,
+                IpAddr::V6(v6) if packet::is_link_local(*v6) => 64,
+                IpAddr::V6(_) => 128,
+            };
+            VipSpec::new(*addr, len)
+        });
+    }
+    map
+}
+
+async fn read_loop(sock: Arc<VrrpSocket>, tx: mpsc::Sender<Box<Packet>>) {
+    let mut buf = [0u8; 1500];
+    loop {
+        let received = match sock.recv(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(ifindex = sock.ifindex(), error = %e, "VRRP receive failed");
+                tokio::time::sleep(StdDuration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let mut pkt = Box::new(Packet {
+            ifindex: received.ifindex,
+            meta: RxMeta {
+                src: received.src,
+                dst: received.dst,
+                ttl: received.ttl_or_hoplimit,
+                ifindex: received.ifindex,
+            },
+            len: received.payload.len().min(1500),
+            buf: [0; 1500],
+        });
+        pkt.buf[..pkt.len].copy_from_slice(&received.payload[..pkt.len]);
+        if tx.send(pkt).await.is_err() {
+            return;
+        }
+    }
+}
+
+struct Driver {
+    node: Node,
+    places: Vec<Placement>,
+    sockets: HashMap<(u32, Family), Arc<VrrpSocket>>,
+    netlink: Netlink,
+    announce: Arc<AnnounceSocket>,
+    garp_pacer: Pacer,
+    na_pacer: Pacer,
+    garp_form: GarpForm,
+    lease: Option<StdDuration>,
+    /// VIPs this driver installed (the only ones it removes).
+    owned: HashSet<(u32, IpAddr)>,
+    epoch: TokioInstant,
+    events: broadcast::Sender<Event>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Driver {
+    fn now(&self) -> vrrp_core::Instant {
+        vrrp_core::Instant::from_micros(self.epoch.elapsed().as_micros() as u64)
+    }
+
+    fn deadline(&self) -> Option<TokioInstant> {
+        self.node
+            .poll_timeout()
+            .map(|t| self.epoch + StdDuration::from_micros(t.as_micros()))
+    }
+
+    async fn run(
+        mut self,
+        mut packets: mpsc::Receiver<Box<Packet>>,
+        mut commands: mpsc::Receiver<Command>,
+        mut watcher: Watcher,
+    ) -> Result<()> {
+        let now = self.now();
+        self.node.handle_all(now, Input::Startup);
+        self.execute().await;
+        let renew_every = self
+            .lease
+            .map(|l| l / 3)
+            .unwrap_or(StdDuration::from_secs(3600));
+        let mut renew = tokio::time::interval(renew_every.max(StdDuration::from_millis(100)));
+        loop {
+            let deadline = self.deadline();
+            tokio::select! {
+                _ = sleep_until_opt(deadline) => {
+                    let now = self.now();
+                    self.node.handle_timeout(now);
+                }
+                Some(pkt) = packets.recv() => self.on_packet(&pkt),
+                Some(ev) = watcher.next() => self.on_net_event(ev),
+                _ = renew.tick(), if self.lease.is_some() => self.renew_leases().await,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Status(tx)) => {
+                        let _ = tx.send(self.node.routers().map(|(_, r)| r.status()).collect());
+                    }
+                    Some(Command::Input(i, input)) if i < self.places.len() => {
+                        let now = self.now();
+                        self.node.handle(now, RouterId(i), input);
+                    }
+                    Some(Command::Input(..)) => {}
+                    Some(Command::Shutdown(done)) => {
+                        self.stop().await;
+                        let _ = done.send(());
+                        return Ok(());
+                    }
+                    None => {
+                        self.stop().await;
+                        return Ok(());
+                    }
+                },
+            }
+            self.execute().await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        let now = self.now();
+        self.node.handle_all(now, Input::Shutdown);
+        self.execute().await;
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+
+    fn on_packet(&mut self, pkt: &Packet) {
+        let payload = &pkt.buf[..pkt.len];
+        let now = self.now();
+        let family = Family::of(pkt.meta.src);
+        let vrid = payload.get(1).copied().unwrap_or(0);
+        let target = self.find_router(pkt.ifindex, family, vrid);
+        match packet::parse(payload, pkt.meta) {
+            Ok(adv) => match target {
+                Some(id) => {
+                    if let Err(e) = self.node.handle_advert_for(now, id, &adv) {
+                        tracing::trace!(vrid, from = %pkt.meta.src, reason = %e, "advert discarded");
+                    }
+                }
+                None => tracing::trace!(vrid, from = %pkt.meta.src, "advert for an unknown VRID"),
+            },
+            Err(e) => {
+                if let Some(id) = target {
+                    self.node.handle_rx_error_for(id, &e);
+                }
+                tracing::debug!(vrid, from = %pkt.meta.src, error = %e, "malformed VRRP packet dropped");
+            }
+        }
+    }
+
+    fn find_router(&self, ifindex: u32, family: Family, vrid: u8) -> Option<RouterId> {
+        self.node.routers().find_map(|(id, r)| {
+            let c = r.config();
+            (self.places[id.0].ifindex == ifindex && c.family == family && c.vrid == vrid)
+                .then_some(id)
+        })
+    }
+
+    fn on_net_event(&mut self, ev: NetEvent) {
+        let now = self.now();
+        match ev {
+            NetEvent::Link(LinkEvent::Up { ifindex, .. }) => {
+                self.link_input(now, ifindex, Input::LinkUp)
+            }
+            NetEvent::Link(
+                LinkEvent::Down { ifindex, .. }
+                | LinkEvent::CarrierLost { ifindex, .. }
+                | LinkEvent::Deleted { ifindex, .. },
+            ) => self.link_input(now, ifindex, Input::LinkDown),
+            NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. })
+                if self.owned.remove(&(ifindex, addr)) =>
+            {
+                for i in self.routers_on(ifindex) {
+                    self.node.handle(now, RouterId(i), Input::VipLost(addr));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn routers_on(&self, ifindex: u32) -> Vec<usize> {
+        (0..self.places.len())
+            .filter(|&i| self.places[i].ifindex == ifindex)
+            .collect()
+    }
+
+    fn link_input(&mut self, now: vrrp_core::Instant, ifindex: u32, input: Input) {
+        for i in self.routers_on(ifindex) {
+            self.node.handle(now, RouterId(i), input.clone());
+        }
+    }
+
+    /// Carries out every queued action, in order.
+    async fn execute(&mut self) {
+        while let Some((id, action)) = self.node.poll_action() {
+            self.act(id, action).await;
+        }
+    }
+
+    async fn act(&mut self, id: RouterId, action: Action) {
+        let name = self.node.router(id).config().name.clone();
+        match action {
+            Action::SendAdvert { version, priority } => {
+                self.send_advert(id, version, priority).await
+            }
+            Action::AddVip(addr) => self.add_vip(id, addr).await,
+            Action::RemoveVip(addr) => self.remove_vip(id, addr).await,
+            Action::Announce(addr) => self.announce(id, addr).await,
+            // The kernel joins a VIP's solicited-node group when the address is added.
+            Action::JoinSolicitedNode(_) | Action::LeaveSolicitedNode(_) => {}
+            Action::StateChanged { from, to, reason } => {
+                tracing::info!(instance = %name, vrid = self.node.router(id).config().vrid, %from, %to, %reason, "state changed");
+                let _ = self.events.send(Event::StateChanged {
+                    instance: id.0,
+                    name,
+                    from,
+                    to,
+                    reason,
+                });
+            }
+            Action::PriorityChanged { from, to, cause } => {
+                tracing::info!(instance = %name, from, to, %cause, "priority changed");
+                let _ = self.events.send(Event::PriorityChanged {
+                    instance: id.0,
+                    name,
+                    from,
+                    to,
+                    cause,
+                });
+            }
+            Action::Notice(notice) => tracing::warn!(instance = %name, ?notice, "notice"),
+        }
+    }
+
+    async fn send_advert(&mut self, id: RouterId, version: vrrp_core::Version, priority: u8) {
+        let router = self.node.router(id);
+        let cfg = router.config();
+        let Some(sock) = self.sockets.get(&(self.places[id.0].ifindex, cfg.family)) else {
+            return;
+        };
+        let mut buf = [0u8; 1500];
+        for dst in router.advert_destinations() {
+            match router.encode_advert(version, priority, dst, &mut buf) {
+                Ok(n) => {
+                    if let Err(e) = sock.send_from(&buf[..n], cfg.primary_addr, dst).await {
+                        tracing::warn!(instance = %cfg.name, %dst, error = %e, "advert not sent");
+                    }
+                }
+                Err(e) => tracing::error!(instance = %cfg.name, error = %e, "advert not built"),
+            }
+        }
+    }
+
+    fn vip_spec(&self, id: RouterId, addr: IpAddr) -> VipSpec {
+        let mut spec = self.places[id.0]
+            .vips
+            .get(&addr)
+            .cloned()
+            .unwrap_or_else(|| VipSpec::new(addr, 32));
+        if let Some(lease) = self.lease {
+            let secs = lease.as_secs().max(1) as u32;
+            spec = spec.with_lifetime(secs, secs);
+        }
+        spec
+    }
+
+    async fn add_vip(&mut self, id: RouterId, addr: IpAddr) {
+        let ifindex = self.places[id.0].ifindex;
+        let spec = self.vip_spec(id, addr);
+        match self.netlink.add_address(ifindex, &spec).await {
+            Ok(()) => {
+                self.owned.insert((ifindex, addr));
+            }
+            Err(Error::AddressExists { .. }) if self.owned.contains(&(ifindex, addr)) => {}
+            Err(Error::AddressExists { .. }) => {
+                tracing::warn!(%addr, ifindex, "VIP already present on the interface; left alone");
+            }
+            Err(e) => tracing::error!(%addr, ifindex, error = %e, "VIP not added"),
+        }
+    }
+
+    async fn remove_vip(&mut self, id: RouterId, addr: IpAddr) {
+        let ifindex = self.places[id.0].ifindex;
+        if !self.owned.remove(&(ifindex, addr)) {
+            return;
+        }
+        let prefix = self.vip_spec(id, addr).prefix_len;
+        if let Err(e) = self.netlink.del_address(ifindex, addr, prefix).await {
+            tracing::warn!(%addr, ifindex, error = %e, "VIP not removed");
+        }
+    }
+
+    async fn renew_leases(&mut self) {
+        let owned: Vec<(u32, IpAddr)> = self.owned.iter().copied().collect();
+        for (ifindex, addr) in owned {
+            let Some(i) = (0..self.places.len()).find(|&i| {
+                self.places[i].ifindex == ifindex
+                    && self.node.router(RouterId(i)).state() == State::Active
+            }) else {
+                continue;
+            };
+            let spec = self.vip_spec(RouterId(i), addr);
+            if let Err(e) = self.netlink.renew_address(ifindex, &spec).await {
+                tracing::warn!(%addr, ifindex, error = %e, "VIP lease not renewed");
+            }
+        }
+    }
+
+    async fn announce(&mut self, id: RouterId, addr: IpAddr) {
+        let place = &self.places[id.0];
+        let (ifindex, mac) = (place.ifindex, place.mac);
+        let mut frame = [0u8; 128];
+        let (built, pacer) = match addr {
+            IpAddr::V4(v4) => (
+                build_garp(&mut frame, mac, v4, self.garp_form),
+                &mut self.garp_pacer,
+            ),
+            IpAddr::V6(v6) => (
+                build_unsolicited_na(&mut frame, mac, v6, true),
+                &mut self.na_pacer,
+            ),
+        };
+        let len = match built {
+            Ok(n) => n,
+            Err(e) => return tracing::error!(%addr, error = %e, "announcement not built"),
+        };
+        let at = pacer.reserve(ifindex, TokioInstant::now());
+        let sock = self.announce.clone();
+        let frame = frame[..len].to_vec();
+        if at <= TokioInstant::now() {
+            if let Err(e) = sock.send(ifindex, &frame).await {
+                tracing::warn!(%addr, ifindex, error = %e, "announcement not sent");
+            }
+        } else {
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                if let Err(e) = sock.send(ifindex, &frame).await {
+                    tracing::warn!(%addr, ifindex, error = %e, "announcement not sent");
+                }
+            });
+        }
+    }
+
+    /// Removes VIPs an earlier life of this daemon left behind (marked by the crate's
+    /// address-protocol marker), and says so in the log.
+    async fn remove_leftovers(&mut self) {
+        let ifindexes: HashSet<u32> = self.places.iter().map(|p| p.ifindex).collect();
+        for ifindex in ifindexes {
+            let leftovers: Vec<AddressInfo> =
+                match self.netlink.find_leftover_vips(ifindex, "").await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(ifindex, error = %e, "could not list addresses");
+                        continue;
+                    }
+                };
+            for a in leftovers {
+                tracing::warn!(ifindex, addr = %a.addr, "removing a VIP left behind by an earlier run");
+                if let Err(e) = self
+                    .netlink
+                    .del_address(ifindex, a.addr, a.prefix_len)
+                    .await
+                {
+                    tracing::warn!(ifindex, addr = %a.addr, error = %e, "leftover VIP not removed");
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<TokioInstant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,730 @@
+//! Raw VRRP (IP protocol 112) sockets, one per address family per interface.
+//!
+//! One socket per family per interface is shared by every virtual router on
+//! that interface: the driver demultiplexes received messages by VRID. The
+//! sockets move raw VRRP messages plus metadata; checksums and parsing are
+//! `vrrp-core`'s job (RFC 9568 P1/P2: the checksum form is decided there, so
+//! `IPV6_CHECKSUM` is deliberately **not** set and bad checksums reach user
+//! space where they can be counted).
+//!
+//! Socket setup (both families): bound to the device (`SO_BINDTODEVICE`), joined
+//! to 224.0.0.18 / ff02::12 on the interface index, multicast interface set
+//! (IPv6: `IPV6_MULTICAST_IF`; IPv4: through the device binding, see `open`),
+//! multicast TTL / hop limit 255 and unicast TTL / hop limit 255 (RFC 9568
+//! §5.1.1.3 / §5.1.2.3, pitfall P5), multicast loopback off, `IP_MULTICAST_ALL`
+//! off, TOS / traffic class 0xc0 (internetwork control, as keepalived and holo).
+//!
+//! **Transmit**: `IP_HDRINCL` is off. The kernel builds the IP header from the
+//! socket options (TOS 0xc0, TTL 255, protocol 112) and picks the source
+//! address: the interface's primary IPv4 address / its IPv6 link-local address
+//! for the VRRP groups. Because the VRRP checksum (IPv6 always, IPv4 in the
+//! RFC 5798 form) covers the source address, a driver that needs a known
+//! source should call [`VrrpSocketV4::send_from`] / [`VrrpSocketV6::send_from`],
+//! which pin the source with an `IP_PKTINFO` / `IPV6_PKTINFO` control message
+//! (the address must be configured on the host). Not using `IP_HDRINCL` keeps
+//! the IP ID, DF and header checksum the kernel's business and lets
+//! `IP_PKTINFO` source selection work the same way for both families.
+//!
+//! **Receive**: IPv4 raw sockets deliver the IP header; the TTL, source and
+//! destination are read from it and the payload is cut to the IP total length
+//! (pitfall P11: Ethernet padding; the kernel already trims it, the cut is
+//! defensive). IPv6 raw sockets do not deliver the header, so
+//! `IPV6_RECVHOPLIMIT` and `IPV6_RECVPKTINFO` provide the hop limit and the
+//! destination. [`Received`] borrows the caller's buffer: nothing is allocated
+//! per packet. The largest VRRP message is 8 + 255 × 16 = 4088 bytes; a
+//! 4096-byte buffer plus 60 bytes of IPv4 header is always enough.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockaddrIn, SockaddrIn6,
+};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use crate::error::{Error, Result};
+use crate::{IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6};
+
+/// TOS / traffic class used for VRRP packets (DSCP CS6, "internetwork control").
+pub const VRRP_TOS: u8 = 0xc0;
+/// TTL / hop limit VRRP packets are sent with and must arrive with (RFC 9568 R24).
+pub const VRRP_TTL: u8 = 255;
+/// A receive buffer size that always holds the largest VRRP message plus an
+/// IPv4 header.
+pub const RECV_BUFFER_SIZE: usize = 4096 + 60;
+
+/// A received VRRP message and where it came from.
+///
+/// `payload` borrows the buffer passed to `recv`; it starts at the VRRP
+/// version/type byte and ends where the IP packet ends (not where the frame
+/// ends: Ethernet padding is never included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received<'a> {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (224.0.0.18 / ff02::12, or a unicast address).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received (0 if the kernel did not report
+    /// it, which a receiver must treat as "not 255").
+    pub ttl_or_hoplimit: u8,
+    /// Index of the interface the packet arrived on.
+    pub ifindex: u32,
+    /// The VRRP message.
+    pub payload: &'a [u8],
+}
+
+/// Per-socket counters of packets dropped before they reach the caller.
+#[derive(Debug, Default)]
+struct Drops {
+    malformed: AtomicU64,
+    truncated: AtomicU64,
+}
+
+/// Control-message buffer, aligned for `cmsghdr`, on the stack.
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 128]);
+
+/// Metadata of one received packet: the payload is `buf[start..end]`.
+struct Meta {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    ifindex: u32,
+    start: usize,
+    end: usize,
+}
+
+fn nix_err(e: nix::Error) -> io::Error {
+    io::Error::from(e)
+}
+
+fn open_raw(domain: Domain, ifname: &str, what: &str) -> Result<Socket> {
+    let sock = Socket::new(
+        domain,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+    )
+    .map_err(|e| {
+        Error::io(
+            format!("opening the {what} VRRP socket on {ifname}"),
+            ifname,
+            e,
+        )
+    })?;
+    sock.set_nonblocking(true).map_err(|e| {
+        Error::io(
+            format!("opening the {what} VRRP socket on {ifname}"),
+            ifname,
+            e,
+        )
+    })?;
+    sock.set_cloexec(true).map_err(|e| {
+        Error::io(
+            format!("opening the {what} VRRP socket on {ifname}"),
+            ifname,
+            e,
+        )
+    })?;
+    sock.bind_device(Some(ifname.as_bytes())).map_err(|e| {
+        Error::io(
+            format!("binding the {what} VRRP socket to {ifname}"),
+            ifname,
+            e,
+        )
+    })?;
+    Ok(sock)
+}
+
+fn register(sock: Socket, ifname: &str, what: &str) -> Result<AsyncFd<Socket>> {
+    crate::sys::async_fd(sock).map_err(|e| {
+        Error::io(
+            format!("registering the {what} VRRP socket on {ifname} with tokio"),
+            ifname,
+            e,
+        )
+    })
+}
+
+/// Raw IPv4 VRRP socket for one interface.
+#[derive(Debug)]
+pub struct VrrpSocketV4 {
+    fd: AsyncFd<Socket>,
+    ifindex: u32,
+    ifname: String,
+    drops: Drops,
+}
+
+impl VrrpSocketV4 {
+    /// Opens the socket on interface `ifname` (index `ifindex`) and joins
+    /// 224.0.0.18 there. Must be called inside a tokio runtime, in the network
+    /// namespace the interface lives in. Needs `CAP_NET_RAW`.
+    pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
+        let sock = open_raw(Domain::IPV4, ifname, "IPv4")?;
+        let ctx = |opt: &str| format!("setting {opt} on the IPv4 VRRP socket on {ifname}");
+        let idx = InterfaceIndexOrAddress::Index(ifindex);
+        sock.join_multicast_v4_n(&VRRP_GROUP_V4, &idx)
+            .map_err(|e| Error::io(format!("joining {VRRP_GROUP_V4} on {ifname}"), ifname, e))?;
+        // IP_MULTICAST_IF: socket2 only sets it by address, which would go
+        // stale when the primary address changes. SO_BINDTODEVICE already
+        // makes the bound device the output interface for multicast
+        // (raw_sendmsg: oif = sk_bound_dev_if), and send_from pins it again
+        // with IP_PKTINFO.
+        sock.set_multicast_ttl_v4(u32::from(VRRP_TTL))
+            .map_err(|e| Error::io(ctx("IP_MULTICAST_TTL"), ifname, e))?;
+        sock.set_ttl_v4(u32::from(VRRP_TTL))
+            .map_err(|e| Error::io(ctx("IP_TTL"), ifname, e))?;
+        sock.set_multicast_loop_v4(false)
+            .map_err(|e| Error::io(ctx("IP_MULTICAST_LOOP"), ifname, e))?;
+        sock.set_multicast_all_v4(false)
+            .map_err(|e| Error::io(ctx("IP_MULTICAST_ALL"), ifname, e))?;
+        sock.set_tos_v4(u32::from(VRRP_TOS))
+            .map_err(|e| Error::io(ctx("IP_TOS"), ifname, e))?;
+        sock.set_header_included_v4(false)
+            .map_err(|e| Error::io(ctx("IP_HDRINCL"), ifname, e))?;
+        setsockopt(&sock, sockopt::Ipv4PacketInfo, &true)
+            .map_err(|e| Error::io(ctx("IP_PKTINFO"), ifname, nix_err(e)))?;
+        let fd = register(sock, ifname, "IPv4")?;
+        tracing::debug!(
+            interface = ifname,
+            ifindex,
+            family = "ipv4",
+            "VRRP socket open"
+        );
+        Ok(Self {
+            fd,
+            ifindex,
+            ifname: ifname.to_string(),
+            drops: Drops::default(),
+        })
+    }
+
+    /// The interface index this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The interface name this socket is bound to.
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// Packets dropped so far because the IP header was inconsistent or the
+    /// buffer was too small: `(malformed, truncated)`.
+    pub fn dropped(&self) -> (u64, u64) {
+        (
+            self.drops.malformed.load(Ordering::Relaxed),
+            self.drops.truncated.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Waits for the next VRRP packet. Packets whose IP header is inconsistent
+    /// or that did not fit `buf` are skipped (logged and counted in
+    /// [`dropped`](Self::dropped)); everything else, including bad TTLs, is
+    /// returned for `vrrp-core` to judge.
+    pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
+        let meta = loop {
+            let mut guard = self.fd.readable().await.map_err(|e| self.rx_err(e))?;
+            match guard.try_io(|s| recv_v4(s.get_ref(), buf)) {
+                Ok(Ok(Some(meta))) => break meta,
+                Ok(Ok(None)) => {
+                    self.drops.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(interface = %self.ifname, family = "ipv4", "dropped packet with inconsistent IP header");
+                }
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    self.drops.truncated.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(interface = %self.ifname, family = "ipv4", buf = buf.len(), "dropped packet larger than the receive buffer");
+                }
+                Ok(Err(e)) => return Err(self.rx_err(e)),
+                Err(_would_block) => continue,
+            }
+        };
+        Ok(meta.into_received(buf))
+    }
+
+    fn rx_err(&self, e: io::Error) -> Error {
+        Error::io(
+            format!("receiving on the IPv4 VRRP socket on {}", self.ifname),
+            &self.ifname,
+            e,
+        )
+    }
+
+    /// Sends one VRRP message to `dst` (224.0.0.18 or a unicast peer). The
+    /// kernel adds the IP header and chooses the source address (the
+    /// interface's primary IPv4 address for the multicast group).
+    pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
+        let IpAddr::V4(dst4) = dst else {
+            return Err(family_mismatch(&self.ifname, "IPv4", dst));
+        };
+        let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
+        let n = self
+            .fd
+            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
+            .await
+            .map_err(|e| self.tx_err(dst, e))?;
+        check_len(n, payload.len(), &self.ifname, dst)
+    }
+
+    /// Sends one VRRP message from the given local source address (for example
+    /// `unicast_src_ip`, or the primary address the checksum was computed with)
+    /// using an `IP_PKTINFO` control message that also pins the interface.
+    pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
+            return Err(family_mismatch(
+                &self.ifname,
+                "IPv4",
+                if src.is_ipv4() { dst } else { src },
+            ));
+        };
+        let pktinfo = libc::in_pktinfo {
+            ipi_ifindex: self.ifindex as libc::c_int,
+            ipi_spec_dst: libc::in_addr {
+                s_addr: u32::from(src4).to_be(),
+            },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        let addr = SockaddrIn::from(SocketAddrV4::new(dst4, 0));
+        let n = self
+            .fd
+            .async_io(Interest::WRITABLE, |s| {
+                let iov = [IoSlice::new(payload)];
+                let cmsg = [ControlMessage::Ipv4PacketInfo(&pktinfo)];
+                sendmsg(s.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)).map_err(nix_err)
+            })
+            .await
+            .map_err(|e| self.tx_err(dst, e))?;
+        check_len(n, payload.len(), &self.ifname, dst)
+    }
+
+    fn tx_err(&self, dst: IpAddr, e: io::Error) -> Error {
+        Error::io(
+            format!("sending VRRP to {dst} on {}", self.ifname),
+            &self.ifname,
+            e,
+        )
+    }
+}
+
+fn family_mismatch(ifname: &str, family: &str, addr: IpAddr) -> Error {
+    Error::Invalid {
+        context: format!("sending on the {family} VRRP socket on {ifname}"),
+        message: format!("address {addr} is not {family}"),
+    }
+}
+
+fn check_len(n: usize, want: usize, ifname: &str, dst: IpAddr) -> Result<()> {
+    if n == want {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            context: format!("sending VRRP to {dst} on {ifname}"),
+            message: format!("short send: {n} of {want} bytes"),
+        })
+    }
+}
+
+impl Meta {
+    fn into_received(self, buf: &[u8]) -> Received<'_> {
+        Received {
+            src: self.src,
+            dst: self.dst,
+            ttl_or_hoplimit: self.ttl,
+            ifindex: self.ifindex,
+            payload: &buf[self.start..self.end],
+        }
+    }
+}
+
+/// One non-blocking `recvmsg` on the IPv4 socket. `Ok(None)` = malformed
+/// header; `EMSGSIZE` = truncated.
+fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<Meta>> {
+    let mut cmsg = CmsgBuf([0; 128]);
+    let (n, ifindex) = {
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = recvmsg::<SockaddrIn>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg.0),
+            MsgFlags::empty(),
+        )
+        .map_err(nix_err)?;
+        if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+            return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+        }
+        let mut ifindex = 0;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::Ipv4PacketInfo(info) = c {
+                    ifindex = info.ipi_ifindex as u32;
+                }
+            }
+        }
+        (msg.bytes, ifindex)
+    };
+    Ok(parse_ipv4_header(&buf[..n]).map(|h| Meta {
+        src: IpAddr::V4(h.src),
+        dst: IpAddr::V4(h.dst),
+        ttl: h.ttl,
+        ifindex,
+        start: h.header_len,
+        end: h.end,
+    }))
+}
+
+/// The fields of an IPv4 header that the receive path needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4HeaderInfo {
+    /// Header length in bytes (IHL × 4).
+    pub header_len: usize,
+    /// End of the IP packet in the buffer: `min(total length, bytes read)`.
+    pub end: usize,
+    /// Time to live.
+    pub ttl: u8,
+    /// Protocol number.
+    pub protocol: u8,
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+}
+
+/// Parses the IPv4 header at the start of `pkt` as a raw socket delivers it.
+/// Returns `None` when the header is inconsistent (wrong version, IHL < 5,
+/// shorter than its own header, or a total length smaller than the header or
+/// larger than what was read). Trailing bytes beyond the total length
+/// (Ethernet padding, pitfall P11) are excluded via `end`.
+pub fn parse_ipv4_header(pkt: &[u8]) -> Option<Ipv4HeaderInfo> {
+    if pkt.len() < 20 || pkt[0] >> 4 != 4 {
+        return None;
+    }
+    let header_len = usize::from(pkt[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
+    if header_len < 20 || pkt.len() < header_len || total < header_len || total > pkt.len() {
+        return None;
+    }
+    Some(Ipv4HeaderInfo {
+        header_len,
+        end: total,
+        ttl: pkt[8],
+        protocol: pkt[9],
+        src: Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]),
+        dst: Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]),
+    })
+}
+
+/// Raw IPv6 VRRP socket for one interface.
+#[derive(Debug)]
+pub struct VrrpSocketV6 {
+    fd: AsyncFd<Socket>,
+    ifindex: u32,
+    ifname: String,
+    drops: Drops,
+}
+
+impl VrrpSocketV6 {
+    /// Opens the socket on interface `ifname` (index `ifindex`) and joins
+    /// ff02::12 there. Must be called inside a tokio runtime, in the network
+    /// namespace the interface lives in. Needs `CAP_NET_RAW`.
+    pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
+        let sock = open_raw(Domain::IPV6, ifname, "IPv6")?;
+        let ctx = |opt: &str| format!("setting {opt} on the IPv6 VRRP socket on {ifname}");
+        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .map_err(|e| Error::io(format!("joining {VRRP_GROUP_V6} on {ifname}"), ifname, e))?;
+        sock.set_multicast_if_v6(ifindex)
+            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_IF"), ifname, e))?;
+        sock.set_multicast_hops_v6(u32::from(VRRP_TTL))
+            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_HOPS"), ifname, e))?;
+        sock.set_unicast_hops_v6(u32::from(VRRP_TTL))
+            .map_err(|e| Error::io(ctx("IPV6_UNICAST_HOPS"), ifname, e))?;
+        sock.set_multicast_loop_v6(false)
+            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_LOOP"), ifname, e))?;
+        sock.set_multicast_all_v6(false)
+            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_ALL"), ifname, e))?;
+        sock.set_tclass_v6(u32::from(VRRP_TOS))
+            .map_err(|e| Error::io(ctx("IPV6_TCLASS"), ifname, e))?;
+        sock.set_recv_hoplimit_v6(true)
+            .map_err(|e| Error::io(ctx("IPV6_RECVHOPLIMIT"), ifname, e))?;
+        setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)
+            .map_err(|e| Error::io(ctx("IPV6_RECVPKTINFO"), ifname, nix_err(e)))?;
+        // IPV6_CHECKSUM stays unset on purpose: vrrp-core verifies and counts.
+        let fd = register(sock, ifname, "IPv6")?;
+        tracing::debug!(
+            interface = ifname,
+            ifindex,
+            family = "ipv6",
+            "VRRP socket open"
+        );
+        Ok(Self {
+            fd,
+            ifindex,
+            ifname: ifname.to_string(),
+            drops: Drops::default(),
+        })
+    }
+
+    /// The interface index this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The interface name this socket is bound to.
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// Packets dropped so far because they did not fit the buffer:
+    /// `(malformed, truncated)` (malformed is always 0 for IPv6).
+    pub fn dropped(&self) -> (u64, u64) {
+        (
+            self.drops.malformed.load(Ordering::Relaxed),
+            self.drops.truncated.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Waits for the next VRRP packet. The hop limit and destination come from
+    /// `IPV6_HOPLIMIT` / `IPV6_PKTINFO` control messages. Packets that did not
+    /// fit `buf` are skipped, logged and counted.
+    pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
+        let meta = loop {
+            let mut guard = self.fd.readable().await.map_err(|e| self.rx_err(e))?;
+            match guard.try_io(|s| recv_v6(s.get_ref(), buf)) {
+                Ok(Ok(meta)) => break meta,
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    self.drops.truncated.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(interface = %self.ifname, family = "ipv6", buf = buf.len(), "dropped packet larger than the receive buffer");
+                }
+                Ok(Err(e)) => return Err(self.rx_err(e)),
+                Err(_would_block) => continue,
+            }
+        };
+        Ok(meta.into_received(buf))
+    }
+
+    fn rx_err(&self, e: io::Error) -> Error {
+        Error::io(
+            format!("receiving on the IPv6 VRRP socket on {}", self.ifname),
+            &self.ifname,
+            e,
+        )
+    }
+
+    fn sockaddr(&self, dst: Ipv6Addr) -> SocketAddrV6 {
+        // Link-scoped destinations need the zone; the socket is bound to the
+        // device anyway, so the interface index is always right.
+        let scope = if needs_scope(&dst) { self.ifindex } else { 0 };
+        SocketAddrV6::new(dst, 0, 0, scope)
+    }
+
+    /// Sends one VRRP message to `dst` (ff02::12 or a unicast peer). The
+    /// kernel adds the IPv6 header and chooses the source address (the
+    /// interface's link-local address for ff02::12).
+    pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
+        let IpAddr::V6(dst6) = dst else {
+            return Err(family_mismatch(&self.ifname, "IPv6", dst));
+        };
+        let addr = SockAddr::from(self.sockaddr(dst6));
+        let n = self
+            .fd
+            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
+            .await
+            .map_err(|e| self.tx_err(dst, e))?;
+        check_len(n, payload.len(), &self.ifname, dst)
+    }
+
+    /// Sends one VRRP message from the given local source address using an
+    /// `IPV6_PKTINFO` control message (which also pins the interface). Use
+    /// this with the address the checksum pseudo-header was computed with.
+    pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
+            return Err(family_mismatch(
+                &self.ifname,
+                "IPv6",
+                if src.is_ipv6() { dst } else { src },
+            ));
+        };
+        let pktinfo = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: src6.octets(),
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        let addr = SockaddrIn6::from(self.sockaddr(dst6));
+        let n = self
+            .fd
+            .async_io(Interest::WRITABLE, |s| {
+                let iov = [IoSlice::new(payload)];
+                let cmsg = [ControlMessage::Ipv6PacketInfo(&pktinfo)];
+                sendmsg(s.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)).map_err(nix_err)
+            })
+            .await
+            .map_err(|e| self.tx_err(dst, e))?;
+        check_len(n, payload.len(), &self.ifname, dst)
+    }
+
+    fn tx_err(&self, dst: IpAddr, e: io::Error) -> Error {
+        Error::io(
+            format!("sending VRRP to {dst} on {}", self.ifname),
+            &self.ifname,
+            e,
+        )
+    }
+}
+
+fn needs_scope(a: &Ipv6Addr) -> bool {
+    let s = a.segments()[0];
+    (s & 0xffc0) == 0xfe80 || (a.is_multicast() && (s & 0x000f) <= 2)
+}
+
+fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Meta> {
+    let mut cmsg = CmsgBuf([0; 128]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn6>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg.0),
+        MsgFlags::empty(),
+    )
+    .map_err(nix_err)?;
+    if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+        return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+    }
+    let src = msg.address.map(|a| a.ip()).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let (mut dst, mut ifindex, mut hops) = (Ipv6Addr::UNSPECIFIED, 0u32, 0u8);
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            match c {
+                ControlMessageOwned::Ipv6PacketInfo(info) => {
+                    dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                    ifindex = info.ipi6_ifindex;
+                }
+                ControlMessageOwned::Ipv6HopLimit(h) => hops = u8::try_from(h).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    Ok(Meta {
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(dst),
+        ttl: hops,
+        ifindex,
+        start: 0,
+        end: msg.bytes,
+    })
+}
+
+/// Either family's socket, for drivers that want one type per interface and
+/// family.
+#[derive(Debug)]
+pub enum VrrpSocket {
+    /// An IPv4 socket.
+    V4(VrrpSocketV4),
+    /// An IPv6 socket.
+    V6(VrrpSocketV6),
+}
+
+impl VrrpSocket {
+    /// Opens an IPv6 socket when `ipv6` is true, else an IPv4 one.
+    pub fn open(ifindex: u32, ifname: &str, ipv6: bool) -> Result<Self> {
+        if ipv6 {
+            VrrpSocketV6::open(ifindex, ifname).map(Self::V6)
+        } else {
+            VrrpSocketV4::open(ifindex, ifname).map(Self::V4)
+        }
+    }
+
+    /// See [`VrrpSocketV4::recv`] / [`VrrpSocketV6::recv`].
+    pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
+        match self {
+            Self::V4(s) => s.recv(buf).await,
+            Self::V6(s) => s.recv(buf).await,
+        }
+    }
+
+    /// See [`VrrpSocketV4::send_to`] / [`VrrpSocketV6::send_to`].
+    pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
+        match self {
+            Self::V4(s) => s.send_to(payload, dst).await,
+            Self::V6(s) => s.send_to(payload, dst).await,
+        }
+    }
+
+    /// See [`VrrpSocketV4::send_from`] / [`VrrpSocketV6::send_from`].
+    pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        match self {
+            Self::V4(s) => s.send_from(payload, src, dst).await,
+            Self::V6(s) => s.send_from(payload, src, dst).await,
+        }
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> u32 {
+        match self {
+            Self::V4(s) => s.ifindex(),
+            Self::V6(s) => s.ifindex(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // V1 from the conformance checklist, RFC 9568 checksum.
+    const V1: &str = "45c0002000000000ff701891c000020ae0000012310164010064a897c0000201";
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn p11_ipv4_header_cuts_ethernet_padding() {
+        let mut pkt = hex(V1);
+        let vrrp_len = pkt.len() - 20;
+        pkt.extend_from_slice(&[0u8; 14]); // 46 -> 60 byte frame padding
+        let h = parse_ipv4_header(&pkt).unwrap();
+        assert_eq!(h.header_len, 20);
+        assert_eq!(h.end - h.header_len, vrrp_len);
+        assert_eq!(h.ttl, 255);
+        assert_eq!(h.protocol, 112);
+        assert_eq!(h.src, Ipv4Addr::new(192, 0, 2, 10));
+        assert_eq!(h.dst, VRRP_GROUP_V4);
+        assert_eq!(
+            &pkt[h.header_len..h.end],
+            &hex("310164010064a897c0000201")[..]
+        );
+    }
+
+    #[test]
+    fn inconsistent_ipv4_headers_are_rejected() {
+        let pkt = hex(V1);
+        assert!(parse_ipv4_header(&pkt[..19]).is_none());
+        let mut bad = pkt.clone();
+        bad[0] = 0x65; // version 6
+        assert!(parse_ipv4_header(&bad).is_none());
+        let mut bad = pkt.clone();
+        bad[0] = 0x44; // IHL 4
+        assert!(parse_ipv4_header(&bad).is_none());
+        let mut bad = pkt.clone();
+        bad[3] = 0x40; // total length 64 > 32 read
+        assert!(parse_ipv4_header(&bad).is_none());
+        let mut bad = pkt;
+        bad[3] = 0x10; // total length 16 < header
+        assert!(parse_ipv4_header(&bad).is_none());
+    }
+
+    #[test]
+    fn link_scoped_destinations_get_a_zone() {
+        assert!(needs_scope(&"fe80::1".parse().unwrap()));
+        assert!(needs_scope(&VRRP_GROUP_V6));
+        assert!(!needs_scope(&"2001:db8::1".parse().unwrap()));
+        assert!(!needs_scope(&"ff05::2".parse().unwrap()));
+    }
+}
