@@ -26,7 +26,11 @@ fn main() {
     while now < Instant::from_micros(15_000_000) {
         deliver(&mut routers, now);
         let next = routers.iter().filter_map(Router::poll_timeout).min();
-        let next = if b_left { next } else { next.map(|t| t.min(b_leaves_at)) };
+        let next = if b_left {
+            next
+        } else {
+            next.map(|t| t.min(b_leaves_at))
+        };
         let Some(next) = next else { break };
         now = next;
         if !b_left && now >= b_leaves_at {
@@ -63,7 +67,12 @@ fn deliver(routers: &mut [Router; 2], now: Instant) {
                             .encode_advert(version, priority, dst, &mut buf)
                             .unwrap();
                         let src = routers[i].config().primary_addr;
-                        let meta = RxMeta { src, dst, ttl: 255, ifindex: 1 };
+                        let meta = RxMeta {
+                            src,
+                            dst,
+                            ttl: 255,
+                            ifindex: 1,
+                        };
                         let advert = packet::parse(&buf[..len], meta).expect("valid advert");
                         let _ = routers[1 - i].handle_advert(now, &advert);
                     }
