@@ -200,6 +200,13 @@ impl RouterConfig {
         if self.down_timer_adverts == 0 || self.down_timer_adverts > 100 {
             return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
         }
+        let duplicate = (1..self.vips.len()).find(|&i| self.vips[..i].contains(&self.vips[i]));
+        if let Some(i) = duplicate {
+            return Err(ConfigError::DuplicateVip(self.vips[i]));
+        }
+        if self.announce.refresh_interval == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroRefresh);
+        }
         Ok(())
     }
 
@@ -257,6 +264,12 @@ pub enum ConfigError {
     /// VRRPv2 requested for IPv6.
     #[error("VRRPv2 is IPv4 only")]
     V2OverIpv6,
+    /// The same virtual address listed twice.
+    #[error("virtual address {0} is listed twice")]
+    DuplicateVip(IpAddr),
+    /// A refresh period of zero would announce continuously.
+    #[error("announcement refresh interval must be greater than 0 (use None to disable)")]
+    ZeroRefresh,
     /// `down_timer_adverts` outside 1..100.
     #[error("down_timer_adverts {0} out of range, expected 1..100")]
     DownTimerAdverts(u8),

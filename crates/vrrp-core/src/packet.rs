@@ -148,14 +148,6 @@ pub enum RxError {
         /// Bytes the header announced.
         expected: usize,
     },
-    /// VRRPv2 packet whose length does not match its address count.
-    #[error("VRRPv2 length {len} does not match {expected} for its address count")]
-    BadLength {
-        /// Bytes received.
-        len: usize,
-        /// Bytes the address count implies.
-        expected: usize,
-    },
     /// Version nibble other than 2 or 3 (R25).
     #[error("unsupported VRRP version {0}, expected 2 or 3")]
     BadVersion(u8),
@@ -272,7 +264,7 @@ impl Advert<'_> {
 ///
 /// Accepts VRRPv3 over IPv4 (either checksum form) and IPv6, and VRRPv2 over IPv4; rejects
 /// CARP. `payload` may carry trailing bytes after the message (Ethernet padding the caller did
-/// not cut, or a vendor trailer); they are ignored for VRRPv3.
+/// not cut, or a vendor trailer); they are ignored, in both versions.
 pub fn parse(payload: &[u8], meta: RxMeta) -> Result<Advert<'_>, RxError> {
     if payload.len() < HEADER_LEN {
         return Err(RxError::TooShort {

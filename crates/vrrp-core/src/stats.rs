@@ -70,7 +70,7 @@ pub struct Stats {
     pub interval_mismatch: u64,
     /// Adverts whose address list differs from ours (R35).
     pub address_list_mismatch: u64,
-    /// Codec errors: too short, bad length.
+    /// Codec errors: too short.
     pub rx_length_errors: u64,
     /// Codec errors: bad version.
     pub rx_version_errors: u64,
@@ -94,7 +94,7 @@ impl Stats {
     /// Counts a codec error.
     pub fn count_rx_error(&mut self, e: &RxError) {
         let c = match e {
-            RxError::TooShort { .. } | RxError::BadLength { .. } => &mut self.rx_length_errors,
+            RxError::TooShort { .. } => &mut self.rx_length_errors,
             RxError::BadVersion(_) | RxError::V2OverIpv6 => &mut self.rx_version_errors,
             RxError::BadType(_) => &mut self.rx_type_errors,
             RxError::Checksum => &mut self.rx_checksum_errors,

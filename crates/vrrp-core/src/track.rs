@@ -53,7 +53,7 @@ pub enum TrackState {
 pub struct Tracker {
     /// Name shown in reasons (e.g. the `vrrp_script` name, or `interface eth1`).
     pub name: Arc<str>,
-    /// Weight, -254..254 (keepalived clamps scripts to ±253).
+    /// Weight, -254..254 (keepalived clamps scripts to ±253); values outside are clamped.
     pub weight: i32,
     /// keepalived's `reverse`.
     pub reverse: bool,
@@ -96,7 +96,7 @@ impl Tracker {
     }
 
     fn binary_effect(&self, ok: bool) -> Effect {
-        let w = self.weight;
+        let w = self.weight.clamp(-254, 254);
         let sign = if self.reverse { -1 } else { 1 };
         match w.cmp(&0) {
             core::cmp::Ordering::Equal if ok != self.reverse => Effect::Adjust(0),
@@ -117,7 +117,7 @@ impl Tracker {
         }
         let sign = if self.reverse { -1 } else { 1 };
         let x = value
-            .saturating_mul(i64::from(self.weight))
+            .saturating_mul(i64::from(self.weight.clamp(-254, 254)))
             .saturating_mul(sign);
         if x <= -254 {
             Effect::Fault

@@ -678,3 +678,16 @@ fn p1_checksum_form_of_each_peer_is_counted_and_a_mismatch_noticed() {
     Adv::v4("192.0.2.20", 200).feed(&mut r, ms(2)).unwrap();
     assert_eq!(r.stats().checksum_pseudo_header_rx, 1);
 }
+
+#[test]
+fn config_rejects_duplicate_vips_and_a_zero_refresh_period() {
+    let mut cfg = v4_config(100);
+    cfg.vips = vec![ip("192.0.2.1"), ip("192.0.2.1")];
+    assert_eq!(
+        Router::new(cfg).unwrap_err(),
+        ConfigError::DuplicateVip(ip("192.0.2.1"))
+    );
+    let mut cfg = v4_config(100);
+    cfg.announce.refresh_interval = Some(Duration::ZERO);
+    assert_eq!(Router::new(cfg).unwrap_err(), ConfigError::ZeroRefresh);
+}

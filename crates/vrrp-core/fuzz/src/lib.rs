@@ -1,0 +1,887 @@
+//! Bodies of the vrrp-core fuzz targets, shared with the stable replay test.
+//!
+//! The fuzz targets in `fuzz_targets/` call [`decode`] and [`router_sequence`] with inputs
+//! built by `arbitrary`; `crates/vrrp-core/tests/fuzz_replay.rs` includes this file as a module
+//! and feeds the same bodies from a deterministic generator, so `cargo test` on stable runs
+//! them too. This file must therefore depend only on `vrrp_core`, `arbitrary` and `std`.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use arbitrary::Arbitrary;
+use vrrp_core::announce::AnnounceConfig;
+use vrrp_core::checksum;
+use vrrp_core::config::{Auth, RouterConfig, UnicastPeer, VersionMode};
+use vrrp_core::packet::{self, Advert, AdvertSpec, AuthType, ChecksumForm, RxMeta, Version};
+use vrrp_core::{
+    Action, Duration, Input, Instant, PolicyError, Router, State, Stats, SyncCommand, TrackState,
+    Tracker, TrackerId,
+};
+
+// ---------------------------------------------------------------------------------------------
+// decode
+// ---------------------------------------------------------------------------------------------
+
+/// IP metadata of a fuzzed packet.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum MetaInput {
+    /// IPv4 source and destination.
+    V4 {
+        /// Source address.
+        src: [u8; 4],
+        /// Destination address.
+        dst: [u8; 4],
+        /// TTL.
+        ttl: u8,
+    },
+    /// IPv6 source and destination.
+    V6 {
+        /// Source address.
+        src: [u8; 16],
+        /// Destination address.
+        dst: [u8; 16],
+        /// Hop limit.
+        ttl: u8,
+    },
+    /// One address of each family (always a codec error).
+    Mixed {
+        /// The IPv4 address.
+        v4: [u8; 4],
+        /// The IPv6 address.
+        v6: [u8; 16],
+        /// Whether the IPv4 address is the source.
+        v4_is_src: bool,
+    },
+}
+
+impl MetaInput {
+    /// The [`RxMeta`] these fields describe.
+    pub fn meta(&self) -> RxMeta {
+        let (src, dst, ttl) = match *self {
+            MetaInput::V4 { src, dst, ttl } => (
+                IpAddr::from(Ipv4Addr::from(src)),
+                IpAddr::from(Ipv4Addr::from(dst)),
+                ttl,
+            ),
+            MetaInput::V6 { src, dst, ttl } => (
+                IpAddr::from(Ipv6Addr::from(src)),
+                IpAddr::from(Ipv6Addr::from(dst)),
+                ttl,
+            ),
+            MetaInput::Mixed { v4, v6, v4_is_src } => {
+                let (a, b) = (
+                    IpAddr::from(Ipv4Addr::from(v4)),
+                    IpAddr::from(Ipv6Addr::from(v6)),
+                );
+                if v4_is_src {
+                    (a, b, 255)
+                } else {
+                    (b, a, 255)
+                }
+            }
+        };
+        RxMeta {
+            src,
+            dst,
+            ttl,
+            ifindex: 1,
+        }
+    }
+}
+
+/// Which checksum to patch into the payload before parsing, so that the fuzzer gets past the
+/// checksum check without having to solve it.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChecksumFix {
+    /// Sum over the message only (RFC 9568 IPv4, VRRPv2).
+    MessageOnly,
+    /// Sum over the message plus the IPv4 or IPv6 pseudo-header.
+    PseudoHeader,
+}
+
+/// Input of the `decode` target.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct DecodeInput {
+    /// Addresses and TTL of the packet.
+    pub meta: MetaInput,
+    /// Optional checksum patch applied to `payload` before parsing.
+    pub fix: Option<ChecksumFix>,
+    /// The VRRP message (IP payload), possibly with trailing bytes.
+    pub payload: Vec<u8>,
+}
+
+/// Writes a checksum of the given form into `payload` (when its header announces a message
+/// that fits). Uses the header's version and count the way the parser does.
+pub fn fix_checksum(payload: &mut [u8], meta: RxMeta, fix: ChecksumFix) {
+    if payload.len() < packet::HEADER_LEN {
+        return;
+    }
+    let addr_len = match meta.src {
+        IpAddr::V4(_) => 4,
+        IpAddr::V6(_) => 16,
+    };
+    let auth_len = if payload[0] >> 4 == 2 {
+        packet::V2_AUTH_LEN
+    } else {
+        0
+    };
+    let len = packet::HEADER_LEN + usize::from(payload[3]) * addr_len + auth_len;
+    if len > payload.len() {
+        return;
+    }
+    let msg = &mut payload[..len];
+    msg[6] = 0;
+    msg[7] = 0;
+    let mut sum = checksum::sum_words(0, msg);
+    if fix == ChecksumFix::PseudoHeader {
+        sum += match (meta.src, meta.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => checksum::ipv4_pseudo_header_sum(s, d, len as u16),
+            (IpAddr::V6(s), IpAddr::V6(d)) => checksum::ipv6_pseudo_header_sum(s, d, len as u32),
+            _ => 0,
+        };
+    }
+    msg[6..8].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+}
+
+/// The `decode` body: `packet::parse` must not panic, and an advert that parses must be rebuilt
+/// by `packet::build` from its fields into a message that parses to the same advert and
+/// differs from the original only in the checksum and the reserved bits. Returns whether the
+/// payload parsed.
+pub fn decode(input: &DecodeInput) -> bool {
+    let meta = input.meta.meta();
+    let mut payload = input.payload.clone();
+    if let Some(fix) = input.fix {
+        fix_checksum(&mut payload, meta, fix);
+    }
+    match packet::parse(&payload, meta) {
+        Ok(adv) => {
+            round_trip(&payload, &adv);
+            true
+        }
+        Err(e) => {
+            // Display and counting must not panic either.
+            let _ = e.to_string();
+            Stats::default().count_rx_error(&e);
+            false
+        }
+    }
+}
+
+fn round_trip(original: &[u8], adv: &Advert<'_>) {
+    let addrs: Vec<IpAddr> = adv.addrs.iter().collect();
+    assert!(!adv.addrs.is_empty());
+    assert_eq!(addrs.len(), adv.addrs.len());
+    for (i, a) in addrs.iter().enumerate() {
+        assert_eq!(adv.addrs.get(i), Some(*a));
+    }
+    assert_eq!(adv.addrs.get(addrs.len()), None);
+    assert!(adv.addrs.equals(&addrs));
+    assert!(addrs.iter().all(|a| packet::Family::of(*a) == adv.family()));
+    assert_eq!(
+        adv.checksum_form.is_some(),
+        adv.version == Version::V3 && adv.family() == packet::Family::V4
+    );
+
+    let spec = AdvertSpec {
+        version: adv.version,
+        vrid: adv.vrid,
+        priority: adv.priority,
+        interval_cs: adv.interval_cs,
+        addrs: &addrs,
+        checksum_form: adv.checksum_form.unwrap_or_default(),
+        auth_type: adv.auth_type,
+        auth_data: adv.auth_data,
+    };
+    let mut buf = [0u8; packet::HEADER_LEN + 255 * 16 + packet::V2_AUTH_LEN];
+    let len = packet::build(&spec, adv.meta.src, adv.meta.dst, &mut buf)
+        .expect("a parsed advert must rebuild");
+    let again = packet::parse(&buf[..len], adv.meta).expect("a rebuilt advert must parse");
+    assert_eq!(&again, adv, "round trip changed the advert");
+
+    // Byte for byte, the rebuilt message equals the original but for the checksum and, in
+    // VRRPv3, the 4 reserved bits in front of the interval.
+    assert!(original.len() >= len);
+    for (i, (&a, &b)) in original[..len].iter().zip(&buf[..len]).enumerate() {
+        match i {
+            6 | 7 => {}
+            4 if adv.version == Version::V3 => assert_eq!(a & 0x0f, b, "byte {i}"),
+            _ => assert_eq!(a, b, "byte {i}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// router_sequence
+// ---------------------------------------------------------------------------------------------
+
+/// An IPv4 address of the small universe the sequences draw from (192.0.2.1..8).
+pub fn v4_addr(i: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1 + i % 8))
+}
+
+/// An IPv6 address of the universe: fe80::1..4 (link-local) or 2001:db8::5..8.
+pub fn v6_addr(i: u8) -> IpAddr {
+    let k = u16::from(i % 8);
+    if k < 4 {
+        IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, k + 1))
+    } else {
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, k + 1))
+    }
+}
+
+fn addr(ipv6: bool, i: u8) -> IpAddr {
+    if ipv6 {
+        v6_addr(i)
+    } else {
+        v4_addr(i)
+    }
+}
+
+/// Protocol versions of the fuzzed router.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum ModeInput {
+    /// VRRPv2.
+    V2,
+    /// VRRPv3.
+    V3,
+    /// Both.
+    V2V3,
+}
+
+/// A unicast peer of the fuzzed router.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct PeerInput {
+    /// Index in the address universe.
+    pub addr: u8,
+    /// Lowest TTL accepted.
+    pub min_ttl: Option<u8>,
+    /// Highest TTL accepted.
+    pub max_ttl: Option<u8>,
+}
+
+/// Announcement schedule of the fuzzed router.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct AnnounceInput {
+    /// Burst rounds (mod 8).
+    pub burst_count: u8,
+    /// Burst spacing in ms (mod 2000).
+    pub burst_spacing_ms: u16,
+    /// Second burst delay in ms.
+    pub second_burst_delay_ms: Option<u16>,
+    /// Refresh interval in ms (at least 1 ms: a zero period is a known issue, see README).
+    pub refresh_interval_ms: Option<u16>,
+    /// Rounds per refresh (mod 4).
+    pub refresh_count: u8,
+    /// Rounds on a dual-Active (mod 8).
+    pub lower_prio_count: u8,
+    /// Gap between dual-Active re-announcements in ms.
+    pub lower_prio_min_gap_ms: u16,
+}
+
+/// A tracked object of the fuzzed router.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct TrackerInput {
+    /// Weight (an `i16`: the documented range is -254..254, see README about `i32::MIN`).
+    pub weight: i16,
+    /// keepalived's `reverse`.
+    pub reverse: bool,
+    /// A value tracker rather than a binary one.
+    pub value: bool,
+}
+
+/// Configuration fields of the fuzzed router; [`ConfigInput::config`] maps them to a mostly
+/// valid [`RouterConfig`].
+#[derive(Arbitrary, Clone, Debug)]
+pub struct ConfigInput {
+    /// VRID (0 is invalid).
+    pub vrid: u8,
+    /// IPv6 rather than IPv4.
+    pub ipv6: bool,
+    /// Versions spoken (v2 over IPv6 is invalid).
+    pub mode: ModeInput,
+    /// Base priority (0 is invalid, 255 is the owner).
+    pub priority: u8,
+    /// Interval in cs, taken mod 4200 (0 and above 4095 are invalid).
+    pub interval_cs: u16,
+    /// Preempt_Mode.
+    pub preempt: bool,
+    /// Preempt delay in ms.
+    pub preempt_delay_ms: u16,
+    /// Start the preempt delay on a priority rise.
+    pub preempt_delay_on_priority_rise: bool,
+    /// Accept_Mode.
+    pub accept_mode: bool,
+    /// Primary address (universe index).
+    pub primary: u8,
+    /// VIPs (universe indices, at most 4; IPv6: the first is made link-local).
+    pub vips: Vec<u8>,
+    /// Unicast peers (at most 3).
+    pub peers: Vec<PeerInput>,
+    /// `check_unicast_src`.
+    pub check_unicast_src: bool,
+    /// Send the RFC 9568 checksum form rather than the pseudo-header one.
+    pub rfc9568_checksum: bool,
+    /// VRRPv2 password.
+    pub password: Option<[u8; 8]>,
+    /// `down_timer_adverts`, mod 12 (0 is invalid).
+    pub down_timer_adverts: u8,
+    /// `lower_prio_no_advert`.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`.
+    pub higher_prio_send_advert: bool,
+    /// Announcement schedule.
+    pub announce: AnnounceInput,
+    /// Trackers (at most 4).
+    pub trackers: Vec<TrackerInput>,
+}
+
+impl ConfigInput {
+    /// The router configuration (possibly invalid) and its trackers.
+    pub fn config(&self) -> (RouterConfig, Vec<Tracker>) {
+        let v6 = self.ipv6;
+        let mut vips: Vec<IpAddr> = self.vips.iter().take(4).map(|&i| addr(v6, i)).collect();
+        if vips.is_empty() {
+            vips.push(addr(v6, 0));
+        }
+        if v6 {
+            vips[0] = v6_addr(self.vips.first().copied().unwrap_or(0) % 4);
+        }
+        let mut cfg = RouterConfig::new("fuzz", self.vrid, addr(v6, self.primary), vips);
+        cfg.version = match self.mode {
+            ModeInput::V2 => VersionMode::V2,
+            ModeInput::V3 => VersionMode::V3,
+            ModeInput::V2V3 => VersionMode::V2V3,
+        };
+        cfg.priority = self.priority;
+        cfg.advert_interval_cs = self.interval_cs % 4200;
+        cfg.preempt = self.preempt;
+        cfg.preempt_delay = Duration::from_millis(u64::from(self.preempt_delay_ms));
+        cfg.preempt_delay_on_priority_rise = self.preempt_delay_on_priority_rise;
+        cfg.accept_mode = self.accept_mode;
+        cfg.unicast_peers = (self.peers.iter().take(3))
+            .map(|p| UnicastPeer {
+                addr: addr(v6, p.addr),
+                min_ttl: p.min_ttl,
+                max_ttl: p.max_ttl,
+            })
+            .collect();
+        cfg.check_unicast_src = self.check_unicast_src;
+        cfg.checksum_form = if self.rfc9568_checksum {
+            ChecksumForm::Rfc9568
+        } else {
+            ChecksumForm::PseudoHeader
+        };
+        cfg.auth = self.password.map_or(Auth::None, Auth::Password);
+        cfg.down_timer_adverts = self.down_timer_adverts % 12;
+        cfg.lower_prio_no_advert = self.lower_prio_no_advert;
+        cfg.higher_prio_send_advert = self.higher_prio_send_advert;
+        let a = self.announce;
+        let ms = |v: u16| Duration::from_millis(u64::from(v));
+        cfg.announce = AnnounceConfig {
+            burst_count: u32::from(a.burst_count % 8),
+            burst_spacing: ms(a.burst_spacing_ms % 2000),
+            second_burst_delay: a.second_burst_delay_ms.map(ms),
+            // A zero refresh period makes every handle_timeout re-arm at `now` (see README).
+            refresh_interval: a.refresh_interval_ms.map(|v| ms(v.max(1))),
+            refresh_count: u32::from(a.refresh_count % 4),
+            lower_prio_count: u32::from(a.lower_prio_count % 8),
+            lower_prio_min_gap: ms(a.lower_prio_min_gap_ms),
+        };
+        let trackers = (self.trackers.iter().take(4))
+            .enumerate()
+            .map(|(i, t)| {
+                let name = format!("t{i}");
+                if t.value {
+                    Tracker::value(&name, i32::from(t.weight), t.reverse)
+                } else {
+                    Tracker::binary(&name, i32::from(t.weight), t.reverse)
+                }
+            })
+            .collect();
+        (cfg, trackers)
+    }
+}
+
+/// A tracker report.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum TrackStateInput {
+    /// Unknown.
+    Unknown,
+    /// Up.
+    Up,
+    /// Down.
+    Down,
+    /// A value.
+    Value(i64),
+}
+
+impl From<TrackStateInput> for TrackState {
+    fn from(s: TrackStateInput) -> Self {
+        match s {
+            TrackStateInput::Unknown => TrackState::Unknown,
+            TrackStateInput::Up => TrackState::Up,
+            TrackStateInput::Down => TrackState::Down,
+            TrackStateInput::Value(v) => TrackState::Value(v),
+        }
+    }
+}
+
+/// A sync-group command.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum SyncInput {
+    /// Become Active with the group.
+    BecomeActive,
+    /// Become Backup with the group.
+    BecomeBackup,
+    /// Set (`true`) or clear the group-imposed Fault.
+    Fault(bool),
+}
+
+/// A received advert, built from these fields with `packet::build` and parsed back.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct AdvertInput {
+    /// VRRPv2 rather than VRRPv3.
+    pub v2: bool,
+    /// VRID (`None`: the router's).
+    pub vrid: Option<u8>,
+    /// Advertised priority.
+    pub priority: u8,
+    /// Interval in cs (`None`: the router's).
+    pub interval_cs: Option<u16>,
+    /// Source (universe index; may be the router's own address).
+    pub src: u8,
+    /// Use the other address family than the router's.
+    pub other_family: bool,
+    /// Unicast destination (universe index), or `None` for the multicast group.
+    pub unicast_dst: Option<u8>,
+    /// TTL (`None`: 255).
+    pub ttl: Option<u8>,
+    /// Address list (universe indices), or `None` for the router's VIPs.
+    pub addrs: Option<Vec<u8>>,
+    /// Send the RFC 9568 checksum form.
+    pub rfc9568_checksum: bool,
+    /// VRRPv2 authentication (type, data), or `None` for the router's.
+    pub auth: Option<(u8, [u8; 8])>,
+}
+
+/// One step of a sequence.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum Event {
+    /// `Input::Startup`.
+    Startup,
+    /// `Input::Shutdown`.
+    Shutdown,
+    /// `Input::LinkUp`.
+    LinkUp,
+    /// `Input::LinkDown`.
+    LinkDown,
+    /// A tracker report (the id may be out of range).
+    Tracker {
+        /// Tracker index.
+        id: u8,
+        /// New state.
+        state: TrackStateInput,
+    },
+    /// `Input::SetPriority`.
+    SetPriority(u8),
+    /// `Input::PrimaryAddress` (universe index; `true`: other family).
+    PrimaryAddress(u8, bool),
+    /// `Input::VipLost` (universe index).
+    VipLost(u8),
+    /// `Input::Sync`.
+    Sync(SyncInput),
+    /// A received advert.
+    Advert(AdvertInput),
+    /// Time passes without any call.
+    Advance {
+        /// Microseconds.
+        micros: u32,
+    },
+    /// Time passes, then `handle_timeout`.
+    Timeout {
+        /// Microseconds.
+        micros: u32,
+    },
+    /// Jump to the next deadline (if later than now) and serve it.
+    ExpireNext,
+    /// `handle_timeout` again at the current time (early or repeated).
+    Spurious,
+}
+
+/// Input of the `router_sequence` target.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct SequenceInput {
+    /// The router's configuration.
+    pub config: ConfigInput,
+    /// Start time in microseconds.
+    pub start: u32,
+    /// The steps (at most 512 are run).
+    pub events: Vec<Event>,
+}
+
+/// What a sequence did, for the replay test's sanity checks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SequenceOutcome {
+    /// The configuration was valid and the sequence ran.
+    pub ran: bool,
+    /// Adverts the router accepted.
+    pub adverts_accepted: u64,
+    /// Transitions into Active.
+    pub became_active: u64,
+    /// Transitions out of Active.
+    pub released_active: u64,
+}
+
+/// A model of what the actions so far imply, checked against the router after every step.
+struct Model {
+    state: State,
+    effective: u8,
+    installed: Vec<IpAddr>,
+    last_send: Option<Instant>,
+    adverts_tx: u64,
+    priority_zero_tx: u64,
+    announcements: u64,
+    transitions: u64,
+    became_active: u64,
+    released_active: u64,
+    adverts_rx: u64,
+}
+
+impl Model {
+    fn new(router: &Router) -> Self {
+        Model {
+            state: router.state(),
+            effective: router.effective_priority(),
+            installed: Vec::new(),
+            last_send: None,
+            adverts_tx: 0,
+            priority_zero_tx: 0,
+            announcements: 0,
+            transitions: 0,
+            became_active: 0,
+            released_active: 0,
+            adverts_rx: 0,
+        }
+    }
+
+    /// Drains the router's actions and checks them and the router against the model.
+    fn drain(&mut self, router: &mut Router, now: Instant) -> usize {
+        let actions: Vec<Action> = core::iter::from_fn(|| router.poll_action()).collect();
+        let cfg = router.config().clone();
+        for (i, action) in actions.iter().enumerate() {
+            let next_change = actions[i + 1..].iter().find_map(|a| match a {
+                Action::StateChanged { from, to, .. } => Some((*from, *to)),
+                _ => None,
+            });
+            let entering = next_change.is_some_and(|(_, to)| to == State::Active);
+            let active_or_entering = self.state == State::Active || entering;
+            let leaving = self.state == State::Active
+                && next_change
+                    .is_some_and(|(from, to)| from == State::Active && to != State::Active);
+            match action {
+                Action::SendAdvert { version, priority } => {
+                    assert!(
+                        cfg.version.accepts(*version),
+                        "{version:?} in {:?}",
+                        cfg.version
+                    );
+                    if *priority == 0 {
+                        assert!(leaving, "priority-0 advert while not leaving Active");
+                        self.priority_zero_tx += 1;
+                    } else {
+                        assert!(active_or_entering, "advert while {:?}", self.state);
+                        assert_eq!(*priority, self.effective, "advert with a stale priority");
+                        self.last_send = Some(now);
+                    }
+                    self.adverts_tx += 1;
+                }
+                Action::AddVip(v) => {
+                    assert!(active_or_entering, "AddVip({v}) while {:?}", self.state);
+                    assert!(cfg.vips.contains(v), "AddVip({v}) of a foreign address");
+                    if !self.installed.contains(v) {
+                        self.installed.push(*v);
+                    }
+                }
+                Action::RemoveVip(v) => {
+                    assert!(leaving, "RemoveVip({v}) while not leaving Active");
+                    // A VIP configured twice (not rejected by validate) is removed twice.
+                    let twice = cfg.vips.iter().filter(|a| *a == v).count() > 1;
+                    assert!(
+                        self.installed.contains(v) || twice,
+                        "RemoveVip({v}) not installed"
+                    );
+                    self.installed.retain(|a| a != v);
+                }
+                Action::JoinSolicitedNode(v) => {
+                    assert!(active_or_entering);
+                    assert!(cfg.vips.contains(&IpAddr::V6(*v)));
+                }
+                Action::LeaveSolicitedNode(v) => {
+                    assert!(leaving);
+                    assert!(cfg.vips.contains(&IpAddr::V6(*v)));
+                }
+                Action::Announce(v) => {
+                    assert!(active_or_entering, "Announce({v}) while {:?}", self.state);
+                    assert!(cfg.vips.contains(v), "Announce({v}) of a foreign address");
+                    self.announcements += 1;
+                }
+                Action::StateChanged { from, to, reason } => {
+                    assert_eq!(
+                        *from, self.state,
+                        "StateChanged from a state we were not in"
+                    );
+                    assert_ne!(from, to, "StateChanged to the same state ({reason})");
+                    self.transitions += 1;
+                    if *to == State::Active {
+                        self.became_active += 1;
+                    }
+                    if *from == State::Active {
+                        self.released_active += 1;
+                    }
+                    self.state = *to;
+                }
+                Action::PriorityChanged { from, to, .. } => {
+                    assert_eq!(
+                        *from, self.effective,
+                        "PriorityChanged from a stale priority"
+                    );
+                    assert_ne!(from, to);
+                    self.effective = *to;
+                }
+                Action::Notice(_) => {}
+            }
+        }
+        self.check(router, now);
+        actions.len()
+    }
+
+    fn check(&self, router: &Router, now: Instant) {
+        let _ = now;
+        assert_eq!(self.state, router.state(), "actions disagree with state()");
+        assert_eq!(self.effective, router.effective_priority());
+        let stats = router.stats();
+        assert_eq!(stats.adverts_tx, self.adverts_tx);
+        assert_eq!(stats.priority_zero_tx, self.priority_zero_tx);
+        assert_eq!(stats.announcements, self.announcements);
+        assert_eq!(stats.transitions, self.transitions);
+        assert_eq!(stats.became_active, self.became_active);
+        assert_eq!(stats.released_active, self.released_active);
+        assert_eq!(stats.adverts_rx, self.adverts_rx);
+        let vips = &router.config().vips;
+        let deadline = router.poll_timeout();
+        match router.state() {
+            State::Active => {
+                assert!(
+                    vips.iter().all(|v| self.installed.contains(v))
+                        && self.installed.len() <= vips.len(),
+                    "Active without its addresses installed"
+                );
+                // The Adver timer is armed: the next deadline is no later than one interval
+                // after the last advert sent.
+                let last = self
+                    .last_send
+                    .expect("Active without having sent an advert");
+                let due = last + router.config().advert_interval();
+                assert!(
+                    deadline.is_some_and(|t| t <= due),
+                    "Active with deadline {deadline:?}, advert due at {due}"
+                );
+            }
+            State::Backup => {
+                assert!(self.installed.is_empty(), "Backup with addresses installed");
+                assert!(deadline.is_some(), "Backup without the Active_Down_Timer");
+            }
+            State::Initialize | State::Fault => {
+                assert!(
+                    self.installed.is_empty(),
+                    "{:?} with addresses",
+                    router.state()
+                );
+                assert_eq!(deadline, None, "{:?} with a timer armed", router.state());
+            }
+        }
+    }
+}
+
+fn build_advert(a: &AdvertInput, router: &Router, buf: &mut [u8]) -> Option<(usize, RxMeta)> {
+    let cfg = router.config();
+    let v6 = (cfg.family == packet::Family::V6) != a.other_family;
+    let src = addr(v6, a.src);
+    let dst = match a.unicast_dst {
+        Some(i) => addr(v6, i),
+        None => {
+            if v6 {
+                IpAddr::V6(packet::MCAST_V6)
+            } else {
+                IpAddr::V4(packet::MCAST_V4)
+            }
+        }
+    };
+    let addrs: Vec<IpAddr> = match &a.addrs {
+        Some(list) if !list.is_empty() || a.other_family => {
+            list.iter().take(4).map(|&i| addr(v6, i)).collect()
+        }
+        _ => cfg.vips.clone(),
+    };
+    let (auth_type, auth_data) = match a.auth {
+        None => cfg.auth.wire(),
+        Some((t, data)) => (
+            match t % 3 {
+                0 => AuthType::None,
+                1 => AuthType::Password,
+                _ => AuthType::Ah,
+            },
+            data,
+        ),
+    };
+    let spec = AdvertSpec {
+        version: if a.v2 { Version::V2 } else { Version::V3 },
+        vrid: a.vrid.unwrap_or(cfg.vrid),
+        priority: a.priority,
+        interval_cs: a.interval_cs.unwrap_or(cfg.advert_interval_cs),
+        addrs: &addrs,
+        checksum_form: if a.rfc9568_checksum {
+            ChecksumForm::Rfc9568
+        } else {
+            ChecksumForm::PseudoHeader
+        },
+        auth_type,
+        auth_data,
+    };
+    let len = packet::build(&spec, src, dst, buf).ok()?;
+    let meta = RxMeta {
+        src,
+        dst,
+        ttl: a.ttl.unwrap_or(packet::VRRP_TTL),
+        ifindex: 1,
+    };
+    Some((len, meta))
+}
+
+/// The `router_sequence` body: runs the events against one router, draining and checking its
+/// actions after each, and asserts the timer contract:
+/// - after `handle_timeout(now)`, nothing is due at `now` any more;
+/// - `handle_timeout(now)` with nothing due changes nothing;
+/// - no input schedules a deadline in the past;
+/// - a Backup has a deadline (Active_Down_Timer), an Active's deadline is at most one interval
+///   after its last advert (Adver_Timer), Initialize and Fault have none.
+pub fn router_sequence(input: &SequenceInput) -> SequenceOutcome {
+    let (cfg, trackers) = input.config.config();
+    let Ok(mut router) = Router::new(cfg) else {
+        return SequenceOutcome::default();
+    };
+    for t in trackers {
+        router.add_tracker(t);
+    }
+    let mut model = Model::new(&router);
+    let mut now = Instant::from_micros(u64::from(input.start));
+    let family_v6 = router.config().family == packet::Family::V6;
+    let mut buf = [0u8; 256];
+    let group: Arc<str> = Arc::from("group");
+    let member: Arc<str> = Arc::from("member");
+    model.check(&router, now);
+
+    for event in input.events.iter().take(512) {
+        let before = router.poll_timeout();
+        let mut timeout_call = false;
+        match event {
+            Event::Startup => router.handle(now, Input::Startup),
+            Event::Shutdown => router.handle(now, Input::Shutdown),
+            Event::LinkUp => router.handle(now, Input::LinkUp),
+            Event::LinkDown => router.handle(now, Input::LinkDown),
+            Event::Tracker { id, state } => {
+                let id = TrackerId(u16::from(*id % 6));
+                router.handle(now, Input::Tracker(id, (*state).into()));
+            }
+            Event::SetPriority(p) => router.handle(now, Input::SetPriority(*p)),
+            Event::PrimaryAddress(i, other) => {
+                router.handle(now, Input::PrimaryAddress(addr(family_v6 != *other, *i)));
+            }
+            Event::VipLost(i) => {
+                let vip = addr(family_v6, *i);
+                model.installed.retain(|a| *a != vip);
+                router.handle(now, Input::VipLost(vip));
+            }
+            Event::Sync(s) => {
+                let cmd = match s {
+                    SyncInput::BecomeActive => SyncCommand::BecomeActive {
+                        group: group.clone(),
+                        member: member.clone(),
+                    },
+                    SyncInput::BecomeBackup => SyncCommand::BecomeBackup {
+                        group: group.clone(),
+                        member: member.clone(),
+                    },
+                    SyncInput::Fault(set) => SyncCommand::Fault {
+                        group: group.clone(),
+                        member: set.then(|| member.clone()),
+                    },
+                };
+                router.handle(now, Input::Sync(cmd));
+            }
+            Event::Advert(a) => {
+                let Some((len, meta)) = build_advert(a, &router, &mut buf) else {
+                    continue;
+                };
+                match packet::parse(&buf[..len], meta) {
+                    Ok(adv) => {
+                        let state = router.state();
+                        let result = router.handle_advert(now, &adv);
+                        let not_running = matches!(state, State::Initialize | State::Fault);
+                        assert_eq!(result == Err(PolicyError::NotRunning), not_running);
+                        if result.is_ok() {
+                            model.adverts_rx += 1;
+                        }
+                    }
+                    Err(e) => router.handle_rx_error(&e),
+                }
+            }
+            Event::Advance { micros } => {
+                now += Duration::from_micros(u64::from(*micros));
+                continue;
+            }
+            Event::Timeout { micros } => {
+                now += Duration::from_micros(u64::from(*micros));
+                timeout_call = true;
+            }
+            Event::ExpireNext => {
+                if let Some(t) = before {
+                    now = now.max(t);
+                }
+                timeout_call = true;
+            }
+            Event::Spurious => timeout_call = true,
+        }
+        if timeout_call {
+            let idle = router.poll_timeout().is_none_or(|t| t > now);
+            let (state, stats) = (router.state(), *router.stats());
+            router.handle_timeout(now);
+            let n = model.drain(&mut router, now);
+            if idle {
+                assert_eq!(n, 0, "handle_timeout with nothing due produced actions");
+                assert_eq!((state, stats), (router.state(), *router.stats()));
+            }
+            let after = router.poll_timeout();
+            assert!(
+                after.is_none_or(|t| t > now),
+                "after handle_timeout({now}) the next deadline is {after:?}"
+            );
+        } else {
+            model.drain(&mut router, now);
+            if before.is_none_or(|t| t >= now) {
+                let after = router.poll_timeout();
+                assert!(
+                    after.is_none_or(|t| t >= now),
+                    "{event:?} at {now} scheduled a past deadline {after:?}"
+                );
+            }
+        }
+    }
+    let stats = router.stats();
+    SequenceOutcome {
+        ran: true,
+        adverts_accepted: stats.adverts_rx,
+        became_active: stats.became_active,
+        released_active: stats.released_active,
+    }
+}
