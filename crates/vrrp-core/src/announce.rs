@@ -68,6 +68,9 @@ impl AnnounceSchedule {
     pub fn start(&mut self, cfg: &AnnounceConfig, now: Instant) -> u32 {
         *self = AnnounceSchedule::default();
         self.second_burst_at = cfg.second_burst_delay.map(|d| now + d);
+        // The burst below already announces; a dual-Active re-announcement right after it
+        // (the old Active's last advert as it yields) would only repeat it.
+        self.last_lower_prio = Some(now);
         let refresh_base = now + cfg.second_burst_delay.unwrap_or(Duration::ZERO);
         self.refresh_at = cfg.refresh_interval.map(|r| refresh_base + r);
         self.begin_burst(cfg, now, cfg.burst_count)
@@ -184,8 +187,13 @@ mod tests {
         let cfg = AnnounceConfig::default();
         let mut s = AnnounceSchedule::default();
         s.start(&cfg, at(0));
-        assert_eq!(s.lower_priority_seen(&cfg, at(10)), 5);
-        assert_eq!(s.lower_priority_seen(&cfg, at(500)), 0);
+        assert_eq!(
+            s.lower_priority_seen(&cfg, at(10)),
+            0,
+            "just announced on becoming Active"
+        );
         assert_eq!(s.lower_priority_seen(&cfg, at(1_010)), 5);
+        assert_eq!(s.lower_priority_seen(&cfg, at(1_500)), 0);
+        assert_eq!(s.lower_priority_seen(&cfg, at(2_020)), 5);
     }
 }

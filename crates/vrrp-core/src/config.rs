@@ -141,10 +141,17 @@ pub struct RouterConfig {
     /// `lower_prio_no_advert`, set by `vrrp_strict`).
     pub lower_prio_no_advert: bool,
     /// Send one advert before yielding to a higher-priority Active (keepalived
-    /// `higher_prio_send_advert`).
+    /// `higher_prio_send_advert`). On by default, unlike keepalived: when two Actives meet
+    /// (a healed partition), the winner then always hears the loser and re-announces the
+    /// addresses, so no ARP cache keeps pointing at the loser.
     pub higher_prio_send_advert: bool,
     /// Gratuitous ARP / unsolicited NA schedule.
     pub announce: AnnounceConfig,
+    /// IPv6: the address list must start with a link-local address, in our configuration (R7)
+    /// and in received adverts (R33, erratum 8300). On by default; keepalived outside strict
+    /// mode only warns and sends such lists, so a keepalived-compatible setup turns it off
+    /// (pitfall P10).
+    pub require_link_local_first: bool,
 }
 
 impl RouterConfig {
@@ -169,8 +176,9 @@ impl RouterConfig {
             auth: Auth::None,
             down_timer_adverts: 3,
             lower_prio_no_advert: false,
-            higher_prio_send_advert: false,
+            higher_prio_send_advert: true,
             announce: AnnounceConfig::default(),
+            require_link_local_first: true,
         }
     }
 
@@ -222,7 +230,9 @@ impl RouterConfig {
             }
         }
         match (self.family, self.vips[0]) {
-            (Family::V6, IpAddr::V6(first)) if !packet::is_link_local(first) => {
+            (Family::V6, IpAddr::V6(first))
+                if self.require_link_local_first && !packet::is_link_local(first) =>
+            {
                 Err(ConfigError::Ipv6FirstNotLinkLocal(first.into()))
             }
             _ => Ok(()),

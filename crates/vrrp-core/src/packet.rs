@@ -5,7 +5,7 @@
 //! returns a borrowed [`Advert`] or a typed [`RxError`] that the caller counts. It checks what is
 //! intrinsic to the packet: length, version, type, count, interval, family, checksum. Policy
 //! checks that depend on the router's configuration (TTL for unicast, VRID, version, auth,
-//! interval mismatch) live in the router.
+//! interval mismatch, an IPv6 list starting with a link-local address) live in the router.
 //!
 //! [`build`] writes an advertisement into a caller's buffer.
 //!
@@ -169,9 +169,6 @@ pub enum RxError {
     /// IP header family differs from the metadata's other address.
     #[error("source and destination address families differ")]
     FamilyMismatch,
-    /// IPv6 advertisement whose first address is not link-local (erratum 8300; R33).
-    #[error("first IPv6 address is not link-local")]
-    FirstAddressNotLinkLocal,
     /// VRRPv2 over IPv6 (RFC 3768 is IPv4 only).
     #[error("VRRPv2 over IPv6 is not supported")]
     V2OverIpv6,
@@ -311,11 +308,6 @@ fn parse_v3(p: &[u8], meta: RxMeta, family: Family, ptype: u8) -> Result<Advert<
         family,
         bytes: &msg[HEADER_LEN..],
     };
-    if let Some(IpAddr::V6(first)) = addrs.get(0) {
-        if !is_link_local(first) {
-            return Err(RxError::FirstAddressNotLinkLocal);
-        }
-    }
     Ok(Advert {
         version: Version::V3,
         vrid: p[1],

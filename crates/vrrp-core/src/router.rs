@@ -396,6 +396,13 @@ impl Router {
         if !self.cfg.version.accepts(adv.version) {
             return Err(PolicyError::Version);
         }
+        if let (true, Some(IpAddr::V6(first))) =
+            (self.cfg.require_link_local_first, adv.addrs.get(0))
+        {
+            if !packet::is_link_local(first) {
+                return Err(PolicyError::FirstAddressNotLinkLocal);
+            }
+        }
         self.check_destination(adv)?;
         if adv.version == Version::V2 {
             self.check_v2(now, adv)?;

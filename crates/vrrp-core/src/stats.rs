@@ -35,6 +35,10 @@ pub enum PolicyError {
     /// A VRRPv2 advert from a router that also sends VRRPv3 (R47: ignored in v2/v3 mode).
     #[error("VRRPv2 advert from a router that also sends VRRPv3")]
     V2FromV3Sender,
+    /// IPv6 advert whose first address is not link-local (erratum 8300; R33), on a router that
+    /// requires it ([`crate::RouterConfig::require_link_local_first`]).
+    #[error("first IPv6 address is not link-local")]
+    FirstAddressNotLinkLocal,
     /// An advert while not running (Initialize or Fault).
     #[error("advert received while not running")]
     NotRunning,
@@ -78,7 +82,7 @@ pub struct Stats {
     pub rx_type_errors: u64,
     /// Codec errors: checksum.
     pub rx_checksum_errors: u64,
-    /// Codec errors: count 0, interval 0, first address not link-local, bad auth type.
+    /// Codec errors: count 0, interval 0, bad auth type, family mismatch.
     pub rx_field_errors: u64,
     /// CARP packets seen.
     pub rx_carp: u64,
@@ -101,7 +105,6 @@ impl Stats {
             RxError::Carp => &mut self.rx_carp,
             RxError::ZeroCount
             | RxError::ZeroInterval
-            | RxError::FirstAddressNotLinkLocal
             | RxError::FamilyMismatch
             | RxError::BadAuthType(_) => &mut self.rx_field_errors,
         };
@@ -113,6 +116,7 @@ impl Stats {
         let c = match e {
             PolicyError::Ttl(_) => &mut self.rx_ttl_errors,
             PolicyError::Auth => &mut self.rx_auth_errors,
+            PolicyError::FirstAddressNotLinkLocal => &mut self.rx_field_errors,
             _ => &mut self.rx_policy_errors,
         };
         *c = c.wrapping_add(1);

@@ -270,7 +270,9 @@ fn winning_over_another_active_reannounces_the_addresses() {
     let mut cfg = v4_config(200);
     cfg.announce.second_burst_delay = None;
     let (mut r, t) = active(cfg);
-    Adv::v4("192.0.2.20", 100).feed(&mut r, t + cs(20)).unwrap();
+    Adv::v4("192.0.2.20", 100)
+        .feed(&mut r, t + cs(150))
+        .unwrap();
     let actions = drain(&mut r);
     let announces = actions
         .iter()

@@ -280,10 +280,19 @@ fn e5_r33_ipv6_list_with_global_first_is_discarded() {
     };
     let bytes =
         hex("310164020064dc9420010db8000000000000000000000001fe800000000000000000000000000001");
+    let adv = packet::parse(&bytes, meta).expect("well-formed: the check is the router's");
+    let mut cfg = v6_config(100);
+    cfg.primary_addr = ip("fe80::10");
+    let mut r = started(cfg.clone(), ms(0));
     assert_eq!(
-        packet::parse(&bytes, meta),
-        Err(RxError::FirstAddressNotLinkLocal)
+        r.handle_advert(ms(1), &adv),
+        Err(PolicyError::FirstAddressNotLinkLocal)
     );
+    assert_eq!(r.stats().rx_field_errors, 1);
+    // P10: a keepalived-compatible router (strict mode off) accepts such lists.
+    cfg.require_link_local_first = false;
+    let mut lenient = started(cfg, ms(0));
+    assert_eq!(lenient.handle_advert(ms(1), &adv), Ok(()));
 }
 
 #[test]

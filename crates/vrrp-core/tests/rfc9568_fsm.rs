@@ -400,7 +400,9 @@ fn r21_active_answers_priority_zero_with_an_advert_and_stays() {
 
 #[test]
 fn r22_higher_priority_advert_makes_active_yield_and_adopt_interval() {
-    let (mut r, t) = active(v4_config(100));
+    let mut cfg = v4_config(100);
+    cfg.higher_prio_send_advert = false; // the RFC behaviour; our default adds one advert
+    let (mut r, t) = active(cfg);
     let mut adv = Adv::v4("192.0.2.20", 150);
     adv.interval_cs = 50;
     adv.feed(&mut r, t + cs(10)).unwrap();
