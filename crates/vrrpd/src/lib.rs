@@ -1,6 +1,22 @@
 //! vrrpd: a keepalived-compatible VRRP daemon.
 //!
-//! This crate currently provides the keepalived.conf parser ([`config`]).
+//! - [`config`]: the keepalived.conf parser and the configuration model.
+//! - [`yaml`]: the YAML form of the model (`--convert`, `*.yaml` configurations).
+//! - [`cli`]: keepalived's command line; [`daemon`]: the runtime entry point.
+//! - [`convert`]: the model mapped to `vrrp_core` router configurations.
+//! - [`pidfile`]: keepalived's pid files.
+//! - [`runtime`]: the daemon's event loop on the vrrp-net driver.
+//! - [`track`]: tracked objects (`vrrp_script`, `track_file`, `vrrp_track_process`,
+//!   `track_interface`); [`notify`]: notify scripts and FIFOs, delivered in order per instance.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
+pub mod convert;
+pub mod daemon;
+pub mod dump;
+pub mod notify;
+pub mod pidfile;
+pub mod runtime;
+pub mod track;
+pub mod yaml;

@@ -604,7 +604,12 @@ pub struct VrrpInstance {
     pub garp: GarpSettings,
     /// `down_timer_adverts` 1..100. Default 3.
     pub down_timer_adverts: u32,
-    /// `timer_expired_backup [PRIO]`.
+    /// `timer_expired_backup [PRIO]`. In YAML: absent = not set, `null` = set without a
+    /// priority, a number = set with that priority.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_option"
+    )]
     pub timer_expired_backup: Option<Option<u8>>,
     /// `lower_prio_no_advert` (or the global default).
     pub lower_prio_no_advert: bool,
@@ -681,6 +686,17 @@ impl Default for VrrpInstance {
             origin: Origin::default(),
         }
     }
+}
+
+/// Deserializes an `Option<Option<T>>` field so that a present `null` is `Some(None)` (serde
+/// reads it as `None` otherwise); with the struct's `#[serde(default)]`, an absent field is
+/// `None`.
+fn present_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A `vrrp_sync_group` block.
