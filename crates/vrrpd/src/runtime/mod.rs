@@ -9,8 +9,11 @@
 //! - systemd: `READY=1` once the routers run, `RELOADING=1` / `STOPPING=1`, and `WATCHDOG=1`
 //!   from the event loop itself, so a hung loop is noticed.
 
+mod dumps;
 pub mod host;
+mod interfaces;
 pub mod plan;
+pub mod trackers;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -22,6 +25,9 @@ use vrrp_net::driver::{self, Event, Handle};
 use crate::cli::Cli;
 use crate::config::Loaded;
 use crate::convert::{self, InstancePlan, SyncGroupPlan};
+use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
+use crate::pidfile::{PidFile, PidPaths, PidSettings};
+use crate::track::exec::ScriptPolicy;
 
 pub use plan::RuntimeOptions;
 
@@ -47,13 +53,21 @@ pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
 
 /// What the runtime keeps about the running configuration.
 struct Running {
+    loaded: Loaded,
     plans: Vec<InstancePlan>,
     groups: Vec<SyncGroupPlan>,
     handle: Handle,
 }
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
-    let running = match start(&loaded, &opts).await {
+    let _pids = match pid_files(cli) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the pid files");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let running = match start(loaded, &opts).await {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -68,7 +82,18 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     code
 }
 
-async fn start(loaded: &Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCode> {
+/// Writes keepalived's two pid files (one process: both hold our pid); removed on drop.
+fn pid_files(cli: &Cli) -> Result<(PidFile, PidFile), crate::pidfile::PidFileError> {
+    let text = std::fs::read_to_string(&cli.use_file).unwrap_or_default();
+    let paths = PidPaths::resolve(
+        &PidSettings::scan(&text),
+        cli.pid.as_deref(),
+        cli.vrrp_pid.as_deref(),
+    );
+    Ok((PidFile::create(&paths.main)?, PidFile::create(&paths.vrrp)?))
+}
+
+async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCode> {
     let facts = match host::host_facts(&loaded.config).await {
         Ok(f) => f,
         Err(e) => {
@@ -90,6 +115,7 @@ async fn start(loaded: &Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCo
         exit_for(&e)
     })?;
     Ok(Running {
+        loaded,
         plans,
         groups,
         handle,
@@ -106,23 +132,29 @@ fn exit_for(e: &vrrp_net::Error) -> ExitCode {
 
 async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
     let mut events = running.handle.subscribe();
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+    let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
-    ) else {
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(libc_sigrtmin() + 2)),
+    );
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1), Ok(mut usr2), Ok(mut json)) =
+        signals
+    else {
         tracing::error!("cannot install signal handlers");
         return ExitCode::from(EXIT_FATAL);
     };
+    let policy = ScriptPolicy::from_global(&running.loaded.config.global_defs)
+        .unwrap_or_else(|_| ScriptPolicy::current_user());
+    let notifier = Notifier::start(NotifierConfig::from_config(&running.loaded.config, policy));
+    let mut trackers = trackers::start(&running.loaded.config, &running.plans);
+    let mut links = interfaces::LinkTracker::start(&trackers).await;
+    let mut groups = GroupStates::new(&running.groups);
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
-    let names: HashMap<usize, String> = running
-        .plans
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i, p.router.name.to_string()))
-        .collect();
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -133,15 +165,29 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
                 tracing::warn!("reload keeps the running configuration: live reconfiguration is not implemented yet");
                 systemd_notify(&[sd_notify::NotifyState::Ready]);
             }
+            _ = usr1.recv() => dumps::write(&running, dumps::Kind::Data).await,
+            _ = usr2.recv() => dumps::write(&running, dumps::Kind::Stats).await,
+            _ = json.recv() => dumps::write(&running, dumps::Kind::Json).await,
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 systemd_notify(&[sd_notify::NotifyState::Watchdog]);
             }
-            ev = events.recv() => match ev {
-                Ok(Event::StateChanged { instance, to, reason, .. }) => {
-                    let name = names.get(&instance).map(String::as_str).unwrap_or("?");
-                    tracing::info!("(VRRP_Instance({name})) Entering {} STATE ({reason})", to.keepalived_name());
+            Some((kind, update)) = trackers.updates.recv() => {
+                for &(instance, id) in trackers.targets(kind, &update.name) {
+                    tracing::info!(
+                        instance = %running.plans[instance].router.name,
+                        tracker = %update.name,
+                        state = ?update.state,
+                        detail = %update.detail,
+                        "tracked object changed"
+                    );
+                    let _ = running.handle.set_tracker(instance, id, update.state).await;
                 }
-                Ok(Event::PriorityChanged { .. }) => {}
+            }
+            Some(update) = links.next() => {
+                let _ = trackers.interface_tx.send(update).await;
+            }
+            ev = events.recv() => match ev {
+                Ok(ev) => on_event(&running, &notifier, &mut groups, ev).await,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "event subscriber lagged");
                 }
@@ -151,12 +197,136 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
-    match running.handle.shutdown().await {
+    let result = running.handle.shutdown().await;
+    for (i, plan) in running.plans.iter().enumerate() {
+        let _ = i;
+        notifier.notify(Subject::Instance, &plan.router.name, NotifyState::Stop, 0);
+    }
+    for g in &running.groups {
+        notifier.notify(Subject::Group, &g.name, NotifyState::Stop, 0);
+    }
+    notifier.shutdown(Duration::from_secs(2)).await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "unclean shutdown");
             ExitCode::from(EXIT_FATAL)
         }
+    }
+}
+
+/// The numeric SIGRTMIN of the C library (glibc: 34), for keepalived's JSON signal.
+fn libc_sigrtmin() -> i32 {
+    nix::libc::SIGRTMIN()
+}
+
+/// Logs a driver event in keepalived's words and runs the notifications it calls for.
+async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStates, ev: Event) {
+    match ev {
+        Event::StateChanged {
+            instance,
+            name,
+            to,
+            reason,
+            ..
+        } => {
+            tracing::info!(
+                "({name}) Entering {} STATE ({reason})",
+                to.keepalived_name()
+            );
+            let priority = current_priority(running, instance).await;
+            if let Some(state) = notify_state(to) {
+                notifier.notify(Subject::Instance, &name, state, priority);
+            }
+            for (group, state) in groups.on_change(instance, to) {
+                tracing::info!(
+                    "VRRP_Group({group}) Syncing instances to {}",
+                    state.as_str()
+                );
+                notifier.notify(Subject::Group, &group, state, 0);
+            }
+        }
+        Event::PriorityChanged {
+            instance,
+            name,
+            from,
+            to,
+            cause,
+        } => {
+            tracing::info!("({name}) Changing effective priority from {from} to {to} ({cause})");
+            if running.plans[instance].notify.priority_changes {
+                let state = match groups.instance_state(instance) {
+                    Some(vrrp_core::State::Active) => NotifyState::MasterPriority,
+                    _ => NotifyState::BackupPriority,
+                };
+                notifier.notify(Subject::Instance, &name, state, to);
+            }
+        }
+    }
+}
+
+async fn current_priority(running: &Running, instance: usize) -> u8 {
+    match running.handle.status().await {
+        Ok(all) => all.get(instance).map_or(0, |s| s.effective_priority),
+        Err(_) => 0,
+    }
+}
+
+fn notify_state(state: vrrp_core::State) -> Option<NotifyState> {
+    match state {
+        vrrp_core::State::Active => Some(NotifyState::Master),
+        vrrp_core::State::Backup => Some(NotifyState::Backup),
+        vrrp_core::State::Fault => Some(NotifyState::Fault),
+        vrrp_core::State::Initialize => None,
+    }
+}
+
+/// The last state of each instance and of each sync group, to notify a group once when all
+/// its members have reached a state (keepalived's group notifications).
+struct GroupStates {
+    members: Vec<(String, Vec<usize>)>,
+    instance: HashMap<usize, vrrp_core::State>,
+    group: HashMap<String, vrrp_core::State>,
+}
+
+impl GroupStates {
+    fn new(groups: &[SyncGroupPlan]) -> Self {
+        GroupStates {
+            members: groups
+                .iter()
+                .map(|g| (g.name.clone(), g.members.clone()))
+                .collect(),
+            instance: HashMap::new(),
+            group: HashMap::new(),
+        }
+    }
+
+    fn instance_state(&self, instance: usize) -> Option<vrrp_core::State> {
+        self.instance.get(&instance).copied()
+    }
+
+    /// Records a member's new state; returns the groups that just reached a state together.
+    fn on_change(&mut self, instance: usize, to: vrrp_core::State) -> Vec<(String, NotifyState)> {
+        self.instance.insert(instance, to);
+        let mut out = Vec::new();
+        for (name, members) in &self.members {
+            if !members.contains(&instance) {
+                continue;
+            }
+            let all = members.iter().all(|m| self.instance.get(m) == Some(&to));
+            let group_state = if to == vrrp_core::State::Fault {
+                true
+            } else {
+                all
+            };
+            if group_state && self.group.get(name) != Some(&to) {
+                self.group.insert(name.clone(), to);
+                if let Some(state) = notify_state(to) {
+                    out.push((name.clone(), state));
+                }
+            }
+        }
+        out
     }
 }
 

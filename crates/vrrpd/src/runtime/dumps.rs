@@ -1,0 +1,127 @@
+//! keepalived's dump files on SIGUSR1 (data), SIGUSR2 (stats) and SIGRTMIN+2 (JSON), written
+//! atomically to `$TMPDIR` or /tmp (see docs/dump-files.md).
+
+use std::time::Duration;
+
+use crate::dump::{
+    self, DumpInput, DumpKind, DumpState, GlobalsDump, InstanceDump, ScriptDump, SyncGroupDump,
+};
+
+use super::Running;
+
+/// Which file to write.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// keepalived.data.
+    Data,
+    /// keepalived.stats.
+    Stats,
+    /// keepalived.json.
+    Json,
+}
+
+/// Renders and writes one dump file; failures are logged.
+pub async fn write(running: &Running, kind: Kind) {
+    let statuses = match running.handle.status().await {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "dump: no status from the driver"),
+    };
+    let input = dump_input(running, &statuses);
+    let (file, text) = match kind {
+        Kind::Data => (DumpKind::Data, dump::render_data(&input)),
+        Kind::Stats => (DumpKind::Stats, dump::render_stats(&input)),
+        Kind::Json => (DumpKind::Json, dump::render_json(&input)),
+    };
+    let path = file.path(std::env::var_os("TMPDIR").as_deref());
+    match dump::write_atomic(&path, &text) {
+        Ok(()) => tracing::info!(path = %path.display(), "dump written"),
+        Err(e) => tracing::error!(path = %path.display(), error = %e, "dump not written"),
+    }
+}
+
+fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
+    let cfg = &running.loaded.config;
+    let uid_gid = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    let instances: Vec<InstanceDump> = running
+        .plans
+        .iter()
+        .zip(statuses)
+        .map(|(plan, status)| InstanceDump::from_plan(plan, status, uid_gid))
+        .collect();
+    let sync_groups = running
+        .groups
+        .iter()
+        .map(|g| {
+            let states: Vec<DumpState> = g
+                .members
+                .iter()
+                .filter_map(|&m| instances.get(m))
+                .map(|i| i.state)
+                .collect();
+            SyncGroupDump {
+                name: g.name.clone(),
+                state: group_state(&states),
+                members: g
+                    .members
+                    .iter()
+                    .filter_map(|&m| running.plans.get(m))
+                    .map(|p| p.router.name.to_string())
+                    .collect(),
+                member_faults: states.iter().filter(|s| **s == DumpState::Fault).count() as u32,
+                member_init: states.iter().filter(|s| **s == DumpState::Init).count() as u32,
+                tracking_weight: false,
+                smtp_alert: g.notify.smtp_alert,
+                notify: dump::NotifyDump::from_scripts(&g.notify.scripts, uid_gid),
+            }
+        })
+        .collect();
+    let scripts = cfg
+        .vrrp_scripts
+        .iter()
+        .map(|s| ScriptDump {
+            name: s.name.clone(),
+            command: dump::quote_command(&dump::split_command(s.script.as_deref().unwrap_or(""))),
+            interval: Duration::from_millis(s.interval_ms),
+            timeout: s.timeout_ms.map(Duration::from_millis),
+            weight: s.weight,
+            reverse: s.weight_reverse,
+            rise: s.rise,
+            fall: s.fall,
+            uid_gid,
+            ..ScriptDump::default()
+        })
+        .collect();
+    DumpInput {
+        globals: GlobalsDump {
+            router_id: cfg.global_defs.router_id.clone().unwrap_or_else(hostname),
+            ..GlobalsDump::default()
+        },
+        instances,
+        sync_groups,
+        scripts,
+        interfaces: Vec::new(),
+        utc_offset_secs: 0,
+    }
+}
+
+fn group_state(states: &[DumpState]) -> DumpState {
+    if states.contains(&DumpState::Fault) {
+        DumpState::Fault
+    } else if !states.is_empty() && states.iter().all(|s| *s == DumpState::Master) {
+        DumpState::Master
+    } else if states.contains(&DumpState::Backup) {
+        DumpState::Backup
+    } else {
+        DumpState::Init
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}

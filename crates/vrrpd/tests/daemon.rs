@@ -1,0 +1,318 @@
+//! The daemon end to end in network namespaces: keepalived.conf in, VIPs, notify scripts,
+//! tracked scripts, SIGTERM handover, pid and dump files out.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use vrrp_netns::{require_root, wait_until, ChildGuard, Host, Lab, Signal};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vrrpd");
+
+/// A vrrpd process in a lab host, with its log lines.
+struct Daemon {
+    guard: ChildGuard,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Daemon {
+    fn start(host: &Host, dir: &Path, conf: &str) -> Daemon {
+        let name = &host.name;
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("-f")
+            .arg(&conf_path)
+            .args(["-n", "-l", "-P", "-p"])
+            .arg(dir.join(format!("{name}.pid")))
+            .arg("-r")
+            .arg(dir.join(format!("{name}-vrrp.pid")))
+            .env("TMPDIR", dir.join(name.as_str()))
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        std::fs::create_dir_all(dir.join(name.as_str())).unwrap();
+        let mut guard = host.netns.spawn(cmd).expect("spawn vrrpd");
+        let (tx, lines) = mpsc::channel();
+        let child = guard.child_mut();
+        let streams: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for stream in streams {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Daemon {
+            guard,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line containing every needle; returns it.
+    fn expect(&mut self, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let l = strip_ansi(&l);
+                    self.seen.push(l.clone());
+                    if needles.iter().all(|n| l.contains(n)) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {needles:?} within {within:?}; log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn signal(&self, sig: Signal) {
+        self.guard.signal(sig).unwrap();
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        self.guard
+            .wait_timeout(within)
+            .unwrap()
+            .expect("vrrpd exits in time")
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn lab() -> Lab {
+    require_root();
+    Lab::builder()
+        .router("r1")
+        .router("r2")
+        .client("c1")
+        .build()
+        .expect("lab")
+}
+
+/// A temporary directory (removed on drop) whose path is safe in shell scripts.
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("vrrpd-daemon-")
+        .tempdir()
+        .unwrap()
+}
+
+const VIP: &str = "192.0.2.100";
+
+fn instance(priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.2
+    virtual_ipaddress {{
+        {VIP}/24 label eth0:vip
+    }}
+{extra}
+}}
+"
+    )
+}
+
+const V3: &str = "global_defs {\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n";
+
+fn has_vip(host: &Host) -> bool {
+    host.has_address(VIP.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm() {
+    let lab = lab();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, "")));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut b = Daemon::start(r2, dir, &format!("{V3}{}", instance(100, "")));
+    b.expect(
+        &["(VI_1) Entering BACKUP STATE", "startup"],
+        Duration::from_secs(5),
+    );
+    assert!(has_vip(r1) && !has_vip(r2));
+    let pid = std::fs::read_to_string(dir.join("r1.pid")).unwrap();
+    assert_eq!(
+        pid.trim(),
+        a.guard.pid().to_string(),
+        "keepalived's pid file"
+    );
+    assert!(dir.join("r1-vrrp.pid").exists(), "the VRRP pid file");
+
+    a.signal(Signal::SIGTERM);
+    let line = b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(3));
+    assert!(
+        line.contains("left (priority 0)"),
+        "priority-0 handover: {line}"
+    );
+    assert!(a.wait_exit(Duration::from_secs(2)).success(), "clean exit");
+    assert!(!dir.join("r1.pid").exists(), "pid file removed on exit");
+    assert!(!has_vip(r1), "VIP released on SIGTERM");
+    assert!(wait_until(Duration::from_secs(2), || has_vip(r2)));
+}
+
+#[test]
+fn notify_scripts_get_keepalived_arguments_in_order() {
+    let lab = lab();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let log = dir.join("notify.log");
+    let script = dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let extra = format!(
+        "    notify_master \"{s} master-arg\"\n    notify_backup {s}\n    notify {s}\n",
+        s = script.display()
+    );
+    let mut a = Daemon::start(
+        lab.host("r1"),
+        dir,
+        &format!("{V3}{}", instance(150, &extra)),
+    );
+    a.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
+    a.signal(Signal::SIGTERM);
+    a.wait_exit(Duration::from_secs(3));
+    while let Ok(l) = a.lines.try_recv() {
+        a.seen.push(strip_ansi(&l));
+    }
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("{e}: notify log missing; vrrpd log:\n{}", a.seen.join("\n")))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "".to_string(),                    // notify_backup on startup: no arguments
+            "INSTANCE VI_1 BACKUP 150".into(), // notify: keepalived's four arguments
+            "master-arg".into(),
+            "INSTANCE VI_1 MASTER 150".into(),
+            "INSTANCE VI_1 STOP 0".into(),
+        ],
+        "specific script first, then notify, in state order"
+    );
+}
+
+#[test]
+fn track_script_weights_move_the_vip_openshift_arithmetic() {
+    let lab = lab();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let flag = dir.join("lb_ok");
+    std::fs::write(&flag, "").unwrap();
+    // The OpenShift master template: base 40, weights 20/5/3 (all up: 68), against a
+    // bootstrap at 70.
+    let scripts = format!(
+        "vrrp_script chk_ocp_lb {{\n    script \"/bin/test -e {}\"\n    interval 1\n    weight 20\n    rise 1\n    fall 1\n}}\n\
+         vrrp_script chk_ocp_both {{\n    script \"/bin/true\"\n    interval 1\n    weight 5\n}}\n\
+         vrrp_script chk_mcs {{\n    script \"/bin/true\"\n    interval 1\n    weight 3\n}}\n",
+        flag.display()
+    );
+    let track =
+        "    track_script {\n        chk_ocp_lb\n        chk_ocp_both\n        chk_mcs\n    }\n";
+    let master = format!("{V3}{scripts}{}", instance(40, track));
+    let mut m = Daemon::start(lab.host("r1"), dir, &master);
+    m.expect(
+        &["Changing effective priority from 40"],
+        Duration::from_secs(5),
+    );
+    m.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(5), || has_vip(
+        lab.host("r1")
+    )));
+    // The bootstrap at 70 takes the VIP from the master at 68.
+    let mut boot = Daemon::start(lab.host("r2"), dir, &format!("{V3}{}", instance(70, "")));
+    let line = boot.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(line.contains("its priority 68 < ours 70"), "{line}");
+    m.expect(&["Entering BACKUP STATE"], Duration::from_secs(3));
+    // The bootstrap leaves; the master takes over; then its load balancer check fails and
+    // its priority drops by 20, with the script named as the cause.
+    boot.signal(Signal::SIGTERM);
+    m.expect(&["Entering MASTER STATE"], Duration::from_secs(3));
+    std::fs::remove_file(&flag).unwrap();
+    let line = m.expect(
+        &["Changing effective priority from 68 to 48"],
+        Duration::from_secs(5),
+    );
+    assert!(line.contains("chk_ocp_lb"), "{line}");
+}
+
+#[test]
+fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
+    let lab = lab();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let mut a = Daemon::start(lab.host("r1"), dir, &format!("{V3}{}", instance(150, "")));
+    a.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
+    let tmp = dir.join("r1");
+    for (sig, file) in [
+        (Signal::SIGUSR1, "keepalived.data"),
+        (Signal::SIGUSR2, "keepalived.stats"),
+    ] {
+        a.signal(sig);
+        assert!(
+            wait_until(Duration::from_secs(3), || tmp.join(file).exists()),
+            "{file} written"
+        );
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(a.guard.pid() as i32), None).unwrap();
+    let rtmin2 = nix::libc::SIGRTMIN() + 2;
+    Command::new("kill")
+        .arg(format!("-{rtmin2}"))
+        .arg(a.guard.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(3), || tmp
+        .join("keepalived.json")
+        .exists()));
+    let data = std::fs::read_to_string(tmp.join("keepalived.data")).unwrap();
+    assert!(
+        data.contains("VRRP Instance = VI_1"),
+        "OpenShift's liveness grep: {data}"
+    );
+    assert!(data.contains("State = MASTER"));
+    let stats = std::fs::read_to_string(tmp.join("keepalived.stats")).unwrap();
+    assert!(stats.contains("VRRP Instance: VI_1"), "{stats}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.join("keepalived.json")).unwrap())
+            .unwrap();
+    assert_eq!(json[0]["data"]["iname"], "VI_1");
+    assert_eq!(json[0]["data"]["state"], 2, "MASTER");
+}
