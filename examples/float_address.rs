@@ -97,12 +97,12 @@ async fn main() -> ExitCode {
     let mut router = RouterConfig::new("float", args.vrid, any, vec![args.vip]);
     router.priority = args.priority;
     router.advert_interval_cs = args.interval_cs;
-    let mut cfg = DriverConfig::new(vec![InstanceSpec {
-        router,
-        interface: args.interface.clone(),
-        vips: vec![VipSpec::new(args.vip, args.prefix)],
-        trackers: vec![],
-    }]);
+    // The floated address serves traffic: accept packets addressed to it (RFC 9568
+    // Accept_Mode; with it off the driver would drop them with an nftables table).
+    router.accept_mode = true;
+    let mut instance = InstanceSpec::new(router, args.interface.clone());
+    instance.vips = vec![VipSpec::new(args.vip, args.prefix)];
+    let mut cfg = DriverConfig::new(vec![instance]);
     cfg.vip_lease = args.lease;
     let handle = match driver::start(cfg).await {
         Ok(h) => h,

@@ -9,9 +9,46 @@
 //! Embedding: [`start`] returns a [`Handle`] to subscribe to [`Event`]s (every state change
 //! with its reason), read [`vrrp_core::Status`], change tracked objects and priorities, and
 //! [`Handle::shutdown`] (priority-0 adverts, addresses removed).
+//!
+//! # Accept_Mode
+//!
+//! While a router is Active with `accept_mode` false and is not the address owner, its VIPs
+//! are listed in one nftables table per driver ([`Handle::accept_table`], see [`crate::nft`])
+//! that drops packets addressed to them (IPv6 ND excepted). The table is extended *before* a
+//! VIP is added and shrunk *after* it is removed; it is deleted when no router needs it, on
+//! shutdown, and (best effort) when the driver is dropped. If any instance needs it, [`start`]
+//! first checks that `nft` runs ([`DriverConfig::nft_program`]) and fails clearly otherwise.
+//!
+//! # Virtual MAC ([`InstanceSpec::vmac`], keepalived `use_vmac`)
+//!
+//! At start the driver creates a macvlan on the instance's interface with the virtual MAC
+//! 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID), `addrgenmode none`, keepalived's
+//! sysctls ([`crate::sysctl::vmac_settings`], restored on exit), and deletes it on shutdown,
+//! on start errors and (blocking netlink) on drop. VIPs are installed on it and gratuitous
+//! ARPs / NAs leave from it with the VMAC as source. Adverts leave from a socket bound to it
+//! (source MAC = VMAC, RFC 9568 §7.2) with the *parent's* primary IPv4 or IPv6 link-local as
+//! the IP source.
+//!
+//! * **P5 / tie-break**: the IPv6 source is the parent's link-local (sent with
+//!   `IPV6_FREEBIND`), never an address of the macvlan: a VMAC-derived EUI-64 link-local is the
+//!   same on every router (the tie-break fails, both go Active) and a random one changes on
+//!   every restart and must first pass DAD. The macvlan has no link-local of its own at all
+//!   (`addrgenmode none`), so a Backup's VMAC never transmits (no DAD, MLD or RS with the
+//!   shared MAC that would pull the switch's FDB entry away from the Active).
+//! * **Receive**: in [`MacvlanMode::Private`] (the default, as keepalived) the kernel hands a
+//!   multicast frame whose source MAC is the local VMAC (a peer's advert, sent from the same
+//!   virtual MAC) to the macvlan only, never to the parent, while frames from other sources
+//!   reach both. Private-mode routers therefore receive their adverts on the VMAC's own socket
+//!   (joined to the group), which sees every advert exactly once. In
+//!   [`MacvlanMode::Bridge`]/[`MacvlanMode::Vepa`], and with unicast peers, adverts are
+//!   received on the parent's socket as without a VMAC.
+//! * **Unicast peers**: adverts are sent from the parent (keepalived's `vmac_xmit_base`): a
+//!   peer with its own private VMAC would swallow our ARP requests sent from the same MAC.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -26,8 +63,12 @@ use vrrp_core::{
 
 use crate::announce::{build_garp, build_unsolicited_na, GarpForm, Pacer};
 use crate::error::{Error, Result};
-use crate::netlink::{AddressInfo, InterfaceInfo, Netlink, VipSpec};
-use crate::socket::VrrpSocket;
+use crate::netlink::{
+    AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,
+};
+use crate::nft::AcceptModeFilter;
+use crate::socket::{OpenOptions, VrrpSocket};
+use crate::sysctl;
 use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
 use crate::AnnounceSocket;
 
@@ -47,6 +88,65 @@ pub struct InstanceSpec {
     pub vips: Vec<VipSpec>,
     /// Tracked objects, in registration order (their ids are 0, 1, ...).
     pub trackers: Vec<Tracker>,
+    /// Run with a virtual MAC macvlan (keepalived `use_vmac`); `None`: the interface's MAC.
+    pub vmac: Option<VmacSpec>,
+}
+
+impl InstanceSpec {
+    /// An instance on `interface` with default VIP options, no trackers and no VMAC.
+    pub fn new(router: RouterConfig, interface: impl Into<String>) -> Self {
+        InstanceSpec {
+            router,
+            interface: interface.into(),
+            vips: Vec::new(),
+            trackers: Vec::new(),
+            vmac: None,
+        }
+    }
+
+    /// Whether the driver must enforce Accept_Mode for this instance (drop traffic to its
+    /// VIPs while Active): `accept_mode` off and not the address owner.
+    pub fn needs_accept_filter(&self) -> bool {
+        !self.router.accept_mode && !self.router.is_owner()
+    }
+}
+
+/// The virtual MAC macvlan of one instance (keepalived `use_vmac`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// Device name; `None`: keepalived's `vrrp.<VRID>` (IPv6 instances: `vrrp6.<VRID>`).
+    /// Two instances with one VRID on different interfaces need explicit names.
+    pub name: Option<String>,
+    /// Macvlan mode: [`MacvlanMode::Private`] by default, as keepalived.
+    pub mode: MacvlanMode,
+}
+
+impl VmacSpec {
+    /// keepalived's defaults: generated name, private mode.
+    pub fn new() -> Self {
+        VmacSpec::default()
+    }
+
+    /// Sets the device name (at most 15 bytes).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the macvlan mode.
+    pub fn with_mode(mut self, mode: MacvlanMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The device name for a router with `vrid` of `family`.
+    pub fn ifname(&self, vrid: u8, family: Family) -> String {
+        match (&self.name, family) {
+            (Some(n), _) => n.clone(),
+            (None, Family::V4) => format!("vrrp.{vrid}"),
+            (None, Family::V6) => format!("vrrp6.{vrid}"),
+        }
+    }
 }
 
 /// Settings shared by every router of a driver.
@@ -67,6 +167,9 @@ pub struct DriverConfig {
     pub vip_lease: Option<StdDuration>,
     /// Remove VIPs an earlier run left behind on the configured interfaces at start.
     pub remove_leftovers: bool,
+    /// The `nft` program used for Accept_Mode enforcement (a path, or a name looked up in
+    /// `PATH`; default `nft`). Only run when an instance has `accept_mode` off.
+    pub nft_program: PathBuf,
 }
 
 impl DriverConfig {
@@ -80,6 +183,7 @@ impl DriverConfig {
             garp_form: GarpForm::default(),
             vip_lease: None,
             remove_leftovers: true,
+            nft_program: PathBuf::from(crate::nft::NFT),
         }
     }
 }
@@ -127,6 +231,7 @@ pub struct Handle {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     task: JoinHandle<Result<()>>,
+    accept_table: String,
 }
 
 impl std::fmt::Debug for Command {
@@ -136,6 +241,12 @@ impl std::fmt::Debug for Command {
 }
 
 impl Handle {
+    /// The name of this driver's Accept_Mode nftables table (`inet <name>`); it exists only
+    /// while some Active router has `accept_mode` off.
+    pub fn accept_table(&self) -> &str {
+        &self.accept_table
+    }
+
     /// Subscribes to events (state and priority changes).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
@@ -197,10 +308,67 @@ fn stopped() -> Error {
 
 /// Where one router lives.
 struct Placement {
+    /// The configured (parent) interface: link state, primary address.
     ifindex: u32,
+    /// Its name, for logs.
+    ifname: Arc<str>,
+    /// Where the VIPs live and announcements leave: the VMAC, or the interface.
+    vip_ifindex: u32,
+    /// Source MAC of announcements (the VMAC, or the interface's MAC).
     mac: [u8; 6],
+    /// Interface whose socket sends this router's adverts.
+    tx_ifindex: u32,
+    /// Interface whose socket receives this router's adverts.
+    rx_ifindex: u32,
+    /// The VMAC's ifindex, if any.
+    vmac: Option<u32>,
+    /// Accept_Mode enforcement needed while Active.
+    filtered: bool,
     vips: HashMap<IpAddr, VipSpec>,
 }
+
+/// Kernel state the driver created and must undo: VMACs, sysctls, the nftables table.
+/// Released explicitly ([`Cleanup::release`]) on shutdown and start errors; `Drop` is the
+/// blocking fallback (panic, runtime dropped without shutdown).
+#[derive(Debug, Default)]
+struct Cleanup {
+    vmacs: Vec<(u32, String)>,
+    sysctls: Vec<sysctl::Setting>,
+    filter: Option<AcceptModeFilter>,
+}
+
+impl Cleanup {
+    async fn release(&mut self, netlink: &Netlink) {
+        if let Some(f) = self.filter.take() {
+            let table = f.table().to_string();
+            if let Err(e) = f.remove() {
+                tracing::warn!(%table, error = %e, "accept-mode table not removed");
+            }
+        }
+        sysctl::restore(&std::mem::take(&mut self.sysctls));
+        for (ifindex, name) in std::mem::take(&mut self.vmacs) {
+            match netlink.delete_link(ifindex).await {
+                Ok(()) | Err(Error::InterfaceNotFound(_)) => {}
+                Err(e) => tracing::warn!(interface = %name, error = %e, "VMAC not deleted"),
+            }
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        // The filter removes its table in its own Drop.
+        sysctl::restore(&std::mem::take(&mut self.sysctls));
+        for (ifindex, name) in std::mem::take(&mut self.vmacs) {
+            if let Err(e) = crate::netlink::delete_link_blocking(ifindex) {
+                tracing::warn!(interface = %name, error = %e, "VMAC not deleted");
+            }
+        }
+    }
+}
+
+/// Distinguishes the accept-mode tables of several drivers in one process.
+static DRIVER_SEQ: AtomicU32 = AtomicU32::new(0);
 
 struct Packet {
     ifindex: u32,
@@ -210,51 +378,56 @@ struct Packet {
 }
 
 /// Starts the driver on the current tokio runtime (current-thread is fine). Fails if an
-/// interface is missing, a socket cannot be opened (permission), or a config is invalid.
+/// interface is missing, a socket cannot be opened (permission), a VMAC cannot be created,
+/// `nft` is unusable while an instance needs Accept_Mode enforcement, or a config is
+/// invalid; whatever was created before the failure is removed again.
 pub async fn start(cfg: DriverConfig) -> Result<Handle> {
+    let seq = DRIVER_SEQ.fetch_add(1, Ordering::Relaxed);
+    let table_id = format!("drv{}_{seq}", std::process::id());
+    let accept_table = crate::nft::table_name(&table_id);
+    if cfg.instances.iter().any(InstanceSpec::needs_accept_filter) {
+        let program = cfg.nft_program.clone();
+        let id = table_id.clone();
+        tokio::task::spawn_blocking(move || AcceptModeFilter::probe(&program, &id))
+            .await
+            .map_err(|e| Error::Invalid {
+                context: "checking nft".into(),
+                message: e.to_string(),
+            })??;
+    }
     let netlink = Netlink::new()?;
-    let mut node = Node::new();
-    let mut places = Vec::new();
-    let mut sockets: HashMap<(u32, Family), Arc<VrrpSocket>> = HashMap::new();
-    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
-    let mut readers = Vec::new();
-    for spec in &cfg.instances {
-        let info = netlink.interface_by_name(&spec.interface).await?;
-        let router_cfg = with_primary(spec.router.clone(), &info)?;
-        let family = router_cfg.family;
-        let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
-            context: format!("instance {} on {}", spec.router.name, spec.interface),
-            message: e.to_string(),
-        })?;
-        for t in &spec.trackers {
-            router.add_tracker(t.clone());
+    let mut cleanup = Cleanup::default();
+    let parts = match setup(&cfg, &netlink, &mut cleanup).await {
+        Ok(p) => p,
+        Err(e) => {
+            cleanup.release(&netlink).await;
+            return Err(e);
         }
-        if !info.is_usable() {
-            router.handle(vrrp_core::Instant::ZERO, Input::LinkDown);
+    };
+    let Parts {
+        node,
+        places,
+        sockets,
+        readers,
+        pkt_rx,
+    } = parts;
+    let watcher = match Watcher::new().await {
+        Ok(w) => w,
+        Err(e) => {
+            cleanup.release(&netlink).await;
+            return Err(e);
         }
-        node.add_router(router);
-        places.push(Placement {
-            ifindex: info.index,
-            mac: info.mac.unwrap_or([0; 6]),
-            vips: vip_specs(spec),
-        });
-        if let std::collections::hash_map::Entry::Vacant(e) = sockets.entry((info.index, family)) {
-            let sock = Arc::new(VrrpSocket::open(
-                info.index,
-                &info.name,
-                family == Family::V6,
-            )?);
-            readers.push(tokio::spawn(read_loop(sock.clone(), pkt_tx.clone())));
-            e.insert(sock);
+    };
+    let announce = match AnnounceSocket::open() {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            cleanup.release(&netlink).await;
+            return Err(e);
         }
-    }
-    for (name, members) in &cfg.sync_groups {
-        node.add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
-    }
-    let watcher = Watcher::new().await?;
-    let announce = Arc::new(AnnounceSocket::open()?);
+    };
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (ev_tx, _) = broadcast::channel(1024);
+    let filtering = places.iter().any(|p| p.filtered);
     let mut driver = Driver {
         node,
         places,
@@ -269,6 +442,12 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         epoch: TokioInstant::now(),
         events: ev_tx.clone(),
         readers,
+        cleanup,
+        filtering,
+        filtered_vips: BTreeSet::new(),
+        nft_program: cfg.nft_program.clone(),
+        table_id,
+        batch: Vec::new(),
     };
     if cfg.remove_leftovers {
         driver.remove_leftovers().await;
@@ -278,7 +457,153 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         commands: cmd_tx,
         events: ev_tx,
         task,
+        accept_table,
     })
+}
+
+struct Parts {
+    node: Node,
+    places: Vec<Placement>,
+    sockets: HashMap<(u32, Family), Arc<VrrpSocket>>,
+    readers: Vec<JoinHandle<()>>,
+    pkt_rx: mpsc::Receiver<Box<Packet>>,
+}
+
+/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`.
+async fn setup(cfg: &DriverConfig, netlink: &Netlink, cleanup: &mut Cleanup) -> Result<Parts> {
+    let mut node = Node::new();
+    let mut places = Vec::new();
+    let mut sockets: HashMap<(u32, Family), Arc<VrrpSocket>> = HashMap::new();
+    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
+    let mut readers = Vec::new();
+    let mut open = |ifindex: u32,
+                    ifname: &str,
+                    family: Family,
+                    opts: OpenOptions,
+                    sockets: &mut HashMap<(u32, Family), Arc<VrrpSocket>>|
+     -> Result<()> {
+        if let std::collections::hash_map::Entry::Vacant(e) = sockets.entry((ifindex, family)) {
+            let sock = Arc::new(VrrpSocket::open_with(
+                ifindex,
+                ifname,
+                family == Family::V6,
+                opts,
+            )?);
+            if opts.receive {
+                readers.push(tokio::spawn(read_loop(sock.clone(), pkt_tx.clone())));
+            }
+            e.insert(sock);
+        }
+        Ok(())
+    };
+    for spec in &cfg.instances {
+        let info = netlink.interface_by_name(&spec.interface).await?;
+        let router_cfg = with_primary(spec.router.clone(), &info)?;
+        let family = router_cfg.family;
+        let vrid = router_cfg.vrid;
+        let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
+            context: format!("instance {} on {}", spec.router.name, spec.interface),
+            message: e.to_string(),
+        })?;
+        for t in &spec.trackers {
+            router.add_tracker(t.clone());
+        }
+        if !info.is_usable() {
+            router.handle(vrrp_core::Instant::ZERO, Input::LinkDown);
+        }
+        let unicast = !spec.router.unicast_peers.is_empty();
+        open(
+            info.index,
+            &info.name,
+            family,
+            OpenOptions::default(),
+            &mut sockets,
+        )?;
+        let mut place = Placement {
+            ifindex: info.index,
+            ifname: Arc::from(info.name.as_str()),
+            vip_ifindex: info.index,
+            mac: info.mac.unwrap_or([0; 6]),
+            tx_ifindex: info.index,
+            rx_ifindex: info.index,
+            vmac: None,
+            filtered: spec.needs_accept_filter(),
+            vips: vip_specs(spec),
+        };
+        if let Some(vmac) = &spec.vmac {
+            let name = vmac.ifname(vrid, family);
+            let vfam = match family {
+                Family::V4 => VmacFamily::V4,
+                Family::V6 => VmacFamily::V6,
+            };
+            let idx = create_vmac(netlink, &info, &name, vrid, vfam, vmac.mode).await?;
+            cleanup.vmacs.push((idx, name.clone()));
+            cleanup
+                .sysctls
+                .extend(sysctl::apply(&sysctl::vmac_settings(&name, &info.name))?);
+            // See the module docs for where adverts are sent and received.
+            let rx_on_vmac = !unicast && matches!(vmac.mode, MacvlanMode::Private);
+            if !unicast {
+                let opts = OpenOptions {
+                    join_group: rx_on_vmac,
+                    receive: rx_on_vmac,
+                    nonlocal_source: true,
+                };
+                open(idx, &name, family, opts, &mut sockets)?;
+                place.tx_ifindex = idx;
+            }
+            if rx_on_vmac {
+                place.rx_ifindex = idx;
+            }
+            place.vip_ifindex = idx;
+            place.mac = vfam.mac(vrid);
+            place.vmac = Some(idx);
+            tracing::info!(instance = %spec.router.name, vrid, ?family, interface = %info.name,
+                vmac = %name, mode = ?vmac.mode, "VMAC ready");
+        }
+        node.add_router(router);
+        places.push(place);
+    }
+    for (name, members) in &cfg.sync_groups {
+        node.add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
+    }
+    Ok(Parts {
+        node,
+        places,
+        sockets,
+        readers,
+        pkt_rx,
+    })
+}
+
+/// Creates a VMAC; a macvlan of that name left behind by an earlier run (same parent, same
+/// MAC) is deleted and created afresh, anything else with the name is an error.
+async fn create_vmac(
+    netlink: &Netlink,
+    parent: &InterfaceInfo,
+    name: &str,
+    vrid: u8,
+    family: VmacFamily,
+    mode: MacvlanMode,
+) -> Result<u32> {
+    let create =
+        || netlink.create_vmac_with(parent.index, name, vrid, family, mode, VmacAddrGen::None);
+    match create().await {
+        Err(Error::LinkExists { context }) => {
+            let old = netlink.interface_by_name(name).await?;
+            let ours = old.kind.as_deref() == Some("macvlan")
+                && old.parent == Some(parent.index)
+                && old.mac == Some(family.mac(vrid));
+            if !ours {
+                return Err(Error::LinkExists { context });
+            }
+            tracing::warn!(interface = %parent.name, vmac = name, vrid,
+                "removing a VMAC left behind by an earlier run");
+            netlink.delete_link(old.index).await?;
+            create().await
+        }
+        other => other,
+    }
 }
 
 fn with_primary(mut cfg: RouterConfig, info: &InterfaceInfo) -> Result<RouterConfig> {
@@ -355,6 +680,23 @@ struct Driver {
     epoch: TokioInstant,
     events: broadcast::Sender<Event>,
     readers: Vec<JoinHandle<()>>,
+    cleanup: Cleanup,
+    /// Some instance needs Accept_Mode enforcement.
+    filtering: bool,
+    /// The VIPs currently in the accept-mode table.
+    filtered_vips: BTreeSet<IpAddr>,
+    nft_program: PathBuf,
+    table_id: String,
+    /// Reused buffer of the actions of one input.
+    batch: Vec<(RouterId, Action)>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
 }
 
 impl Driver {
@@ -420,9 +762,11 @@ impl Driver {
         let now = self.now();
         self.node.handle_all(now, Input::Shutdown);
         self.execute().await;
-        for r in &self.readers {
+        for r in self.readers.drain(..) {
             r.abort();
         }
+        self.sockets.clear();
+        self.cleanup.release(&self.netlink).await;
     }
 
     fn on_packet(&mut self, pkt: &Packet) {
@@ -452,7 +796,7 @@ impl Driver {
     fn find_router(&self, ifindex: u32, family: Family, vrid: u8) -> Option<RouterId> {
         self.node.routers().find_map(|(id, r)| {
             let c = r.config();
-            (self.places[id.0].ifindex == ifindex && c.family == family && c.vrid == vrid)
+            (self.places[id.0].rx_ifindex == ifindex && c.family == family && c.vrid == vrid)
                 .then_some(id)
         })
     }
@@ -464,15 +808,29 @@ impl Driver {
                 self.link_input(now, ifindex, Input::LinkUp)
             }
             NetEvent::Link(
-                LinkEvent::Down { ifindex, .. }
-                | LinkEvent::CarrierLost { ifindex, .. }
-                | LinkEvent::Deleted { ifindex, .. },
+                LinkEvent::Down { ifindex, .. } | LinkEvent::CarrierLost { ifindex, .. },
             ) => self.link_input(now, ifindex, Input::LinkDown),
+            NetEvent::Link(LinkEvent::Deleted { ifindex, name }) => {
+                self.link_input(now, ifindex, Input::LinkDown);
+                // A VMAC deleted under us: its routers cannot work any more (keepalived: FAULT).
+                for i in 0..self.places.len() {
+                    if self.places[i].vmac == Some(ifindex) {
+                        tracing::error!(instance = %self.node.router(RouterId(i)).config().name,
+                            vmac = %name, "VMAC deleted by someone else");
+                        self.node.handle(now, RouterId(i), Input::LinkDown);
+                    }
+                }
+            }
             NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. })
                 if self.owned.remove(&(ifindex, addr)) =>
             {
-                for i in self.routers_on(ifindex) {
-                    self.node.handle(now, RouterId(i), Input::VipLost(addr));
+                for i in 0..self.places.len() {
+                    if self.places[i].vip_ifindex == ifindex {
+                        tracing::warn!(instance = %self.node.router(RouterId(i)).config().name,
+                            interface = %self.places[i].ifname, %addr,
+                            "VIP removed by someone else");
+                        self.node.handle(now, RouterId(i), Input::VipLost(addr));
+                    }
                 }
             }
             _ => {}
@@ -491,10 +849,81 @@ impl Driver {
         }
     }
 
-    /// Carries out every queued action, in order.
+    /// Carries out every queued action, in order. The accept-mode table grows before the
+    /// actions (so that it covers a VIP before the VIP is added) and shrinks after them (once
+    /// released VIPs are gone).
     async fn execute(&mut self) {
-        while let Some((id, action)) = self.node.poll_action() {
+        let mut batch = std::mem::take(&mut self.batch);
+        while let Some(item) = self.node.poll_action() {
+            batch.push(item);
+        }
+        let sync = self.filtering
+            && batch.iter().any(|(_, a)| {
+                matches!(
+                    a,
+                    Action::AddVip(_) | Action::RemoveVip(_) | Action::StateChanged { .. }
+                )
+            });
+        if sync {
+            self.sync_filter(true).await;
+        }
+        for (id, action) in batch.drain(..) {
             self.act(id, action).await;
+        }
+        if sync {
+            self.sync_filter(false).await;
+        }
+        self.batch = batch;
+    }
+
+    /// The VIPs that must be filtered now: those of Active routers without Accept_Mode.
+    fn wanted_filter(&self) -> BTreeSet<IpAddr> {
+        self.node
+            .routers()
+            .filter(|(id, r)| self.places[id.0].filtered && r.state() == State::Active)
+            .flat_map(|(_, r)| r.config().vips.iter().copied())
+            .collect()
+    }
+
+    /// Brings the accept-mode table in line with [`Driver::wanted_filter`] (`grow_only`: add
+    /// what is missing, remove nothing). An empty set deletes the table. On error the old
+    /// state is kept and the next change retries.
+    async fn sync_filter(&mut self, grow_only: bool) {
+        let mut want = self.wanted_filter();
+        if grow_only {
+            want.extend(self.filtered_vips.iter().copied());
+        }
+        if want == self.filtered_vips {
+            return;
+        }
+        let vips: Vec<IpAddr> = want.iter().copied().collect();
+        let mut filter = self.cleanup.filter.take();
+        let program = self.nft_program.clone();
+        let id = self.table_id.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let r = match (&mut filter, vips.is_empty()) {
+                (Some(_), true) => filter.take().map_or(Ok(()), AcceptModeFilter::remove),
+                (Some(f), false) => f.update(&vips),
+                (None, true) => Ok(()),
+                (None, false) => {
+                    AcceptModeFilter::install_with(&program, &id, &vips).map(|f| filter = Some(f))
+                }
+            };
+            (filter, r)
+        });
+        match job.await {
+            Ok((filter, Ok(()))) => {
+                self.cleanup.filter = filter;
+                tracing::info!(table = %crate::nft::table_name(&self.table_id),
+                    vips = want.len(), "accept-mode filter updated");
+                self.filtered_vips = want;
+            }
+            Ok((filter, Err(e))) => {
+                self.cleanup.filter = filter;
+                tracing::error!(table = %crate::nft::table_name(&self.table_id), error = %e,
+                    "accept-mode filter not updated: traffic to the VIPs is not enforced");
+            }
+            Err(e) => tracing::error!(error = %e, "accept-mode filter task failed"),
         }
     }
 
@@ -510,7 +939,9 @@ impl Driver {
             // The kernel joins a VIP's solicited-node group when the address is added.
             Action::JoinSolicitedNode(_) | Action::LeaveSolicitedNode(_) => {}
             Action::StateChanged { from, to, reason } => {
-                tracing::info!(instance = %name, vrid = self.node.router(id).config().vrid, %from, %to, %reason, "state changed");
+                let c = self.node.router(id).config();
+                tracing::info!(instance = %name, vrid = c.vrid, family = ?c.family,
+                    interface = %self.places[id.0].ifname, %from, %to, %reason, "state changed");
                 let _ = self.events.send(Event::StateChanged {
                     instance: id.0,
                     name,
@@ -520,7 +951,9 @@ impl Driver {
                 });
             }
             Action::PriorityChanged { from, to, cause } => {
-                tracing::info!(instance = %name, from, to, %cause, "priority changed");
+                let c = self.node.router(id).config();
+                tracing::info!(instance = %name, vrid = c.vrid, family = ?c.family,
+                    interface = %self.places[id.0].ifname, from, to, %cause, "priority changed");
                 let _ = self.events.send(Event::PriorityChanged {
                     instance: id.0,
                     name,
@@ -536,7 +969,10 @@ impl Driver {
     async fn send_advert(&mut self, id: RouterId, version: vrrp_core::Version, priority: u8) {
         let router = self.node.router(id);
         let cfg = router.config();
-        let Some(sock) = self.sockets.get(&(self.places[id.0].ifindex, cfg.family)) else {
+        let Some(sock) = self
+            .sockets
+            .get(&(self.places[id.0].tx_ifindex, cfg.family))
+        else {
             return;
         };
         let mut buf = [0u8; 1500];
@@ -544,7 +980,8 @@ impl Driver {
             match router.encode_advert(version, priority, dst, &mut buf) {
                 Ok(n) => {
                     if let Err(e) = sock.send_from(&buf[..n], cfg.primary_addr, dst).await {
-                        tracing::warn!(instance = %cfg.name, %dst, error = %e, "advert not sent");
+                        tracing::warn!(instance = %cfg.name, vrid = cfg.vrid, family = ?cfg.family,
+                            interface = %self.places[id.0].ifname, %dst, error = %e, "advert not sent");
                     }
                 }
                 Err(e) => tracing::error!(instance = %cfg.name, error = %e, "advert not built"),
@@ -566,7 +1003,7 @@ impl Driver {
     }
 
     async fn add_vip(&mut self, id: RouterId, addr: IpAddr) {
-        let ifindex = self.places[id.0].ifindex;
+        let ifindex = self.places[id.0].vip_ifindex;
         let spec = self.vip_spec(id, addr);
         match self.netlink.add_address(ifindex, &spec).await {
             Ok(()) => {
@@ -581,7 +1018,7 @@ impl Driver {
     }
 
     async fn remove_vip(&mut self, id: RouterId, addr: IpAddr) {
-        let ifindex = self.places[id.0].ifindex;
+        let ifindex = self.places[id.0].vip_ifindex;
         if !self.owned.remove(&(ifindex, addr)) {
             return;
         }
@@ -595,7 +1032,7 @@ impl Driver {
         let owned: Vec<(u32, IpAddr)> = self.owned.iter().copied().collect();
         for (ifindex, addr) in owned {
             let Some(i) = (0..self.places.len()).find(|&i| {
-                self.places[i].ifindex == ifindex
+                self.places[i].vip_ifindex == ifindex
                     && self.node.router(RouterId(i)).state() == State::Active
             }) else {
                 continue;
@@ -609,7 +1046,7 @@ impl Driver {
 
     async fn announce(&mut self, id: RouterId, addr: IpAddr) {
         let place = &self.places[id.0];
-        let (ifindex, mac) = (place.ifindex, place.mac);
+        let (ifindex, mac) = (place.vip_ifindex, place.mac);
         let mut frame = [0u8; 128];
         let (built, pacer) = match addr {
             IpAddr::V4(v4) => (
@@ -645,7 +1082,11 @@ impl Driver {
     /// Removes VIPs an earlier life of this daemon left behind (marked by the crate's
     /// address-protocol marker), and says so in the log.
     async fn remove_leftovers(&mut self) {
-        let ifindexes: HashSet<u32> = self.places.iter().map(|p| p.ifindex).collect();
+        let ifindexes: HashSet<u32> = self
+            .places
+            .iter()
+            .flat_map(|p| [p.ifindex, p.vip_ifindex])
+            .collect();
         for ifindex in ifindexes {
             let leftovers: Vec<AddressInfo> =
                 match self.netlink.find_leftover_vips(ifindex, "").await {

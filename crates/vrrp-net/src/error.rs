@@ -68,6 +68,14 @@ pub enum Error {
         /// nft's standard error (trimmed).
         stderr: String,
     },
+    /// A program the operation needs (such as `nft`) is not installed or not in `PATH`.
+    #[error("{context}: the program `{program}` was not found; install it or fix PATH")]
+    MissingProgram {
+        /// What was being done.
+        context: String,
+        /// The program, as it was looked up.
+        program: String,
+    },
     /// A malformed message from the kernel or an invalid argument.
     #[error("{context}: {message}")]
     Invalid {
@@ -99,6 +107,7 @@ impl Error {
             Error::InterfaceNotFound(_) => Some(libc::ENODEV),
             Error::Netlink { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error(),
+            Error::MissingProgram { .. } => Some(libc::ENOENT),
             Error::Nft { .. } | Error::Invalid { .. } => None,
         }
     }

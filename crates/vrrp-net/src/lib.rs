@@ -31,9 +31,11 @@ pub mod watch;
 
 pub use announce::{AnnounceSocket, GarpForm, Pacer};
 pub use error::{Error, Result};
-pub use netlink::{AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacFamily};
+pub use netlink::{
+    AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,
+};
 pub use nft::AcceptModeFilter;
-pub use socket::{Received, VrrpSocketV4, VrrpSocketV6};
+pub use socket::{OpenOptions, Received, VrrpSocket, VrrpSocketV4, VrrpSocketV6};
 pub use watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
 
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.4 / §5.1.2.4).

@@ -403,6 +403,59 @@ impl From<MacvlanMode> for MacVlanMode {
     }
 }
 
+/// IPv6 address generation mode of a VMAC macvlan (`ip link set X addrgenmode M`).
+/// Either way no interface identifier is derived from the VMAC (RFC 9568 §7.4, R39, P5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VmacAddrGen {
+    /// A random (RFC 7217 with a random secret) link-local address.
+    #[default]
+    Random,
+    /// No automatic IPv6 address at all.
+    None,
+}
+
+/// Deletes a link with a blocking netlink request, outside any async runtime (for `Drop`
+/// implementations that must not leave a VMAC behind). `ENODEV` counts as success.
+pub fn delete_link_blocking(ifindex: u32) -> Result<()> {
+    use rtnetlink::sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+    let ctx = || format!("deleting link {ifindex}");
+    let io = |e: std::io::Error| Error::io(ctx(), &format!("ifindex {ifindex}"), e);
+    let mut sock = Socket::new(NETLINK_ROUTE).map_err(io)?;
+    sock.bind_auto().map_err(io)?;
+    sock.connect(&SocketAddr::new(0, 0)).map_err(io)?;
+    let mut link = LinkMessage::default();
+    link.header.index = ifindex;
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::DelLink(link));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.header.sequence_number = 1;
+    req.finalize();
+    let mut buf = vec![0u8; req.buffer_len()];
+    req.serialize(&mut buf);
+    sock.send(&buf, 0).map_err(io)?;
+    let mut rx: Vec<u8> = Vec::with_capacity(8192);
+    sock.recv(&mut rx, 0).map_err(io)?;
+    let msg =
+        NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx).map_err(|e| Error::Invalid {
+            context: ctx(),
+            message: e.to_string(),
+        })?;
+    match msg.payload {
+        NetlinkPayload::Error(e) => match e.code {
+            None => Ok(()),
+            Some(code) if -code.get() == libc::ENODEV => Ok(()),
+            Some(code) => {
+                let errno = -code.get();
+                Err(Error::Netlink {
+                    context: ctx(),
+                    errno,
+                    source: std::io::Error::from_raw_os_error(errno),
+                })
+            }
+        },
+        _ => Ok(()),
+    }
+}
+
 /// What kind of object an operation was on, to map `EEXIST`.
 #[derive(Clone, Copy)]
 enum Obj {
@@ -703,6 +756,30 @@ impl Netlink {
         family: VmacFamily,
         mode: MacvlanMode,
     ) -> Result<u32> {
+        self.create_vmac_with(
+            parent_ifindex,
+            name,
+            vrid,
+            family,
+            mode,
+            VmacAddrGen::Random,
+        )
+        .await
+    }
+
+    /// Like [`Netlink::create_vmac`] with a choice of IPv6 address generation mode.
+    /// [`VmacAddrGen::None`] (what the driver uses) gives the VMAC no IPv6 address of its
+    /// own: it stays silent while Backup (no DAD, MLD or router solicitation sent with the
+    /// shared virtual MAC) and only carries the VIPs while Active.
+    pub async fn create_vmac_with(
+        &self,
+        parent_ifindex: u32,
+        name: &str,
+        vrid: u8,
+        family: VmacFamily,
+        mode: MacvlanMode,
+        addr_gen: VmacAddrGen,
+    ) -> Result<u32> {
         let mac = family.mac(vrid);
         let ctx = format!(
             "creating VMAC {name} ({}) on {}",
@@ -720,14 +797,17 @@ impl Netlink {
         let result = async {
             let gen = LinkUnspec::new_with_index(idx)
                 .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![
-                    AfSpecInet6::AddrGenMode(In6AddrGenMode::Random),
+                    AfSpecInet6::AddrGenMode(match addr_gen {
+                        VmacAddrGen::Random => In6AddrGenMode::Random,
+                        VmacAddrGen::None => In6AddrGenMode::None,
+                    }),
                 ])]))
                 .build();
             if let Err(e) = self.handle.link().set(gen).execute().await {
                 if family == VmacFamily::V6 {
-                    return Err(self.map_err(format!("{ctx}: setting addrgenmode random"), name, Obj::Other, e));
+                    return Err(self.map_err(format!("{ctx}: setting addrgenmode {addr_gen:?}"), name, Obj::Other, e));
                 }
-                tracing::warn!(interface = name, error = %e, "could not set addrgenmode random (IPv6 disabled?)");
+                tracing::warn!(interface = name, error = %e, "could not set the IPv6 addrgenmode (IPv6 disabled?)");
             }
             self.set_link_up(idx, true).await
         }

@@ -13,6 +13,7 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
@@ -23,6 +24,7 @@ pub const NFT: &str = "nft";
 /// An installed accept-mode filter table.
 #[derive(Debug)]
 pub struct AcceptModeFilter {
+    program: PathBuf,
     table: String,
     vips: Vec<IpAddr>,
     installed: bool,
@@ -76,22 +78,32 @@ pub fn ruleset(table: &str, vips: &[IpAddr]) -> String {
     s
 }
 
-fn run_nft(context: &str, script: &str) -> Result<()> {
-    let mut child = Command::new(NFT)
+fn run_nft(program: &Path, context: &str, script: &str) -> Result<()> {
+    let shown = program.display();
+    let mut child = Command::new(program)
         .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::io(format!("{context}: running {NFT}"), "-", e))?;
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::MissingProgram {
+                    context: context.to_string(),
+                    program: shown.to_string(),
+                }
+            } else {
+                Error::io(format!("{context}: running {shown}"), "-", e)
+            }
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(script.as_bytes())
-            .map_err(|e| Error::io(format!("{context}: writing to {NFT}"), "-", e))?;
+            .map_err(|e| Error::io(format!("{context}: writing to {shown}"), "-", e))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| Error::io(format!("{context}: waiting for {NFT}"), "-", e))?;
+        .map_err(|e| Error::io(format!("{context}: waiting for {shown}"), "-", e))?;
     if out.status.success() {
         return Ok(());
     }
@@ -111,7 +123,14 @@ impl AcceptModeFilter {
     /// Installs (or atomically replaces) table `inet vrrpd_<id>` dropping
     /// packets to `vips`. Needs `CAP_NET_ADMIN` and the `nft` binary.
     pub fn install(id: &str, vips: &[IpAddr]) -> Result<Self> {
+        Self::install_with(Path::new(NFT), id, vips)
+    }
+
+    /// Like [`AcceptModeFilter::install`] with an explicit `nft` program (a path, or a name
+    /// looked up in `PATH`).
+    pub fn install_with(program: &Path, id: &str, vips: &[IpAddr]) -> Result<Self> {
         let mut f = Self {
+            program: program.to_path_buf(),
             table: table_name(id),
             vips: Vec::new(),
             installed: false,
@@ -120,9 +139,23 @@ impl AcceptModeFilter {
         Ok(f)
     }
 
+    /// Checks that `program` runs and may manage table `inet vrrpd_<id>`, by creating and
+    /// deleting that (empty) table in one transaction. Fails with
+    /// [`Error::MissingProgram`] when `nft` is not installed, [`Error::PermissionDenied`]
+    /// without `CAP_NET_ADMIN`, [`Error::Nft`] when the kernel lacks nf_tables.
+    pub fn probe(program: &Path, id: &str) -> Result<()> {
+        let t = table_name(id);
+        run_nft(
+            program,
+            &format!("checking that nftables table inet {t} can be managed (Accept_Mode off)"),
+            &format!("add table inet {t}\ndelete table inet {t}\n"),
+        )
+    }
+
     /// Replaces the VIP list atomically.
     pub fn update(&mut self, vips: &[IpAddr]) -> Result<()> {
         run_nft(
+            &self.program,
             &format!("installing nftables table inet {}", self.table),
             &ruleset(&self.table, vips),
         )?;
@@ -155,6 +188,7 @@ impl AcceptModeFilter {
         let t = &self.table;
         // "add" first makes the delete succeed even if someone removed it.
         run_nft(
+            &self.program,
             &format!("removing nftables table inet {t}"),
             &format!("add table inet {t}\ndelete table inet {t}\n"),
         )
@@ -186,5 +220,16 @@ mod tests {
         let drop6 = r.find("ip6 daddr { 2001:db8::10 } counter drop").unwrap();
         assert!(accept < drop6, "NS/NA accept must come before the drop");
         assert_eq!(table_name("eth0/VI-1"), "vrrpd_eth0_VI_1");
+    }
+
+    #[test]
+    fn a_missing_nft_is_a_clear_error() {
+        let err = AcceptModeFilter::probe(Path::new("/nonexistent/nft"), "x").unwrap_err();
+        assert!(matches!(err, Error::MissingProgram { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`/nonexistent/nft` was not found") && msg.contains("Accept_Mode"),
+            "{msg}"
+        );
     }
 }

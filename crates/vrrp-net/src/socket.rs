@@ -78,6 +78,56 @@ pub struct Received<'a> {
     pub payload: &'a [u8],
 }
 
+/// How a VRRP socket is set up ([`VrrpSocket::open_with`]). The default is the receive
+/// and send socket of an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Join 224.0.0.18 / ff02::12 on the interface (default true).
+    pub join_group: bool,
+    /// Queue received packets (default true). When false a drop-all socket filter is
+    /// attached: the socket only sends and never accumulates a receive queue (the send
+    /// socket of a VMAC macvlan whose adverts are received elsewhere).
+    pub receive: bool,
+    /// Allow a source address that is not configured on this interface (`IP_FREEBIND` /
+    /// `IPV6_FREEBIND`; default false). A VMAC macvlan sends IPv6 adverts from the parent's
+    /// link-local address, which the kernel otherwise only accepts on the parent.
+    pub nonlocal_source: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            join_group: true,
+            receive: true,
+            nonlocal_source: false,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// A send-only socket: no group membership, nothing queued on receive.
+    pub fn send_only() -> Self {
+        Self {
+            join_group: false,
+            receive: false,
+            nonlocal_source: false,
+        }
+    }
+}
+
+/// A classic BPF program of one instruction, `ret #0`: drop every packet.
+fn drop_all(sock: &Socket, ifname: &str, what: &str) -> Result<()> {
+    const BPF_RET_K: u16 = 0x06;
+    sock.attach_filter(&[socket2::SockFilter::new(BPF_RET_K, 0, 0, 0)])
+        .map_err(|e| {
+            Error::io(
+                format!("attaching a drop-all filter to the {what} VRRP socket on {ifname}"),
+                ifname,
+                e,
+            )
+        })
+}
+
 /// Per-socket counters of packets dropped before they reach the caller.
 #[derive(Debug, Default)]
 struct Drops {
@@ -164,11 +214,27 @@ impl VrrpSocketV4 {
     /// 224.0.0.18 there. Must be called inside a tokio runtime, in the network
     /// namespace the interface lives in. Needs `CAP_NET_RAW`.
     pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
+        Self::open_with(ifindex, ifname, OpenOptions::default())
+    }
+
+    /// Opens the socket with explicit [`OpenOptions`].
+    pub fn open_with(ifindex: u32, ifname: &str, opts: OpenOptions) -> Result<Self> {
         let sock = open_raw(Domain::IPV4, ifname, "IPv4")?;
         let ctx = |opt: &str| format!("setting {opt} on the IPv4 VRRP socket on {ifname}");
-        let idx = InterfaceIndexOrAddress::Index(ifindex);
-        sock.join_multicast_v4_n(&VRRP_GROUP_V4, &idx)
-            .map_err(|e| Error::io(format!("joining {VRRP_GROUP_V4} on {ifname}"), ifname, e))?;
+        if !opts.receive {
+            drop_all(&sock, ifname, "IPv4")?;
+        }
+        if opts.join_group {
+            let idx = InterfaceIndexOrAddress::Index(ifindex);
+            sock.join_multicast_v4_n(&VRRP_GROUP_V4, &idx)
+                .map_err(|e| {
+                    Error::io(format!("joining {VRRP_GROUP_V4} on {ifname}"), ifname, e)
+                })?;
+        }
+        if opts.nonlocal_source {
+            sock.set_freebind_v4(true)
+                .map_err(|e| Error::io(ctx("IP_FREEBIND"), ifname, e))?;
+        }
         // IP_MULTICAST_IF: socket2 only sets it by address, which would go
         // stale when the primary address changes. SO_BINDTODEVICE already
         // makes the bound device the output interface for multicast
@@ -431,10 +497,26 @@ impl VrrpSocketV6 {
     /// ff02::12 there. Must be called inside a tokio runtime, in the network
     /// namespace the interface lives in. Needs `CAP_NET_RAW`.
     pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
+        Self::open_with(ifindex, ifname, OpenOptions::default())
+    }
+
+    /// Opens the socket with explicit [`OpenOptions`].
+    pub fn open_with(ifindex: u32, ifname: &str, opts: OpenOptions) -> Result<Self> {
         let sock = open_raw(Domain::IPV6, ifname, "IPv6")?;
         let ctx = |opt: &str| format!("setting {opt} on the IPv6 VRRP socket on {ifname}");
-        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
-            .map_err(|e| Error::io(format!("joining {VRRP_GROUP_V6} on {ifname}"), ifname, e))?;
+        if !opts.receive {
+            drop_all(&sock, ifname, "IPv6")?;
+        }
+        if opts.join_group {
+            sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+                .map_err(|e| {
+                    Error::io(format!("joining {VRRP_GROUP_V6} on {ifname}"), ifname, e)
+                })?;
+        }
+        if opts.nonlocal_source {
+            sock.set_freebind_v6(true)
+                .map_err(|e| Error::io(ctx("IPV6_FREEBIND"), ifname, e))?;
+        }
         sock.set_multicast_if_v6(ifindex)
             .map_err(|e| Error::io(ctx("IPV6_MULTICAST_IF"), ifname, e))?;
         sock.set_multicast_hops_v6(u32::from(VRRP_TTL))
@@ -630,10 +712,15 @@ pub enum VrrpSocket {
 impl VrrpSocket {
     /// Opens an IPv6 socket when `ipv6` is true, else an IPv4 one.
     pub fn open(ifindex: u32, ifname: &str, ipv6: bool) -> Result<Self> {
+        Self::open_with(ifindex, ifname, ipv6, OpenOptions::default())
+    }
+
+    /// Opens an IPv6 (`ipv6`) or IPv4 socket with explicit [`OpenOptions`].
+    pub fn open_with(ifindex: u32, ifname: &str, ipv6: bool, opts: OpenOptions) -> Result<Self> {
         if ipv6 {
-            VrrpSocketV6::open(ifindex, ifname).map(Self::V6)
+            VrrpSocketV6::open_with(ifindex, ifname, opts).map(Self::V6)
         } else {
-            VrrpSocketV4::open(ifindex, ifname).map(Self::V4)
+            VrrpSocketV4::open_with(ifindex, ifname, opts).map(Self::V4)
         }
     }
 

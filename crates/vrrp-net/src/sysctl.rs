@@ -11,6 +11,13 @@
 //!   answer ARP for the VIPs with the physical MAC (RFC 9568 §8.1.2); the
 //!   previous values are restored when the last VMAC goes.
 //!
+//! This crate adds `arp_announce=2` on the parent: reply traffic from a VIP is
+//! routed out of the parent (its connected route comes first), and with the
+//! default `arp_announce=0` the parent's ARP request for the client would carry
+//! the VIP as sender address with the *physical* MAC, so every client that
+//! answers moves its entry for the VIP away from the VMAC (keepalived issue
+//! #1230; RFC 9568 §8.1.2: never ARP with the physical MAC for a VIP).
+//!
 //! [`vmac_settings`] returns exactly that list; [`apply`] writes it and returns
 //! the previous values so that [`restore`] can undo it. Note the effective
 //! `rp_filter` is the maximum of `all` and the interface value, so a host with
@@ -122,6 +129,7 @@ pub fn vmac_settings(vmac: &str, parent: &str) -> Vec<Setting> {
         Setting::new(Family::Ipv4, vmac, "promote_secondaries", 1),
         Setting::new(Family::Ipv4, parent, "arp_ignore", 1),
         Setting::new(Family::Ipv4, parent, "arp_filter", 1),
+        Setting::new(Family::Ipv4, parent, "arp_announce", 2),
     ]
 }
 
@@ -170,7 +178,7 @@ mod tests {
             s[0].path(),
             PathBuf::from("/proc/sys/net/ipv4/conf/vrrp.1/arp_ignore")
         );
-        assert_eq!(s.len(), 6);
+        assert_eq!(s.len(), 7);
         assert!(s
             .iter()
             .any(|x| x.ifname == "eth0" && x.key == "arp_filter" && x.value == "1"));

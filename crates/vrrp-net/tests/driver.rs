@@ -1,94 +1,18 @@
 //! The driver end to end on real interfaces: two routers elect, the VIP lives only on the
-//! Active, a client's ARP / neighbour entry follows the VIP on failover (IPv4 and IPv6).
+//! Active, a client's ARP / neighbour entry follows the VIP on failover (IPv4 and IPv6), and
+//! Accept_Mode off is enforced with the driver's nftables table.
+
+mod common;
 
 use std::net::IpAddr;
-use std::sync::mpsc;
-use std::thread::Scope;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use vrrp_core::{Reason, RouterConfig, State};
-use vrrp_net::driver::{self, DriverConfig, Event, InstanceSpec};
-use vrrp_net::VipSpec;
-use vrrp_netns::{require_root, wait_until, Host, Lab};
-
-/// A driver running in a host's namespace on its own thread and runtime.
-struct Running {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    events: mpsc::Receiver<Event>,
-}
-
-impl Running {
-    /// Waits for a state change to `to`, returning its reason.
-    fn wait_state(&self, to: State, within: Duration) -> Reason {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(Event::StateChanged { to: t, reason, .. }) if t == to => return reason,
-                Ok(_) => {}
-                Err(e) => panic!("no transition to {to} within {within:?}: {e}"),
-            }
-        }
-    }
-
-    /// Graceful stop: priority-0 advert, VIPs removed.
-    fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-fn run<'s>(scope: &'s Scope<'s, '_>, host: &'s Host, cfg: DriverConfig) -> Running {
-    let (ev_tx, ev_rx) = mpsc::channel();
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-    scope.spawn(move || {
-        host.run(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let handle = driver::start(cfg).await.expect("driver starts");
-                let mut sub = handle.subscribe();
-                loop {
-                    tokio::select! {
-                        ev = sub.recv() => match ev {
-                            Ok(ev) => { let _ = ev_tx.send(ev); }
-                            Err(_) => break,
-                        },
-                        _ = &mut stop_rx => break,
-                    }
-                }
-                handle.shutdown().await.expect("clean shutdown");
-            })
-        })
-        .expect("run in namespace")
-    });
-    Running {
-        stop: Some(stop_tx),
-        events: ev_rx,
-    }
-}
-
-fn config(name: &str, priority: u8, vips: &[(IpAddr, u8)]) -> DriverConfig {
-    let unspecified: IpAddr = if vips[0].0.is_ipv4() {
-        "0.0.0.0".parse().unwrap()
-    } else {
-        "::".parse().unwrap()
-    };
-    let mut router = RouterConfig::new(name, 51, unspecified, vips.iter().map(|v| v.0).collect());
-    router.priority = priority;
-    router.advert_interval_cs = 20;
-    router.announce.second_burst_delay = None;
-    let specs = vips.iter().map(|(a, l)| VipSpec::new(*a, *l)).collect();
-    DriverConfig::new(vec![InstanceSpec {
-        router,
-        interface: "eth0".into(),
-        vips: specs,
-        trackers: vec![],
-    }])
-}
+use common::running::{assert_clean, config, nft_tables, run};
+use vrrp_core::{Reason, State};
+use vrrp_net::driver;
+use vrrp_net::Error;
+use vrrp_netns::{require_root, wait_until, Lab};
 
 fn lab() -> Lab {
     require_root();
@@ -116,6 +40,10 @@ fn failover(vips: &[(IpAddr, u8)], probe: IpAddr) {
             Some(r1.mac),
             "client resolves the VIP to r1"
         );
+        assert!(
+            !nft_tables(r1).contains(&a.table),
+            "Accept_Mode on: no filter table"
+        );
 
         a.stop();
         let reason = b.wait_state(State::Active, Duration::from_secs(5));
@@ -130,13 +58,15 @@ fn failover(vips: &[(IpAddr, u8)], probe: IpAddr) {
         );
         assert!(r2.has_address(probe).unwrap());
         assert!(
-            wait_until(Duration::from_secs(2), || !r1.has_address(probe).unwrap()),
+            !r1.has_address(probe).unwrap(),
             "VIP removed from the stopped router"
         );
         assert!(c1.ping(probe).unwrap(), "client reaches the VIP on r2");
         b.stop();
     });
     assert!(!r2.has_address(probe).unwrap(), "VIP removed on shutdown");
+    assert_clean(r1);
+    assert_clean(r2);
 }
 
 #[test]
@@ -150,6 +80,66 @@ fn ipv6_two_routers_elect_and_fail_over_and_the_client_follows() {
     let ll: IpAddr = "fe80::100".parse().unwrap();
     let vip: IpAddr = "2001:db8:1::100".parse().unwrap();
     failover(&[(ll, 64), (vip, 64)], vip);
+}
+
+#[test]
+fn r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it() {
+    let lab = lab();
+    let (r1, c1) = (lab.host("r1"), lab.host("c1"));
+    let vip: IpAddr = "192.0.2.101".parse().unwrap();
+    std::thread::scope(|s| {
+        let mut cfg = config("r1", 200, &[(vip, 24)]);
+        cfg.instances[0].router.accept_mode = false;
+        let mut a = run(s, r1, cfg);
+        a.wait_state(State::Active, Duration::from_secs(5));
+        assert!(a.table.starts_with("vrrpd_drv"), "{}", a.table);
+        let tables = nft_tables(r1);
+        assert!(tables.contains(&format!("inet {}", a.table)), "{tables}");
+        assert!(r1.has_address(vip).unwrap(), "the VIP is installed");
+        assert!(
+            !c1.ping(vip).unwrap(),
+            "Accept_Mode off: the VIP does not answer"
+        );
+        assert_eq!(
+            c1.neighbor(vip).unwrap(),
+            Some(r1.mac),
+            "but ARP for it is answered by the Active (R17/R18)"
+        );
+        assert!(
+            c1.ping(IpAddr::V4(r1.ipv4)).unwrap(),
+            "the router's own address still answers"
+        );
+        a.stop();
+        assert!(
+            !nft_tables(r1).contains(&a.table),
+            "table removed on shutdown"
+        );
+    });
+    assert_clean(r1);
+}
+
+#[test]
+fn accept_mode_off_without_nft_fails_clearly_at_start() {
+    let lab = lab();
+    let mut cfg = config("r1", 100, &[("192.0.2.100".parse().unwrap(), 24)]);
+    cfg.instances[0].router.accept_mode = false;
+    cfg.nft_program = PathBuf::from("/nonexistent/nft");
+    let err = lab
+        .host("r1")
+        .run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(driver::start(cfg)).expect_err("start fails")
+        })
+        .unwrap();
+    assert!(matches!(err, Error::MissingProgram { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Accept_Mode") && msg.contains("`/nonexistent/nft` was not found"),
+        "{msg}"
+    );
 }
 
 #[test]

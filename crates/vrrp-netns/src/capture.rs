@@ -86,10 +86,8 @@ pub struct NeighborAdvert {
     pub target_mac: Option<[u8; 6]>,
 }
 
-/// An IP packet carrying protocol 112 (VRRP), not yet decoded.
-///
-/// HOOK(vrrp-core): once vrrp-core's codec is stable, add `Frame::vrrp_advert()` here that
-/// feeds `payload` (plus `src`, `dst`, `ttl`) to `vrrp_core::packet` parsing.
+/// An IP packet carrying protocol 112 (VRRP), not yet decoded; [`VrrpRaw::decode`] (or
+/// [`Frame::vrrp_advert`]) runs it through vrrp-core's codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VrrpRaw {
     /// Ethernet source MAC (the virtual MAC `00:00:5e:00:01:VRID` when sent from a VMAC).
@@ -104,6 +102,58 @@ pub struct VrrpRaw {
     pub ttl: u8,
     /// The VRRP message (IP payload).
     pub payload: Vec<u8>,
+}
+
+/// An advertisement decoded by vrrp-core's codec ([`vrrp_core::packet::parse`]), owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedAdvert {
+    /// Ethernet source MAC.
+    pub eth_src: [u8; 6],
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// Protocol version.
+    pub version: vrrp_core::Version,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Priority (0 = the Active is leaving, 255 = owner).
+    pub priority: u8,
+    /// Max Advertise Interval in centiseconds (v2: seconds x 100).
+    pub interval_cs: u16,
+    /// Which IPv4 VRRPv3 checksum form verified (`None` for IPv6 and VRRPv2).
+    pub checksum_form: Option<vrrp_core::ChecksumForm>,
+    /// The advertised addresses.
+    pub addrs: Vec<IpAddr>,
+}
+
+impl VrrpRaw {
+    /// Decodes the message with vrrp-core's codec, which accepts both IPv4 checksum forms and
+    /// reports which one verified. The error says why the codec would discard the packet
+    /// (bad checksum under both forms, bad version, ...). The TTL is not checked here.
+    pub fn decode(&self) -> std::result::Result<DecodedAdvert, vrrp_core::RxError> {
+        let meta = vrrp_core::RxMeta {
+            src: self.src,
+            dst: self.dst,
+            ttl: self.ttl,
+            ifindex: 0,
+        };
+        let adv = vrrp_core::packet::parse(&self.payload, meta)?;
+        Ok(DecodedAdvert {
+            eth_src: self.eth_src,
+            src: self.src,
+            dst: self.dst,
+            ttl: self.ttl,
+            version: adv.version,
+            vrid: adv.vrid,
+            priority: adv.priority,
+            interval_cs: adv.interval_cs,
+            checksum_form: adv.checksum_form,
+            addrs: adv.addrs.iter().collect(),
+        })
+    }
 }
 
 fn mac_at(d: &[u8], off: usize) -> Option<[u8; 6]> {
@@ -238,6 +288,13 @@ impl Frame {
             target: Ipv6Addr::from(target),
             target_mac,
         })
+    }
+
+    /// Decodes a VRRP advertisement with vrrp-core: `None` if the frame is not IP protocol
+    /// 112, `Some(Err(_))` if the codec rejects it (for example a checksum that verifies under
+    /// neither IPv4 form).
+    pub fn vrrp_advert(&self) -> Option<std::result::Result<DecodedAdvert, vrrp_core::RxError>> {
+        self.vrrp().map(|raw| raw.decode())
     }
 
     /// The IP payload of a protocol-112 (VRRP) packet with its addressing, undecoded.

@@ -68,6 +68,15 @@ pub enum Error {
     /// The lab description or an argument is invalid.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A router implementation cannot do what the description asks (for example FRR as the
+    /// address owner, priority 255). Scenarios can expect this error with `start_fails`.
+    #[error("{kind} does not support {what}")]
+    Unsupported {
+        /// The router implementation (`keepalived`, `frr`, `vrrpd`).
+        kind: String,
+        /// What it cannot do, and why.
+        what: String,
+    },
     /// A condition was not reached in time.
     #[error("timed out: {0}")]
     Timeout(String),

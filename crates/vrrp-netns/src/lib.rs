@@ -33,6 +33,11 @@
 //! daemon.signal(Signal::SIGSTOP).unwrap();
 //! ```
 //!
+//! Interop: [`RouterKind`] runs one neutral [`VirtualRouterSpec`] as keepalived, FRR or vrrpd
+//! inside a host; [`Timeline`] decodes a capture (with vrrp-core) into who was Active when;
+//! [`scenario`] runs YAML scenario files (`vrrp-netns run FILE`), see
+//! `docs/testing-with-netns.md`.
+//!
 //! Threads and namespaces: `setns` applies to one thread. [`Netns::run`] therefore runs a
 //! closure on a fresh OS thread; never call `setns` inside a multi-threaded tokio runtime.
 //! Daemons under test run as child processes ([`Netns::spawn`]).
@@ -41,15 +46,26 @@
 
 mod capture;
 mod error;
+pub mod frr;
+pub mod keepalived;
 mod lab;
 mod netns;
+pub mod router;
+pub mod scenario;
+pub mod timeline;
 mod util;
 
-pub use capture::{write_pcap_to, ArpInfo, Capture, Frame, NeighborAdvert, VrrpRaw};
+pub use capture::{write_pcap_to, ArpInfo, Capture, DecodedAdvert, Frame, NeighborAdvert, VrrpRaw};
 pub use error::{Error, Result};
 pub use lab::{Direction, Host, HostKind, IfAddr, Lab, LabBuilder, Segment, BRIDGE, HOST_IFACE};
 pub use netns::{ChildGuard, Netns};
 pub use nix::sys::signal::Signal;
+pub use router::{
+    vrrpd_binary, vrrpd_binary_path, Checksum, RouterKind, RunningRouter, VirtualRouterSpec,
+    WorkDir,
+};
+pub use scenario::{Report, Scenario};
+pub use timeline::Timeline;
 pub use util::{check_root, format_mac, parse_mac, require_root, wait_for, wait_until, PREFIX};
 
 /// Removes namespaces (and root-namespace links) named with this crate's prefix whose creating

@@ -159,6 +159,12 @@ pub struct Cli {
     /// Format of the configuration file (default: yaml for *.yaml / *.yml, else keepalived).
     #[arg(long = "config-format", value_name = "FORMAT", value_enum)]
     pub config_format: Option<ConfigFormat>,
+
+    /// Install VIPs with a kernel lifetime of SECS seconds, renewed while Active, so that the
+    /// VIPs of a crashed or hung daemon disappear by themselves (vrrpd only; default: off,
+    /// permanent VIPs as keepalived).
+    #[arg(long = "vip-lease", value_name = "SECS", value_parser = clap::value_parser!(u32).range(3..))]
+    pub vip_lease: Option<u32>,
 }
 
 impl Cli {

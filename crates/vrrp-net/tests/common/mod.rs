@@ -58,3 +58,5 @@ pub fn addr_entry(host: &Host, dev: &str, local: &str) -> Option<serde_json::Val
         .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
         .find(|a| a["local"] == local)
 }
+
+pub mod running;
