@@ -133,6 +133,11 @@ pub struct RouterConfig {
     pub check_unicast_src: bool,
     /// Checksum form sent for IPv4 VRRPv3 (both are accepted).
     pub checksum_form: ChecksumForm,
+    /// Switch the sent form to the one a peer uses when it differs (pitfall P1): a peer that
+    /// verifies only its own form (keepalived, FRR, Cisco) would otherwise discard our adverts
+    /// and become Active too. At most one switch per minute. On by default; off when the form
+    /// was chosen explicitly (keepalived's `v3_checksum_as_v2`).
+    pub checksum_follow_peer: bool,
     /// VRRPv2 authentication.
     pub auth: Auth,
     /// Number of missed adverts before taking over (keepalived `down_timer_adverts`; RFC: 3).
@@ -173,6 +178,7 @@ impl RouterConfig {
             unicast_peers: Vec::new(),
             check_unicast_src: false,
             checksum_form: ChecksumForm::default(),
+            checksum_follow_peer: true,
             auth: Auth::None,
             down_timer_adverts: 3,
             lower_prio_no_advert: false,

@@ -20,6 +20,8 @@ use crate::track::{self, TrackState, Tracker, TrackerId};
 
 /// Minimum time between two notices of the same kind.
 const NOTICE_GAP: Duration = Duration::from_secs(10);
+/// Minimum time between two switches of the sent checksum form.
+const CHECKSUM_SWITCH_GAP: Duration = Duration::from_secs(60);
 /// Number of [`Notice`] kinds (for rate limiting).
 const NOTICE_KINDS: usize = 6;
 
@@ -104,6 +106,9 @@ pub struct Status {
     pub active_down_interval: Duration,
     /// The last Active heard (Backup), if any.
     pub last_active: Option<IpAddr>,
+    /// The IPv4 VRRPv3 checksum form sent now (it may follow a peer's, see
+    /// [`RouterConfig::checksum_follow_peer`]).
+    pub checksum_form: packet::ChecksumForm,
     /// Counters.
     pub stats: Stats,
 }
@@ -125,6 +130,9 @@ pub struct Router {
     down_cause: DownCause,
     last_active: Option<IpAddr>,
     last_v3_sender: Option<(IpAddr, Instant)>,
+    /// The checksum form sent now, and when it last changed.
+    send_form: packet::ChecksumForm,
+    send_form_changed: Option<Instant>,
     notice_at: [Option<Instant>; NOTICE_KINDS],
     /// Notices raised while handling one input, queued after its other actions.
     pending_notices: [Option<Notice>; NOTICE_KINDS],
@@ -151,6 +159,8 @@ impl Router {
             down_cause: DownCause::Silent(None),
             last_active: None,
             last_v3_sender: None,
+            send_form: cfg.checksum_form,
+            send_form_changed: None,
             notice_at: [None; NOTICE_KINDS],
             pending_notices: [None; NOTICE_KINDS],
             actions: VecDeque::with_capacity(capacity),
@@ -225,6 +235,7 @@ impl Router {
             skew_time: self.skew_time(),
             active_down_interval: self.active_down_interval(),
             last_active: self.last_active,
+            checksum_form: self.send_form,
             stats: self.stats,
         }
     }
@@ -266,7 +277,7 @@ impl Router {
             priority,
             interval_cs: self.cfg.advert_interval_cs,
             addrs: &self.cfg.vips,
-            checksum_form: self.cfg.checksum_form,
+            checksum_form: self.send_form,
             auth_type,
             auth_data,
         };
@@ -307,6 +318,10 @@ impl Router {
     pub fn reconfigure(&mut self, now: Instant, cfg: RouterConfig) -> Result<(), ConfigError> {
         cfg.validate()?;
         let old = core::mem::replace(&mut self.cfg, cfg);
+        if old.checksum_form != self.cfg.checksum_form {
+            self.send_form = self.cfg.checksum_form;
+            self.send_form_changed = None;
+        }
         if self.state == State::Active {
             for vip in old.vips.iter().filter(|v| !self.cfg.vips.contains(v)) {
                 self.actions.push_back(Action::RemoveVip(*vip));
@@ -470,8 +485,9 @@ impl Router {
                 packet::ChecksumForm::Rfc9568 => self.stats.checksum_rfc9568_rx += 1,
                 packet::ChecksumForm::PseudoHeader => self.stats.checksum_pseudo_header_rx += 1,
             }
-            if form != self.cfg.checksum_form {
+            if form != self.send_form {
                 self.notice(now, Notice::ChecksumForm { from, theirs: form });
+                self.follow_checksum_form(now, form);
             }
         }
         if adv.version == Version::V3 && adv.interval_cs != self.cfg.advert_interval_cs {
@@ -494,6 +510,17 @@ impl Router {
             self.notice(now, Notice::AnotherOwner { from });
         } else if adv.priority == self.effective {
             self.notice(now, Notice::EqualPriority { from });
+        }
+    }
+
+    /// P1: adopt the peer's checksum form so that a peer verifying only its own accepts us.
+    fn follow_checksum_form(&mut self, now: Instant, form: packet::ChecksumForm) {
+        let recently = self
+            .send_form_changed
+            .is_some_and(|t| now.saturating_since(t) < CHECKSUM_SWITCH_GAP);
+        if self.cfg.checksum_follow_peer && !recently {
+            self.send_form = form;
+            self.send_form_changed = Some(now);
         }
     }
 

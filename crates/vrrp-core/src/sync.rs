@@ -67,6 +67,53 @@ impl Node {
         });
     }
 
+    /// Replaces every sync group (configuration reload), keeping the routers and their
+    /// states. Members that leave their group are released from a Fault the old group held
+    /// them in; the new groups' Fault rule is applied at once. A state change forced by a
+    /// group is not replayed: the members change together from their next change on.
+    pub fn set_sync_groups(&mut self, now: Instant, groups: Vec<(String, Vec<RouterId>)>) {
+        let old_of = core::mem::replace(&mut self.group_of, vec![None; self.routers.len()]);
+        self.groups.clear();
+        for (name, members) in groups {
+            let members = members
+                .into_iter()
+                .filter(|m| m.0 < self.routers.len())
+                .collect();
+            self.add_sync_group(&name, members);
+        }
+        for (i, old) in old_of.into_iter().enumerate() {
+            if old.is_some() && self.group_of[i].is_none() {
+                let cmd = SyncCommand::Fault {
+                    group: Arc::from(""),
+                    member: None,
+                };
+                self.routers[i].handle(now, Input::Sync(cmd));
+            }
+        }
+        for g in 0..self.groups.len() {
+            self.sync_faults(now, g);
+        }
+    }
+
+    /// The sync groups, in declaration order.
+    pub fn sync_groups(&self) -> &[SyncGroup] {
+        &self.groups
+    }
+
+    /// Applies a new configuration to one router with [`Router::reconfigure`] (state, timers
+    /// and trackers kept; virtual addresses diffed), then its sync group's rules.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        cfg: crate::config::RouterConfig,
+    ) -> Result<(), crate::config::ConfigError> {
+        let before = self.routers[id.0].state();
+        self.routers[id.0].reconfigure(now, cfg)?;
+        self.after_event(now, id, before);
+        Ok(())
+    }
+
     /// The router with this id.
     pub fn router(&self, id: RouterId) -> &Router {
         &self.routers[id.0]

@@ -693,3 +693,41 @@ fn config_rejects_duplicate_vips_and_a_zero_refresh_period() {
     cfg.announce.refresh_interval = Some(Duration::ZERO);
     assert_eq!(Router::new(cfg).unwrap_err(), ConfigError::ZeroRefresh);
 }
+
+#[test]
+fn p1_sent_checksum_form_follows_a_peer_that_uses_the_other_form() {
+    let mut r = started(v4_config(100), ms(0)); // sends the pseudo-header form
+    let mut adv = Adv::v4("192.0.2.20", 200);
+    adv.form = vrrp_core::ChecksumForm::Rfc9568;
+    adv.feed(&mut r, ms(1)).unwrap();
+    assert_eq!(r.status().checksum_form, vrrp_core::ChecksumForm::Rfc9568);
+    let mut buf = [0u8; 64];
+    let n = r
+        .encode_advert(Version::V3, 100, ip("224.0.0.18"), &mut buf)
+        .unwrap();
+    let meta = vrrp_core::RxMeta {
+        src: ip("192.0.2.10"),
+        dst: ip("224.0.0.18"),
+        ttl: 255,
+        ifindex: 1,
+    };
+    let sent = vrrp_core::packet::parse(&buf[..n], meta).unwrap();
+    assert_eq!(sent.checksum_form, Some(vrrp_core::ChecksumForm::Rfc9568));
+    // A second peer with the other form within a minute does not flip it back.
+    Adv::v4("192.0.2.30", 200).feed(&mut r, ms(2_000)).unwrap();
+    assert_eq!(r.status().checksum_form, vrrp_core::ChecksumForm::Rfc9568);
+}
+
+#[test]
+fn p1_an_explicit_checksum_form_is_kept() {
+    let mut cfg = v4_config(100);
+    cfg.checksum_follow_peer = false;
+    let mut r = started(cfg, ms(0));
+    let mut adv = Adv::v4("192.0.2.20", 200);
+    adv.form = vrrp_core::ChecksumForm::Rfc9568;
+    adv.feed(&mut r, ms(1)).unwrap();
+    assert_eq!(
+        r.status().checksum_form,
+        vrrp_core::ChecksumForm::PseudoHeader
+    );
+}

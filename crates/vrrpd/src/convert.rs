@@ -420,6 +420,9 @@ pub fn instance_plan(
         } else {
             ChecksumForm::PseudoHeader
         },
+        // An explicit `v3_checksum_as_v2` is kept; keepalived's default form follows a peer
+        // that uses the RFC 9568 form (pitfall P1).
+        checksum_follow_peer: !inst.v3_checksum_as_v2,
         auth,
         down_timer_adverts: u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX),
         lower_prio_no_advert: inst.lower_prio_no_advert,
