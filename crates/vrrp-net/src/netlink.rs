@@ -107,10 +107,11 @@ pub struct InterfaceInfo {
     /// Link kind (`"macvlan"`, `"veth"`, ...), if any.
     pub kind: Option<String>,
     /// The primary IPv4 address and its prefix length: the first IPv4 address
-    /// that is not secondary (the VRRP source address, RFC 9568 §5.1.1.1).
+    /// that is not secondary and not a VIP of ours (the VRRP source address, RFC 9568
+    /// §5.1.1.1).
     pub primary_ipv4: Option<(Ipv4Addr, u8)>,
-    /// An IPv6 link-local address (non-tentative preferred), the VRRP source
-    /// address for IPv6 (§5.1.2.1).
+    /// An IPv6 link-local address (non-tentative preferred, never a VIP of ours), the VRRP
+    /// source address for IPv6 (§5.1.2.1).
     pub ipv6_link_local: Option<Ipv6Addr>,
 }
 
@@ -603,7 +604,12 @@ impl Netlink {
 
     async fn interface_from_message(&self, msg: &LinkMessage) -> Result<InterfaceInfo> {
         let mut info = link_info_from_message(msg);
-        let addrs = self.list_addresses(info.index).await?;
+        // Addresses this daemon installed (VIPs, possibly left by an earlier run) are never
+        // the interface's own source address.
+        let addrs: Vec<AddressInfo> = (self.list_addresses(info.index).await?)
+            .into_iter()
+            .filter(|a| !a.is_vrrpd())
+            .collect();
         info.primary_ipv4 = addrs.iter().find_map(|a| match a.addr {
             IpAddr::V4(v4) if !a.is_secondary() => Some((v4, a.prefix_len)),
             _ => None,

@@ -43,6 +43,52 @@ fn interface_lookup_reports_index_mac_flags_and_addresses() {
 }
 
 #[test]
+fn our_vips_are_never_taken_as_the_interface_source_address() {
+    // A virtual link-local left by a killed daemon must not become the restarted daemon's
+    // advert source (it is removed right after, and the tie-break would use a shared address).
+    let lab = lab();
+    let r1 = lab.host("r1");
+    let rt = rt();
+    let nl = in_ns(r1, &rt, || Netlink::new().unwrap());
+    let idx = ifindex(r1);
+    let vll: IpAddr = "fe80::100".parse().unwrap();
+    rt.block_on(async {
+        // Removing the host's own link-local leaves only the VIP as a link-local address.
+        r1.exec_ok(
+            "ip",
+            &[
+                "addr",
+                "del",
+                &format!("{}/64", r1.link_local),
+                "dev",
+                "eth0",
+            ],
+        )
+        .unwrap();
+        nl.add_address(idx, &VipSpec::new(vll, 64)).await.unwrap();
+        let info = nl.interface_by_name("eth0").await.unwrap();
+        assert_eq!(
+            info.ipv6_link_local, None,
+            "the VIP is not the interface's address"
+        );
+        r1.exec_ok(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/64", r1.link_local),
+                "dev",
+                "eth0",
+                "nodad",
+            ],
+        )
+        .unwrap();
+        let info = nl.interface_by_name("eth0").await.unwrap();
+        assert_eq!(info.ipv6_link_local, Some(r1.link_local));
+    });
+}
+
+#[test]
 fn vip_add_list_remove_with_label_and_typed_errors() {
     let lab = lab();
     let r1 = lab.host("r1");
