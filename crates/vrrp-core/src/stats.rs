@@ -76,7 +76,7 @@ pub struct Stats {
     pub address_list_mismatch: u64,
     /// Codec errors: too short.
     pub rx_length_errors: u64,
-    /// Codec errors: bad version.
+    /// Bad version: unknown to the codec, or not configured on this router (R25).
     pub rx_version_errors: u64,
     /// Codec errors: bad type.
     pub rx_type_errors: u64,
@@ -90,7 +90,7 @@ pub struct Stats {
     pub rx_ttl_errors: u64,
     /// Policy discards: authentication.
     pub rx_auth_errors: u64,
-    /// Policy discards: everything else (version, VRID, family, destination, source, own).
+    /// Policy discards: everything else (VRID, family, destination, source, own).
     pub rx_policy_errors: u64,
 }
 
@@ -116,6 +116,7 @@ impl Stats {
         let c = match e {
             PolicyError::Ttl(_) => &mut self.rx_ttl_errors,
             PolicyError::Auth => &mut self.rx_auth_errors,
+            PolicyError::Version | PolicyError::V2FromV3Sender => &mut self.rx_version_errors,
             PolicyError::FirstAddressNotLinkLocal => &mut self.rx_field_errors,
             _ => &mut self.rx_policy_errors,
         };

@@ -215,6 +215,7 @@ fn i3_r25_vrrpv2_advert_is_discarded_by_a_v3_router() {
     assert_eq!(adv.interval_cs, 100, "1 s converts to 100 cs");
     let mut r = started(v4_config(100), ms(0));
     assert_eq!(r.handle_advert(ms(10), &adv), Err(PolicyError::Version));
+    assert_eq!(r.stats().rx_version_errors, 1, "counted as a version error");
 }
 
 #[test]
