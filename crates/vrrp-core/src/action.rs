@@ -167,6 +167,8 @@ pub enum Cause {
     Tracker(Arc<str>),
     /// The base priority was changed at runtime.
     BasePriority,
+    /// The configuration was reloaded (base priority or tracked objects changed).
+    Reconfigured,
 }
 
 impl fmt::Display for Cause {
@@ -174,6 +176,7 @@ impl fmt::Display for Cause {
         match self {
             Cause::Tracker(name) => write!(f, "tracked object {name}"),
             Cause::BasePriority => f.write_str("base priority changed"),
+            Cause::Reconfigured => f.write_str("configuration reloaded"),
         }
     }
 }

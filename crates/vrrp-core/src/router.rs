@@ -175,6 +175,15 @@ impl Router {
         TrackerId((self.trackers.len() - 1) as u16)
     }
 
+    /// Replaces every tracked object at once (a reload), each with its current state; the
+    /// effective priority and Fault are recomputed once, so no intermediate priority is seen.
+    /// Tracker ids become the positions in `trackers`.
+    pub fn set_trackers(&mut self, now: Instant, trackers: Vec<(Tracker, TrackState)>) {
+        self.trackers = trackers;
+        self.recompute_priority(now, Cause::Reconfigured);
+        self.reevaluate_fault(now, "configuration reloaded");
+    }
+
     /// The configuration.
     pub fn config(&self) -> &RouterConfig {
         &self.cfg
@@ -345,7 +354,7 @@ impl Router {
             self.active_adver_interval = self.cfg.advert_interval();
         }
         if self.cfg.priority != old.priority {
-            self.recompute_priority(now, Cause::BasePriority);
+            self.recompute_priority(now, Cause::Reconfigured);
         }
         Ok(())
     }

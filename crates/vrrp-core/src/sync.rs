@@ -195,6 +195,18 @@ impl Node {
         self.routers[id.0].add_tracker(tracker)
     }
 
+    /// Replaces a router's tracked objects (see [`Router::set_trackers`]).
+    pub fn set_trackers(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        trackers: Vec<(crate::track::Tracker, crate::track::TrackState)>,
+    ) {
+        let before = self.routers[id.0].state();
+        self.routers[id.0].set_trackers(now, trackers);
+        self.after_event(now, id, before);
+    }
+
     /// Serves every router's expired timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in 0..self.routers.len() {

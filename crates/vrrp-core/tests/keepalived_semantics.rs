@@ -402,3 +402,27 @@ fn sync_group_active_member_yielding_takes_the_group_to_backup() {
     assert_eq!(node.router(a).state(), State::Backup);
     assert_eq!(node.router(b).state(), State::Backup);
 }
+
+#[test]
+fn reload_replaces_trackers_with_one_priority_change() {
+    let (mut r, t) = active(v4_config(100));
+    let a = r.add_tracker(Tracker::binary("chk_a", 10, false));
+    r.handle(t, Input::Tracker(a, TrackState::Up));
+    drain(&mut r);
+    // The weight of chk_a changes and chk_b appears, already down with -30.
+    r.set_trackers(
+        t,
+        vec![
+            (Tracker::binary("chk_a", 20, false), TrackState::Up),
+            (Tracker::binary("chk_b", -30, false), TrackState::Down),
+        ],
+    );
+    let changes: Vec<_> = drain(&mut r)
+        .into_iter()
+        .filter(|a| matches!(a, Action::PriorityChanged { .. }))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![Action::PriorityChanged { from: 110, to: 90, cause: Cause::Reconfigured }]
+    );
+}

@@ -52,7 +52,10 @@ fn reconfigure_diffs_vips_without_a_state_change() {
     cfg.name = "VI_renamed".into();
     node.reconfigure(t, RouterId(0), cfg).unwrap();
     let actions: Vec<Action> = drain(&mut node).into_iter().map(|(_, a)| a).collect();
-    assert!(actions.contains(&Action::AddVip(ip("192.0.2.2"))), "{actions:?}");
+    assert!(
+        actions.contains(&Action::AddVip(ip("192.0.2.2"))),
+        "{actions:?}"
+    );
     assert!(
         !actions.iter().any(|a| matches!(
             a,

@@ -10,6 +10,27 @@
 //! with its reason), read [`vrrp_core::Status`], change tracked objects and priorities, and
 //! [`Handle::shutdown`] (priority-0 adverts, addresses removed).
 //!
+//! # Reconfiguration (reload)
+//!
+//! A running driver can be changed without a restart:
+//!
+//! * [`Handle::reconfigure`] applies a new [`InstanceSpec`] to a running instance with
+//!   [`vrrp_core::Router::reconfigure`]: the state, timers and statistics are kept, the VIP list
+//!   is diffed (an Active removes the dropped addresses and adds and announces the new ones;
+//!   unchanged addresses are not touched), trackers identical to a current one keep their
+//!   state. The interface, the VMAC settings, the unicast/multicast choice, the VRID and the
+//!   family cannot change this way (remove and add the instance instead).
+//! * [`Handle::add_instance`] builds a new instance (sockets, VMAC) and starts it as at
+//!   [`start`]; it returns the new instance's index.
+//! * [`Handle::remove_instance`] stops one instance (priority-0 advert and VIPs released if it
+//!   was Active, VMAC deleted). **Indexes are stable**: a removed instance leaves a dead slot,
+//!   which keeps its index (never reused), reports [`State::Initialize`] in
+//!   [`Handle::status`] and ignores inputs; new instances get the next index.
+//! * [`Handle::set_sync_groups`] replaces the sync groups.
+//!
+//! Tracker ids given to [`Handle::set_tracker`] are always the positions in the instance's
+//! current [`InstanceSpec::trackers`]; the driver maps them to the router's own trackers.
+//!
 //! # Accept_Mode
 //!
 //! While a router is Active with `accept_mode` false and is not the address owner, its VIPs
@@ -223,6 +244,10 @@ enum Command {
     Status(oneshot::Sender<Vec<Status>>),
     Input(usize, Input),
     Shutdown(oneshot::Sender<()>),
+    Reconfigure(usize, Box<InstanceSpec>, oneshot::Sender<Result<()>>),
+    AddInstance(Box<InstanceSpec>, oneshot::Sender<Result<usize>>),
+    RemoveInstance(usize, oneshot::Sender<Result<()>>),
+    SyncGroups(Vec<(String, Vec<usize>)>, oneshot::Sender<Result<()>>),
 }
 
 /// A running driver.
@@ -259,7 +284,8 @@ impl Handle {
         rx.await.map_err(|_| stopped())
     }
 
-    /// Reports a tracked object's state to one instance.
+    /// Reports a tracked object's state to one instance; `id` is the tracker's position in
+    /// the instance's current [`InstanceSpec::trackers`].
     pub async fn set_tracker(
         &self,
         instance: usize,
@@ -279,6 +305,44 @@ impl Handle {
     /// Feeds any other input to an instance.
     pub async fn input(&self, instance: usize, input: Input) -> Result<()> {
         self.send(Command::Input(instance, input)).await
+    }
+
+    /// Applies a new specification to a running instance, keeping its state (see the module
+    /// documentation, "Reconfiguration"). Returns once the resulting actions (VIPs removed,
+    /// added and announced) are carried out. Fails, changing nothing, if the instance does not
+    /// exist or was removed, if the interface, VMAC, unicast/multicast choice, VRID or family
+    /// differ from the running ones, or if the router configuration is invalid.
+    pub async fn reconfigure(&self, instance: usize, spec: InstanceSpec) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Reconfigure(instance, Box::new(spec), tx))
+            .await?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Adds and starts an instance (Initialize, then Backup, or Active for the address owner),
+    /// as [`start`] does. Returns its index, used by every other call and in [`Event`]s. On
+    /// failure whatever was created for it (VMAC) is removed again.
+    pub async fn add_instance(&self, spec: InstanceSpec) -> Result<usize> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::AddInstance(Box::new(spec), tx)).await?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Stops an instance for good: an Active sends priority 0 and releases its VIPs, the
+    /// instance leaves its sync group and its VMAC is deleted. Returns once that is done. The
+    /// index stays allocated (a dead slot; see the module documentation).
+    pub async fn remove_instance(&self, instance: usize) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::RemoveInstance(instance, tx)).await?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Replaces every sync group: names and member indexes (see
+    /// [`vrrp_core::Node::set_sync_groups`]). Fails if a member does not exist or was removed.
+    pub async fn set_sync_groups(&self, groups: Vec<(String, Vec<usize>)>) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::SyncGroups(groups, tx)).await?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Stops every router (priority-0 adverts from Actives, VIPs removed) and waits for the
@@ -325,6 +389,15 @@ struct Placement {
     /// Accept_Mode enforcement needed while Active.
     filtered: bool,
     vips: HashMap<IpAddr, VipSpec>,
+    /// The configured interface name, VMAC and unicast choice, which a reconfiguration must
+    /// keep.
+    spec_interface: String,
+    vmac_spec: Option<VmacSpec>,
+    unicast: bool,
+    /// The router's tracker id for each position of the spec's trackers.
+    trackers: Vec<TrackerId>,
+    /// Removed ([`Handle::remove_instance`]): a dead slot.
+    removed: bool,
 }
 
 /// Kernel state the driver created and must undo: VMACs, sysctls, the nftables table.
@@ -409,6 +482,7 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         places,
         sockets,
         readers,
+        pkt_tx,
         pkt_rx,
     } = parts;
     let watcher = match Watcher::new().await {
@@ -438,7 +512,7 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         na_pacer: Pacer::new(cfg.gna_interval),
         garp_form: cfg.garp_form,
         lease: cfg.vip_lease,
-        owned: HashSet::new(),
+        owned: HashMap::new(),
         epoch: TokioInstant::now(),
         events: ev_tx.clone(),
         readers,
@@ -448,6 +522,8 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         nft_program: cfg.nft_program.clone(),
         table_id,
         batch: Vec::new(),
+        pkt_tx,
+        expect_removed: HashSet::new(),
     };
     if cfg.remove_leftovers {
         driver.remove_leftovers().await;
@@ -465,24 +541,29 @@ struct Parts {
     node: Node,
     places: Vec<Placement>,
     sockets: HashMap<(u32, Family), Arc<VrrpSocket>>,
-    readers: Vec<JoinHandle<()>>,
+    readers: HashMap<(u32, Family), JoinHandle<()>>,
+    pkt_tx: mpsc::Sender<Box<Packet>>,
     pkt_rx: mpsc::Receiver<Box<Packet>>,
 }
 
-/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`.
-async fn setup(cfg: &DriverConfig, netlink: &Netlink, cleanup: &mut Cleanup) -> Result<Parts> {
-    let mut node = Node::new();
-    let mut places = Vec::new();
-    let mut sockets: HashMap<(u32, Family), Arc<VrrpSocket>> = HashMap::new();
-    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
-    let mut readers = Vec::new();
-    let mut open = |ifindex: u32,
-                    ifname: &str,
-                    family: Family,
-                    opts: OpenOptions,
-                    sockets: &mut HashMap<(u32, Family), Arc<VrrpSocket>>|
-     -> Result<()> {
-        if let std::collections::hash_map::Entry::Vacant(e) = sockets.entry((ifindex, family)) {
+/// The sockets of a driver and their reader tasks, keyed by (ifindex, family).
+struct Sockets<'a> {
+    sockets: &'a mut HashMap<(u32, Family), Arc<VrrpSocket>>,
+    readers: &'a mut HashMap<(u32, Family), JoinHandle<()>>,
+    pkt_tx: &'a mpsc::Sender<Box<Packet>>,
+}
+
+impl Sockets<'_> {
+    /// Opens the socket of (ifindex, family) unless it is open, with a reader if it receives.
+    fn open(
+        &mut self,
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        opts: OpenOptions,
+    ) -> Result<()> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.sockets.entry((ifindex, family))
+        {
             let sock = Arc::new(VrrpSocket::open_with(
                 ifindex,
                 ifname,
@@ -490,79 +571,53 @@ async fn setup(cfg: &DriverConfig, netlink: &Netlink, cleanup: &mut Cleanup) -> 
                 opts,
             )?);
             if opts.receive {
-                readers.push(tokio::spawn(read_loop(sock.clone(), pkt_tx.clone())));
+                self.readers.insert(
+                    (ifindex, family),
+                    tokio::spawn(read_loop(sock.clone(), self.pkt_tx.clone())),
+                );
             }
             e.insert(sock);
         }
         Ok(())
-    };
+    }
+}
+
+/// What [`place_instance`] built: the router (not started), where it lives, and the kernel
+/// state to undo later (VMAC, sysctls).
+struct Placed {
+    router: Router,
+    place: Placement,
+    vmac: Option<(u32, String)>,
+    sysctls: Vec<sysctl::Setting>,
+}
+
+/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`.
+async fn setup(cfg: &DriverConfig, netlink: &Netlink, cleanup: &mut Cleanup) -> Result<Parts> {
+    let mut node = Node::new();
+    let mut places = Vec::new();
+    let mut sockets: HashMap<(u32, Family), Arc<VrrpSocket>> = HashMap::new();
+    let mut readers = HashMap::new();
+    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
     for spec in &cfg.instances {
-        let info = netlink.interface_by_name(&spec.interface).await?;
-        let router_cfg = with_primary(spec.router.clone(), &info)?;
-        let family = router_cfg.family;
-        let vrid = router_cfg.vrid;
-        let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
-            context: format!("instance {} on {}", spec.router.name, spec.interface),
-            message: e.to_string(),
-        })?;
-        for t in &spec.trackers {
-            router.add_tracker(t.clone());
-        }
-        if !info.is_usable() {
-            router.handle(vrrp_core::Instant::ZERO, Input::LinkDown);
-        }
-        let unicast = !spec.router.unicast_peers.is_empty();
-        open(
-            info.index,
-            &info.name,
-            family,
-            OpenOptions::default(),
-            &mut sockets,
-        )?;
-        let mut place = Placement {
-            ifindex: info.index,
-            ifname: Arc::from(info.name.as_str()),
-            vip_ifindex: info.index,
-            mac: info.mac.unwrap_or([0; 6]),
-            tx_ifindex: info.index,
-            rx_ifindex: info.index,
-            vmac: None,
-            filtered: spec.needs_accept_filter(),
-            vips: vip_specs(spec),
+        let mut socks = Sockets {
+            sockets: &mut sockets,
+            readers: &mut readers,
+            pkt_tx: &pkt_tx,
         };
-        if let Some(vmac) = &spec.vmac {
-            let name = vmac.ifname(vrid, family);
-            let vfam = match family {
-                Family::V4 => VmacFamily::V4,
-                Family::V6 => VmacFamily::V6,
-            };
-            let idx = create_vmac(netlink, &info, &name, vrid, vfam, vmac.mode).await?;
-            cleanup.vmacs.push((idx, name.clone()));
-            cleanup
-                .sysctls
-                .extend(sysctl::apply(&sysctl::vmac_settings(&name, &info.name))?);
-            // See the module docs for where adverts are sent and received.
-            let rx_on_vmac = !unicast && matches!(vmac.mode, MacvlanMode::Private);
-            if !unicast {
-                let opts = OpenOptions {
-                    join_group: rx_on_vmac,
-                    receive: rx_on_vmac,
-                    nonlocal_source: true,
-                };
-                open(idx, &name, family, opts, &mut sockets)?;
-                place.tx_ifindex = idx;
+        let placed = place_instance(spec, netlink, &mut socks, vrrp_core::Instant::ZERO).await;
+        let placed = match placed {
+            Ok(p) => p,
+            Err(e) => {
+                for r in readers.values() {
+                    r.abort();
+                }
+                return Err(e);
             }
-            if rx_on_vmac {
-                place.rx_ifindex = idx;
-            }
-            place.vip_ifindex = idx;
-            place.mac = vfam.mac(vrid);
-            place.vmac = Some(idx);
-            tracing::info!(instance = %spec.router.name, vrid, ?family, interface = %info.name,
-                vmac = %name, mode = ?vmac.mode, "VMAC ready");
-        }
-        node.add_router(router);
-        places.push(place);
+        };
+        cleanup.vmacs.extend(placed.vmac);
+        cleanup.sysctls.extend(placed.sysctls);
+        node.add_router(placed.router);
+        places.push(placed.place);
     }
     for (name, members) in &cfg.sync_groups {
         node.add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
@@ -572,7 +627,103 @@ async fn setup(cfg: &DriverConfig, netlink: &Netlink, cleanup: &mut Cleanup) -> 
         places,
         sockets,
         readers,
+        pkt_tx,
         pkt_rx,
+    })
+}
+
+/// Builds one instance: its router (with trackers, not started), sockets and VMAC. On error
+/// the VMAC and sysctls it created are undone; sockets it opened stay (shared, pruned later).
+async fn place_instance(
+    spec: &InstanceSpec,
+    netlink: &Netlink,
+    socks: &mut Sockets<'_>,
+    now: vrrp_core::Instant,
+) -> Result<Placed> {
+    let info = netlink.interface_by_name(&spec.interface).await?;
+    let router_cfg = with_primary(spec.router.clone(), &info)?;
+    let family = router_cfg.family;
+    let vrid = router_cfg.vrid;
+    let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
+        context: format!("instance {} on {}", spec.router.name, spec.interface),
+        message: e.to_string(),
+    })?;
+    let trackers = spec
+        .trackers
+        .iter()
+        .map(|t| router.add_tracker(t.clone()))
+        .collect();
+    if !info.is_usable() {
+        router.handle(now, Input::LinkDown);
+    }
+    let unicast = !spec.router.unicast_peers.is_empty();
+    socks.open(info.index, &info.name, family, OpenOptions::default())?;
+    let mut place = Placement {
+        ifindex: info.index,
+        ifname: Arc::from(info.name.as_str()),
+        vip_ifindex: info.index,
+        mac: info.mac.unwrap_or([0; 6]),
+        tx_ifindex: info.index,
+        rx_ifindex: info.index,
+        vmac: None,
+        filtered: spec.needs_accept_filter(),
+        vips: vip_specs(spec),
+        spec_interface: spec.interface.clone(),
+        vmac_spec: spec.vmac.clone(),
+        unicast,
+        trackers,
+        removed: false,
+    };
+    let Some(vmac) = &spec.vmac else {
+        return Ok(Placed {
+            router,
+            place,
+            vmac: None,
+            sysctls: Vec::new(),
+        });
+    };
+    let name = vmac.ifname(vrid, family);
+    let vfam = match family {
+        Family::V4 => VmacFamily::V4,
+        Family::V6 => VmacFamily::V6,
+    };
+    let idx = create_vmac(netlink, &info, &name, vrid, vfam, vmac.mode).await?;
+    let mut sysctls = Vec::new();
+    let mut build = || -> Result<()> {
+        sysctls = sysctl::apply(&sysctl::vmac_settings(&name, &info.name))?;
+        // See the module docs for where adverts are sent and received.
+        let rx_on_vmac = !unicast && matches!(vmac.mode, MacvlanMode::Private);
+        if !unicast {
+            let opts = OpenOptions {
+                join_group: rx_on_vmac,
+                receive: rx_on_vmac,
+                nonlocal_source: true,
+            };
+            socks.open(idx, &name, family, opts)?;
+            place.tx_ifindex = idx;
+        }
+        if rx_on_vmac {
+            place.rx_ifindex = idx;
+        }
+        Ok(())
+    };
+    if let Err(e) = build() {
+        sysctl::restore(&sysctls);
+        if let Err(e) = netlink.delete_link(idx).await {
+            tracing::warn!(vmac = %name, error = %e, "VMAC not deleted");
+        }
+        return Err(e);
+    }
+    place.vip_ifindex = idx;
+    place.mac = vfam.mac(vrid);
+    place.vmac = Some(idx);
+    tracing::info!(instance = %spec.router.name, vrid, ?family, interface = %info.name,
+        vmac = %name, mode = ?vmac.mode, "VMAC ready");
+    Ok(Placed {
+        router,
+        place,
+        vmac: Some((idx, name)),
+        sysctls,
     })
 }
 
@@ -675,11 +826,14 @@ struct Driver {
     na_pacer: Pacer,
     garp_form: GarpForm,
     lease: Option<StdDuration>,
-    /// VIPs this driver installed (the only ones it removes).
-    owned: HashSet<(u32, IpAddr)>,
+    /// VIPs this driver installed (the only ones it removes), with their prefix length.
+    owned: HashMap<(u32, IpAddr), u8>,
+    /// VIPs this driver removed whose netlink removal event has not been seen yet (so that
+    /// the event is not taken for someone else's removal).
+    expect_removed: HashSet<(u32, IpAddr)>,
     epoch: TokioInstant,
     events: broadcast::Sender<Event>,
-    readers: Vec<JoinHandle<()>>,
+    readers: HashMap<(u32, Family), JoinHandle<()>>,
     cleanup: Cleanup,
     /// Some instance needs Accept_Mode enforcement.
     filtering: bool,
@@ -689,11 +843,13 @@ struct Driver {
     table_id: String,
     /// Reused buffer of the actions of one input.
     batch: Vec<(RouterId, Action)>,
+    /// Where the reader tasks of sockets opened later send packets.
+    pkt_tx: mpsc::Sender<Box<Packet>>,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        for r in &self.readers {
+        for r in self.readers.values() {
             r.abort();
         }
     }
@@ -738,11 +894,23 @@ impl Driver {
                     Some(Command::Status(tx)) => {
                         let _ = tx.send(self.node.routers().map(|(_, r)| r.status()).collect());
                     }
-                    Some(Command::Input(i, input)) if i < self.places.len() => {
-                        let now = self.now();
-                        self.node.handle(now, RouterId(i), input);
+                    Some(Command::Input(i, input)) => self.input(i, input),
+                    Some(Command::Reconfigure(i, spec, done)) => {
+                        let r = self.reconfigure(i, *spec).await;
+                        let _ = done.send(r);
                     }
-                    Some(Command::Input(..)) => {}
+                    Some(Command::AddInstance(spec, done)) => {
+                        let r = self.add_instance(*spec).await;
+                        let _ = done.send(r);
+                    }
+                    Some(Command::RemoveInstance(i, done)) => {
+                        let r = self.remove_instance(i).await;
+                        let _ = done.send(r);
+                    }
+                    Some(Command::SyncGroups(groups, done)) => {
+                        let r = self.set_sync_groups(groups).await;
+                        let _ = done.send(r);
+                    }
                     Some(Command::Shutdown(done)) => {
                         self.stop().await;
                         let _ = done.send(());
@@ -762,7 +930,7 @@ impl Driver {
         let now = self.now();
         self.node.handle_all(now, Input::Shutdown);
         self.execute().await;
-        for r in self.readers.drain(..) {
+        for (_, r) in self.readers.drain() {
             r.abort();
         }
         self.sockets.clear();
@@ -796,7 +964,8 @@ impl Driver {
     fn find_router(&self, ifindex: u32, family: Family, vrid: u8) -> Option<RouterId> {
         self.node.routers().find_map(|(id, r)| {
             let c = r.config();
-            (self.places[id.0].rx_ifindex == ifindex && c.family == family && c.vrid == vrid)
+            let place = &self.places[id.0];
+            (!place.removed && place.rx_ifindex == ifindex && c.family == family && c.vrid == vrid)
                 .then_some(id)
         })
     }
@@ -814,7 +983,7 @@ impl Driver {
                 self.link_input(now, ifindex, Input::LinkDown);
                 // A VMAC deleted under us: its routers cannot work any more (keepalived: FAULT).
                 for i in 0..self.places.len() {
-                    if self.places[i].vmac == Some(ifindex) {
+                    if !self.places[i].removed && self.places[i].vmac == Some(ifindex) {
                         tracing::error!(instance = %self.node.router(RouterId(i)).config().name,
                             vmac = %name, "VMAC deleted by someone else");
                         self.node.handle(now, RouterId(i), Input::LinkDown);
@@ -822,10 +991,12 @@ impl Driver {
                 }
             }
             NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. })
-                if self.owned.remove(&(ifindex, addr)) =>
+                if self.expect_removed.remove(&(ifindex, addr)) => {}
+            NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. })
+                if self.owned.remove(&(ifindex, addr)).is_some() =>
             {
                 for i in 0..self.places.len() {
-                    if self.places[i].vip_ifindex == ifindex {
+                    if !self.places[i].removed && self.places[i].vip_ifindex == ifindex {
                         tracing::warn!(instance = %self.node.router(RouterId(i)).config().name,
                             interface = %self.places[i].ifname, %addr,
                             "VIP removed by someone else");
@@ -837,9 +1008,234 @@ impl Driver {
         }
     }
 
+    /// The placement of a live instance, or why there is none.
+    fn live(&self, i: usize) -> Result<&Placement> {
+        match self.places.get(i) {
+            Some(p) if !p.removed => Ok(p),
+            Some(_) => Err(Error::Invalid {
+                context: format!("instance {i}"),
+                message: "the instance was removed".into(),
+            }),
+            None => Err(Error::Invalid {
+                context: format!("instance {i}"),
+                message: "no such instance".into(),
+            }),
+        }
+    }
+
+    /// An input from the handle: ignored for unknown or removed instances; tracker ids are
+    /// translated to the router's.
+    fn input(&mut self, i: usize, input: Input) {
+        let Ok(place) = self.live(i) else { return };
+        let input = match input {
+            Input::Tracker(id, state) => match place.trackers.get(usize::from(id.0)) {
+                Some(&rid) => Input::Tracker(rid, state),
+                None => return,
+            },
+            other => other,
+        };
+        let now = self.now();
+        self.node.handle(now, RouterId(i), input);
+    }
+
+    /// [`Handle::reconfigure`].
+    async fn reconfigure(&mut self, i: usize, spec: InstanceSpec) -> Result<()> {
+        let place = self.live(i)?;
+        let current = self.node.router(RouterId(i)).config();
+        let context = || format!("instance {} on {}", spec.router.name, spec.interface);
+        let unicast = !spec.router.unicast_peers.is_empty();
+        let fixed = [
+            (spec.interface != place.spec_interface, "the interface"),
+            (spec.vmac != place.vmac_spec, "the VMAC settings"),
+            (unicast != place.unicast, "unicast or multicast"),
+            (spec.router.vrid != current.vrid, "the VRID"),
+            (spec.router.family != current.family, "the family"),
+        ];
+        if let Some((_, what)) = fixed.iter().find(|(changed, _)| *changed) {
+            return Err(Error::Invalid {
+                context: context(),
+                message: format!("{what} cannot change on a running instance; remove and add it"),
+            });
+        }
+        let info = self.netlink.interface_by_name(&spec.interface).await?;
+        let cfg = with_primary(spec.router.clone(), &info)?;
+        cfg.validate().map_err(|e| Error::Invalid {
+            context: context(),
+            message: e.to_string(),
+        })?;
+        let new_vips = vip_specs(&spec);
+        let place = &self.places[i];
+        for (addr, old) in &place.vips {
+            let changed = new_vips.get(addr).is_some_and(|new| new != old);
+            if changed && self.owned.contains_key(&(place.vip_ifindex, *addr)) {
+                tracing::warn!(instance = %spec.router.name, %addr,
+                    "VIP options changed: applied when the address is next added");
+            }
+        }
+        let now = self.now();
+        let place = &mut self.places[i];
+        place.vips = new_vips;
+        place.filtered = spec.needs_accept_filter();
+        self.filtering |= place.filtered;
+        self.node
+            .reconfigure(now, RouterId(i), cfg)
+            .map_err(|e| Error::Invalid {
+                context: context(),
+                message: e.to_string(),
+            })?;
+        self.retrack(now, i, &spec.trackers);
+        self.execute().await;
+        if self.filtering {
+            // Accept_Mode may have changed without any VIP or state action.
+            self.sync_filter(false).await;
+        }
+        Ok(())
+    }
+
+    /// Brings an instance's trackers in line with `new`, in one step: each new tracker starts
+    /// from the state of an identical current tracker, else of a current one with the same
+    /// name and kind, else Unknown; the priority is recomputed once.
+    fn retrack(&mut self, now: vrrp_core::Instant, i: usize, new: &[Tracker]) {
+        let id = RouterId(i);
+        let current: Vec<(Tracker, TrackState)> = self
+            .node
+            .router(id)
+            .trackers()
+            .map(|(t, s)| (t.clone(), s))
+            .collect();
+        let state_for = |t: &Tracker| {
+            let known = |(c, s): &&(Tracker, TrackState)| *s != TrackState::Unknown && *c == *t;
+            let same_name = |(c, s): &&(Tracker, TrackState)| {
+                *s != TrackState::Unknown && c.name == t.name && c.kind == t.kind
+            };
+            (current.iter().find(known))
+                .or_else(|| current.iter().find(same_name))
+                .map_or(TrackState::Unknown, |(_, s)| *s)
+        };
+        let list: Vec<(Tracker, TrackState)> =
+            new.iter().map(|t| (t.clone(), state_for(t))).collect();
+        self.places[i].trackers = (0..list.len()).map(|k| TrackerId(k as u16)).collect();
+        self.node.set_trackers(now, id, list);
+    }
+
+    /// [`Handle::add_instance`].
+    async fn add_instance(&mut self, spec: InstanceSpec) -> Result<usize> {
+        if spec.needs_accept_filter() && !self.filtering {
+            let program = self.nft_program.clone();
+            let id = self.table_id.clone();
+            tokio::task::spawn_blocking(move || AcceptModeFilter::probe(&program, &id))
+                .await
+                .map_err(|e| Error::Invalid {
+                    context: "checking nft".into(),
+                    message: e.to_string(),
+                })??;
+        }
+        let now = self.now();
+        let mut socks = Sockets {
+            sockets: &mut self.sockets,
+            readers: &mut self.readers,
+            pkt_tx: &self.pkt_tx,
+        };
+        let placed = place_instance(&spec, &self.netlink, &mut socks, now).await;
+        let placed = match placed {
+            Ok(p) => p,
+            Err(e) => {
+                self.prune_sockets();
+                return Err(e);
+            }
+        };
+        self.cleanup.vmacs.extend(placed.vmac);
+        self.cleanup.sysctls.extend(placed.sysctls);
+        self.filtering |= placed.place.filtered;
+        let id = self.node.add_router(placed.router);
+        self.places.push(placed.place);
+        self.node.handle(now, id, Input::Startup);
+        self.execute().await;
+        Ok(id.0)
+    }
+
+    /// [`Handle::remove_instance`].
+    async fn remove_instance(&mut self, i: usize) -> Result<()> {
+        self.live(i)?;
+        let now = self.now();
+        let id = RouterId(i);
+        self.node.handle(now, id, Input::Shutdown);
+        self.execute().await;
+        let groups: Vec<(String, Vec<RouterId>)> = self
+            .node
+            .sync_groups()
+            .iter()
+            .map(|g| {
+                let members = g.members.iter().copied().filter(|&m| m != id).collect();
+                (g.name.to_string(), members)
+            })
+            .collect();
+        if self
+            .node
+            .sync_groups()
+            .iter()
+            .any(|g| g.members.contains(&id))
+        {
+            self.node.set_sync_groups(now, groups);
+            self.execute().await;
+        }
+        let place = &mut self.places[i];
+        place.removed = true;
+        if let Some(idx) = place.vmac {
+            // The VMAC's own sysctls go with it; the parent's are restored at exit.
+            match self.netlink.delete_link(idx).await {
+                Ok(()) | Err(Error::InterfaceNotFound(_)) => {}
+                Err(e) => tracing::warn!(ifindex = idx, error = %e, "VMAC not deleted"),
+            }
+            self.cleanup.vmacs.retain(|(x, _)| *x != idx);
+        }
+        self.prune_sockets();
+        Ok(())
+    }
+
+    /// [`Handle::set_sync_groups`].
+    async fn set_sync_groups(&mut self, groups: Vec<(String, Vec<usize>)>) -> Result<()> {
+        let mut ids = Vec::with_capacity(groups.len());
+        for (name, members) in groups {
+            for &m in &members {
+                self.live(m).map_err(|e| Error::Invalid {
+                    context: format!("sync group {name}"),
+                    message: e.to_string(),
+                })?;
+            }
+            ids.push((name, members.into_iter().map(RouterId).collect()));
+        }
+        let now = self.now();
+        self.node.set_sync_groups(now, ids);
+        self.execute().await;
+        Ok(())
+    }
+
+    /// Closes the sockets (and stops the readers) no live instance uses any more.
+    fn prune_sockets(&mut self) {
+        let used: HashSet<(u32, Family)> = self
+            .node
+            .routers()
+            .filter(|(id, _)| !self.places[id.0].removed)
+            .flat_map(|(id, r)| {
+                let p = &self.places[id.0];
+                let f = r.config().family;
+                [(p.ifindex, f), (p.tx_ifindex, f), (p.rx_ifindex, f)]
+            })
+            .collect();
+        self.sockets.retain(|k, _| used.contains(k));
+        self.readers.retain(|k, r| {
+            let keep = used.contains(k);
+            if !keep {
+                r.abort();
+            }
+            keep
+        });
+    }
+
     fn routers_on(&self, ifindex: u32) -> Vec<usize> {
         (0..self.places.len())
-            .filter(|&i| self.places[i].ifindex == ifindex)
+            .filter(|&i| !self.places[i].removed && self.places[i].ifindex == ifindex)
             .collect()
     }
 
@@ -1007,9 +1403,10 @@ impl Driver {
         let spec = self.vip_spec(id, addr);
         match self.netlink.add_address(ifindex, &spec).await {
             Ok(()) => {
-                self.owned.insert((ifindex, addr));
+                self.owned.insert((ifindex, addr), spec.prefix_len);
+                self.expect_removed.remove(&(ifindex, addr));
             }
-            Err(Error::AddressExists { .. }) if self.owned.contains(&(ifindex, addr)) => {}
+            Err(Error::AddressExists { .. }) if self.owned.contains_key(&(ifindex, addr)) => {}
             Err(Error::AddressExists { .. }) => {
                 tracing::warn!(%addr, ifindex, "VIP already present on the interface; left alone");
             }
@@ -1019,20 +1416,23 @@ impl Driver {
 
     async fn remove_vip(&mut self, id: RouterId, addr: IpAddr) {
         let ifindex = self.places[id.0].vip_ifindex;
-        if !self.owned.remove(&(ifindex, addr)) {
+        let Some(prefix) = self.owned.remove(&(ifindex, addr)) else {
             return;
-        }
-        let prefix = self.vip_spec(id, addr).prefix_len;
-        if let Err(e) = self.netlink.del_address(ifindex, addr, prefix).await {
-            tracing::warn!(%addr, ifindex, error = %e, "VIP not removed");
+        };
+        match self.netlink.del_address(ifindex, addr, prefix).await {
+            Ok(()) => {
+                self.expect_removed.insert((ifindex, addr));
+            }
+            Err(e) => tracing::warn!(%addr, ifindex, error = %e, "VIP not removed"),
         }
     }
 
     async fn renew_leases(&mut self) {
-        let owned: Vec<(u32, IpAddr)> = self.owned.iter().copied().collect();
+        let owned: Vec<(u32, IpAddr)> = self.owned.keys().copied().collect();
         for (ifindex, addr) in owned {
             let Some(i) = (0..self.places.len()).find(|&i| {
-                self.places[i].vip_ifindex == ifindex
+                !self.places[i].removed
+                    && self.places[i].vip_ifindex == ifindex
                     && self.node.router(RouterId(i)).state() == State::Active
             }) else {
                 continue;
@@ -1085,6 +1485,7 @@ impl Driver {
         let ifindexes: HashSet<u32> = self
             .places
             .iter()
+            .filter(|p| !p.removed)
             .flat_map(|p| [p.ifindex, p.vip_ifindex])
             .collect();
         for ifindex in ifindexes {

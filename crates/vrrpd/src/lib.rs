@@ -4,6 +4,7 @@
 //! - [`yaml`]: the YAML form of the model (`--convert`, `*.yaml` configurations).
 //! - [`cli`]: keepalived's command line; [`daemon`]: the runtime entry point.
 //! - [`convert`]: the model mapped to `vrrp_core` router configurations.
+//! - [`loader`]: loading the configuration the command line names (startup and reload).
 //! - [`pidfile`]: keepalived's pid files.
 //! - [`runtime`]: the daemon's event loop on the vrrp-net driver.
 //! - [`track`]: tracked objects (`vrrp_script`, `track_file`, `vrrp_track_process`,
@@ -15,6 +16,7 @@ pub mod config;
 pub mod convert;
 pub mod daemon;
 pub mod dump;
+pub mod loader;
 pub mod notify;
 pub mod pidfile;
 pub mod runtime;

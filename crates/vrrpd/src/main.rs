@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use vrrpd::cli::{Cli, ConfigFormat};
-use vrrpd::config::{self, Diagnostic, ExitClass, Impact, LoadOptions, Loaded};
+use vrrpd::cli::Cli;
+use vrrpd::config::{Diagnostic, ExitClass};
+use vrrpd::loader::{self, Outcome};
 use vrrpd::{daemon, yaml};
 
 /// keepalived's exit code for configuration errors at startup (`KEEPALIVED_EXIT_CONFIG`).
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         eprintln!("vrrpd: -C/--check ignored: vrrpd only implements the VRRP subsystem");
     }
 
-    let outcome = load(&cli);
+    let outcome = loader::load(&cli);
     if let Some(logfile) = &cli.config_test {
         return config_test(&cli, logfile.as_deref(), &outcome);
     }
@@ -77,77 +78,6 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     daemon::run_daemon(&cli, *loaded)
-}
-
-/// The result of loading the configuration file.
-enum Outcome {
-    /// Loaded without errors.
-    Loaded(Box<Loaded>),
-    /// Not usable.
-    Failed {
-        diagnostics: Vec<Diagnostic>,
-        class: ExitClass,
-    },
-}
-
-fn load(cli: &Cli) -> Outcome {
-    match cli.format() {
-        ConfigFormat::Yaml => match yaml::load_yaml(&cli.use_file) {
-            Ok(config) => Outcome::Loaded(Box::new(Loaded {
-                config,
-                warnings: Vec::new(),
-            })),
-            Err(err) => Outcome::Failed {
-                diagnostics: vec![Diagnostic::new(
-                    config::Severity::Error,
-                    Impact::Fatal,
-                    &config::Span::new(cli.use_file.display().to_string().into(), 0, 0),
-                    err.to_string(),
-                )],
-                class: ExitClass::Fatal,
-            },
-        },
-        ConfigFormat::Keepalived => match config::load(&cli.use_file, &load_options(cli)) {
-            Ok(loaded) => Outcome::Loaded(Box::new(loaded)),
-            Err(errors) => Outcome::Failed {
-                class: errors.exit_class(),
-                diagnostics: errors.diagnostics,
-            },
-        },
-    }
-}
-
-fn load_options(cli: &Cli) -> LoadOptions {
-    let config_id = cli.config_id.clone().unwrap_or_else(short_hostname);
-    // A conversion may run on another machine: don't check the host's interfaces then.
-    let known_interfaces = if cli.convert { None } else { host_interfaces() };
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    LoadOptions {
-        config_id,
-        known_interfaces,
-        keepalived_script_user_exists: passwd.lines().any(|l| l.starts_with("keepalived_script:")),
-        check_script_paths: true,
-    }
-}
-
-fn short_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap_or_default()
-        .trim()
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn host_interfaces() -> Option<Vec<String>> {
-    let entries = std::fs::read_dir("/sys/class/net").ok()?;
-    Some(
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-    )
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

@@ -1,111 +1,13 @@
 //! The daemon end to end in network namespaces: keepalived.conf in, VIPs, notify scripts,
 //! tracked scripts, SIGTERM handover, pid and dump files out.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod support;
 
-use vrrp_netns::{require_root, wait_until, ChildGuard, Host, Lab, Signal};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vrrpd");
-
-/// A vrrpd process in a lab host, with its log lines.
-struct Daemon {
-    guard: ChildGuard,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Daemon {
-    fn start(host: &Host, dir: &Path, conf: &str) -> Daemon {
-        let name = &host.name;
-        let conf_path = dir.join(format!("{name}.conf"));
-        std::fs::write(&conf_path, conf).unwrap();
-        let mut cmd = Command::new(BIN);
-        cmd.arg("-f")
-            .arg(&conf_path)
-            .args(["-n", "-l", "-P", "-p"])
-            .arg(dir.join(format!("{name}.pid")))
-            .arg("-r")
-            .arg(dir.join(format!("{name}-vrrp.pid")))
-            .env("TMPDIR", dir.join(name.as_str()))
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        std::fs::create_dir_all(dir.join(name.as_str())).unwrap();
-        let mut guard = host.netns.spawn(cmd).expect("spawn vrrpd");
-        let (tx, lines) = mpsc::channel();
-        let child = guard.child_mut();
-        let streams: [Box<dyn std::io::Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for stream in streams {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        Daemon {
-            guard,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a log line containing every needle; returns it.
-    fn expect(&mut self, needles: &[&str], within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    let l = strip_ansi(&l);
-                    self.seen.push(l.clone());
-                    if needles.iter().all(|n| l.contains(n)) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line with {needles:?} within {within:?}; log:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    fn signal(&self, sig: Signal) {
-        self.guard.signal(sig).unwrap();
-    }
-
-    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
-        self.guard
-            .wait_timeout(within)
-            .unwrap()
-            .expect("vrrpd exits in time")
-    }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+use support::{strip_ansi, Daemon};
+use vrrp_netns::{require_root, wait_until, Host, Lab, Signal};
 
 fn lab() -> Lab {
     require_root();

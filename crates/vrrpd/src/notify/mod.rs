@@ -287,6 +287,8 @@ struct Worker {
 /// Delivers notifications; see the module documentation.
 pub struct Notifier {
     runtime: Handle,
+    /// What the FIFOs were opened and their scripts started with (compared on reload).
+    fifo_config: (Vec<FifoSpec>, ScriptPolicy),
     targets: HashMap<Key, Scripts>,
     fifos: Vec<(PathBuf, File)>,
     fifo_scripts: Mutex<Vec<(PathBuf, GroupChild)>>,
@@ -312,53 +314,14 @@ impl Notifier {
     /// script or FIFO concerned is disabled, logged, and listed by [`Notifier::problems`].
     pub fn start(config: NotifierConfig) -> Notifier {
         let mut problems = Vec::new();
-        let mut targets = HashMap::new();
-        for (subject, list) in [
-            (Subject::Instance, &config.instances),
-            (Subject::Group, &config.groups),
-        ] {
-            for (name, scripts) in list {
-                let scripts =
-                    prepare_scripts(subject, name, scripts, &config.policy, &mut problems);
-                targets.insert((subject, name.clone()), scripts);
-            }
-        }
-        let mut fifos = Vec::new();
-        let mut fifo_scripts = Vec::new();
-        for spec in &config.fifos {
-            let path = PathBuf::from(&spec.fifo.path);
-            match open_fifo(&spec.fifo) {
-                Ok(file) => fifos.push((path.clone(), file)),
-                Err(e) => {
-                    problems.push(e);
-                    continue;
-                }
-            }
-            let Some(script) = &spec.script else { continue };
-            let prepared = exec::prepare(&script.command, script.run_as.as_ref(), &config.policy)
-                .map(|c| c.with_args([spec.fifo.path.clone()]));
-            match prepared {
-                Err(source) => problems.push(NotifyError::FifoScript {
-                    path: path.clone(),
-                    source,
-                }),
-                Ok(cmd) => match GroupChild::spawn(&cmd) {
-                    Ok(child) => {
-                        info!("started FIFO script {:?} for {:?}", cmd.display, path);
-                        fifo_scripts.push((path.clone(), child));
-                    }
-                    Err(source) => problems.push(NotifyError::FifoScriptSpawn {
-                        path: path.clone(),
-                        source,
-                    }),
-                },
-            }
-        }
+        let targets = prepare_targets(&config, &mut problems);
+        let (fifos, fifo_scripts) = open_fifos(&config, &mut problems);
         for p in &problems {
             error!("{p}");
         }
         Notifier {
             runtime: Handle::current(),
+            fifo_config: (config.fifos, config.policy),
             targets,
             fifos,
             fifo_scripts: Mutex::new(fifo_scripts),
@@ -366,6 +329,61 @@ impl Notifier {
             script_timeout: config.script_timeout,
             stop_timeout: config.stop_timeout,
             problems,
+        }
+    }
+
+    /// Applies a new configuration (reload) without losing or reordering notifications
+    /// already given to [`Notifier::notify`]:
+    ///
+    /// * every target's scripts are checked again and replace the old ones for the events
+    ///   notified from now on; what is already queued runs as it was configured when queued;
+    /// * the queues of targets that remain keep running; those of targets no longer configured
+    ///   run what they hold and end;
+    /// * FIFOs and FIFO scripts are kept if their configuration (and the script policy) is
+    ///   unchanged; otherwise the old FIFO scripts are stopped (SIGTERM, SIGKILL 1 s later),
+    ///   the old FIFOs closed and the new ones opened and started.
+    ///
+    /// [`Notifier::problems`] then lists the new configuration's problems.
+    pub fn reload(&mut self, config: NotifierConfig) {
+        let mut problems = Vec::new();
+        self.targets = prepare_targets(&config, &mut problems);
+        if self.fifo_config != (config.fifos.clone(), config.policy.clone()) {
+            let (fifos, scripts) = open_fifos(&config, &mut problems);
+            self.fifos = fifos;
+            let old = std::mem::replace(
+                &mut *self.fifo_scripts.lock().unwrap_or_else(|e| e.into_inner()),
+                scripts,
+            );
+            for (path, mut child) in old {
+                debug!("stopping FIFO script for {path:?}");
+                self.runtime.spawn(async move {
+                    child.terminate(Some(Duration::from_secs(1))).await;
+                });
+            }
+            self.fifo_config = (config.fifos, config.policy);
+        }
+        self.script_timeout = config.script_timeout;
+        self.stop_timeout = config.stop_timeout;
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(workers) = workers.as_mut() {
+            // Dropping the sender lets the worker finish its queue and end.
+            workers.retain(|key, _| self.targets.contains_key(key));
+        }
+        for p in &problems {
+            error!("{p}");
+        }
+        self.problems = problems;
+    }
+
+    /// Moves a target's queue to a new name (an instance renamed by a reload), so that its
+    /// notifications stay in order across the rename.
+    pub fn rename(&self, subject: Subject, from: &str, to: &str) {
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(workers) = workers.as_mut() else {
+            return;
+        };
+        if let Some(w) = workers.remove(&(subject, from.to_owned())) {
+            workers.insert((subject, to.to_owned()), w);
         }
     }
 
@@ -519,6 +537,66 @@ async fn worker(subject: Subject, name: String, mut rx: mpsc::UnboundedReceiver<
             }
         }
     }
+}
+
+/// Checks every instance's and group's scripts.
+fn prepare_targets(
+    config: &NotifierConfig,
+    problems: &mut Vec<NotifyError>,
+) -> HashMap<Key, Scripts> {
+    let mut targets = HashMap::new();
+    for (subject, list) in [
+        (Subject::Instance, &config.instances),
+        (Subject::Group, &config.groups),
+    ] {
+        for (name, scripts) in list {
+            let scripts = prepare_scripts(subject, name, scripts, &config.policy, problems);
+            targets.insert((subject, name.clone()), scripts);
+        }
+    }
+    targets
+}
+
+/// Running FIFO scripts, by FIFO.
+type FifoScripts = Vec<(PathBuf, GroupChild)>;
+
+/// Opens the FIFOs and starts their scripts.
+fn open_fifos(
+    config: &NotifierConfig,
+    problems: &mut Vec<NotifyError>,
+) -> (Vec<(PathBuf, File)>, FifoScripts) {
+    let mut fifos = Vec::new();
+    let mut fifo_scripts = Vec::new();
+    for spec in &config.fifos {
+        let path = PathBuf::from(&spec.fifo.path);
+        match open_fifo(&spec.fifo) {
+            Ok(file) => fifos.push((path.clone(), file)),
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        }
+        let Some(script) = &spec.script else { continue };
+        let prepared = exec::prepare(&script.command, script.run_as.as_ref(), &config.policy)
+            .map(|c| c.with_args([spec.fifo.path.clone()]));
+        match prepared {
+            Err(source) => problems.push(NotifyError::FifoScript {
+                path: path.clone(),
+                source,
+            }),
+            Ok(cmd) => match GroupChild::spawn(&cmd) {
+                Ok(child) => {
+                    info!("started FIFO script {:?} for {:?}", cmd.display, path);
+                    fifo_scripts.push((path.clone(), child));
+                }
+                Err(source) => problems.push(NotifyError::FifoScriptSpawn {
+                    path: path.clone(),
+                    source,
+                }),
+            },
+        }
+    }
+    (fifos, fifo_scripts)
 }
 
 fn prepare_scripts(

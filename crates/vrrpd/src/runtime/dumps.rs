@@ -45,12 +45,16 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
         nix::unistd::getuid().as_raw(),
         nix::unistd::getgid().as_raw(),
     );
-    let instances: Vec<InstanceDump> = running
-        .plans
-        .iter()
-        .zip(statuses)
-        .map(|(plan, status)| InstanceDump::from_plan(plan, status, uid_gid))
-        .collect();
+    // One entry per plan (instances that could not start have no status and are left out,
+    // so sync-group members are looked up by plan index through `index`).
+    let mut index = vec![None; running.plans.len()];
+    let mut instances: Vec<InstanceDump> = Vec::new();
+    for (i, (plan, slot)) in running.plans.iter().zip(&running.slots).enumerate() {
+        if let Some(status) = slot.and_then(|s| statuses.get(s)) {
+            index[i] = Some(instances.len());
+            instances.push(InstanceDump::from_plan(plan, status, uid_gid));
+        }
+    }
     let sync_groups = running
         .groups
         .iter()
@@ -58,7 +62,8 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
             let states: Vec<DumpState> = g
                 .members
                 .iter()
-                .filter_map(|&m| instances.get(m))
+                .filter_map(|&m| index.get(m).copied().flatten())
+                .filter_map(|m| instances.get(m))
                 .map(|i| i.state)
                 .collect();
             SyncGroupDump {

@@ -3,8 +3,14 @@
 //!
 //! - SIGTERM / SIGINT: every Active sends priority 0 and releases its addresses, STOP notifies
 //!   run, the process exits.
-//! - SIGHUP: the configuration is re-read; a configuration with errors is refused and the
-//!   running one kept ([`reload`]).
+//! - SIGHUP: the configuration is re-read as at startup and applied live ([`reload`]): a
+//!   configuration with errors is refused and the running one kept; instances are matched as
+//!   keepalived matches them (VRID, family, interface, unicast or multicast) and matched ones
+//!   keep their state, VIPs and trackers (the VIP lists are diffed, with no state change and
+//!   no priority-0 advert); removed instances are released and notified DELETED (FAULT
+//!   without `notify_deleted`); new ones start as at startup; tracked objects keep their
+//!   state; the notifier takes the new notify configuration after the notifications of the
+//!   removed instances are queued.
 //! - SIGUSR1 / SIGUSR2 / SIGRTMIN+2: keepalived's data, stats and JSON dump files.
 //! - systemd: `READY=1` once the routers run, `RELOADING=1` / `STOPPING=1`, and `WATCHDOG=1`
 //!   from the event loop itself, so a hung loop is noticed.
@@ -13,6 +19,7 @@ mod dumps;
 pub mod host;
 mod interfaces;
 pub mod plan;
+pub mod reload;
 pub mod trackers;
 
 use std::collections::HashMap;
@@ -20,6 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::broadcast;
 use vrrp_net::driver::{self, Event, Handle};
 
 use crate::cli::Cli;
@@ -28,6 +36,7 @@ use crate::convert::{self, InstancePlan, SyncGroupPlan};
 use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
 use crate::pidfile::{PidFile, PidPaths, PidSettings};
 use crate::track::exec::ScriptPolicy;
+use reload::Next;
 
 pub use plan::RuntimeOptions;
 
@@ -55,8 +64,38 @@ pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
 struct Running {
     loaded: Loaded,
     plans: Vec<InstancePlan>,
+    /// The driver index of each plan (`None`: it could not be started by a reload). Driver
+    /// indexes are stable: a removed instance's index is never reused.
+    slots: Vec<Option<usize>>,
     groups: Vec<SyncGroupPlan>,
     handle: Handle,
+}
+
+impl Running {
+    /// The plan running in driver slot `slot`.
+    fn plan_at(&self, slot: usize) -> Option<&InstancePlan> {
+        let i = self.slots.iter().position(|s| *s == Some(slot))?;
+        self.plans.get(i)
+    }
+
+    /// The sync groups with driver indexes as members.
+    fn driver_groups(&self) -> Vec<(String, Vec<usize>)> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let members = g.members.iter().filter_map(|&m| self.slots[m]).collect();
+                (g.name.clone(), members)
+            })
+            .collect()
+    }
+}
+
+/// The services around the driver that a reload updates.
+struct Services {
+    notifier: Notifier,
+    trackers: trackers::Trackers,
+    links: interfaces::LinkTracker,
+    groups: GroupStates,
 }
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
@@ -106,6 +145,9 @@ async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCod
         ExitCode::from(EXIT_CONFIG)
     })?;
     let groups = convert::sync_group_plans(&loaded.config);
+    for plan in &plans {
+        warn_unimplemented(plan);
+    }
     let cfg = plan::driver_config(&plans, &groups, opts).map_err(|e| {
         tracing::error!(error = %e, "configuration cannot run");
         ExitCode::from(EXIT_CONFIG)
@@ -116,10 +158,84 @@ async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCod
     })?;
     Ok(Running {
         loaded,
+        slots: (0..plans.len()).map(Some).collect(),
         plans,
         groups,
         handle,
     })
+}
+
+/// Names every configured feature the daemon does not act on yet
+/// (docs/migrating-from-keepalived.md, "Not implemented yet").
+fn warn_unimplemented(plan: &InstancePlan) {
+    let name = &plan.router.name;
+    let mut ignored: Vec<&str> = Vec::new();
+    let on = |cond: bool, what: &'static str, list: &mut Vec<&'static str>| {
+        if cond {
+            list.push(what);
+        }
+    };
+    on(
+        !plan.virtual_routes.is_empty(),
+        "virtual_routes",
+        &mut ignored,
+    );
+    on(
+        !plan.virtual_rules.is_empty(),
+        "virtual_rules",
+        &mut ignored,
+    );
+    on(
+        !plan.excluded_vips.is_empty(),
+        "virtual_ipaddress_excluded",
+        &mut ignored,
+    );
+    on(
+        plan.vips
+            .iter()
+            .any(|v| v.dev.is_some() && v.dev != plan.interface),
+        "virtual_ipaddress dev other than the instance interface",
+        &mut ignored,
+    );
+    on(plan.garp_extra_if.is_some(), "garp_extra_if", &mut ignored);
+    on(plan.dont_track_primary, "dont_track_primary", &mut ignored);
+    on(plan.track_src_ip, "track_src_ip", &mut ignored);
+    on(
+        plan.transport.unicast_fault_no_peer,
+        "unicast_fault_no_peer",
+        &mut ignored,
+    );
+    on(
+        plan.timer_expired_backup.is_some(),
+        "timer_expired_backup",
+        &mut ignored,
+    );
+    on(
+        plan.owner_ignore_adverts,
+        "owner_ignore_adverts",
+        &mut ignored,
+    );
+    on(
+        !plan.transport.mcast_group.is_multicast()
+            || plan.transport.mcast_group != plan.router.family.multicast_group(),
+        "a multicast group other than 224.0.0.18 / ff02::12",
+        &mut ignored,
+    );
+    on(
+        plan.transport.kernel_rx_buf_size.is_some(),
+        "kernel_rx_buf_size",
+        &mut ignored,
+    );
+    on(
+        plan.trackers
+            .iter()
+            .any(|t| matches!(t.source, convert::TrackSource::Bfd(_))),
+        "track_bfd",
+        &mut ignored,
+    );
+    for what in ignored {
+        tracing::warn!(instance = %name, "{what} is not implemented by vrrpd yet and is ignored");
+    }
 }
 
 fn exit_for(e: &vrrp_net::Error) -> ExitCode {
@@ -130,7 +246,7 @@ fn exit_for(e: &vrrp_net::Error) -> ExitCode {
     }
 }
 
-async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
+async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
     let mut events = running.handle.subscribe();
     let signals = (
         signal(SignalKind::terminate()),
@@ -146,12 +262,16 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
         tracing::error!("cannot install signal handlers");
         return ExitCode::from(EXIT_FATAL);
     };
-    let policy = ScriptPolicy::from_global(&running.loaded.config.global_defs)
-        .unwrap_or_else(|_| ScriptPolicy::current_user());
-    let notifier = Notifier::start(NotifierConfig::from_config(&running.loaded.config, policy));
-    let mut trackers = trackers::start(&running.loaded.config, &running.plans);
-    let mut links = interfaces::LinkTracker::start(&trackers).await;
-    let mut groups = GroupStates::new(&running.groups);
+    let notifier = Notifier::start(notifier_config(&running.loaded));
+    let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
+    let links = interfaces::LinkTracker::start(&trackers).await;
+    let groups = GroupStates::new(&running.driver_groups());
+    let mut svc = Services {
+        notifier,
+        trackers,
+        links,
+        groups,
+    };
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -162,7 +282,7 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
             _ = hup.recv() => {
                 systemd_notify(&[sd_notify::NotifyState::Reloading]);
                 tracing::info!("Reloading: SIGHUP received");
-                tracing::warn!("reload keeps the running configuration: live reconfiguration is not implemented yet");
+                reload(cli, &mut running, &mut svc, &mut events).await;
                 systemd_notify(&[sd_notify::NotifyState::Ready]);
             }
             _ = usr1.recv() => dumps::write(&running, dumps::Kind::Data).await,
@@ -171,24 +291,26 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 systemd_notify(&[sd_notify::NotifyState::Watchdog]);
             }
-            Some((kind, update)) = trackers.updates.recv() => {
-                for &(instance, id) in trackers.targets(kind, &update.name) {
+            Some((kind, update)) = svc.trackers.updates.recv() => {
+                let targets = svc.trackers.record(kind, &update).to_vec();
+                for (slot, id) in targets {
+                    let name = running.plan_at(slot).map(|p| p.router.name.clone());
                     tracing::info!(
-                        instance = %running.plans[instance].router.name,
+                        instance = %name.as_deref().unwrap_or("?"),
                         tracker = %update.name,
                         state = ?update.state,
                         detail = %update.detail,
                         "tracked object changed"
                     );
-                    let _ = running.handle.set_tracker(instance, id, update.state).await;
+                    let _ = running.handle.set_tracker(slot, id, update.state).await;
                 }
             }
-            Some(update) = links.next() => {
-                let _ = trackers.interface_tx.send(update).await;
+            Some(update) = svc.links.next() => {
+                let _ = svc.trackers.interface_tx.send(update).await;
             }
             ev = events.recv() => match ev {
-                Ok(ev) => on_event(&running, &notifier, &mut groups, ev).await,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                Ok(ev) => on_event(&running, &svc.notifier, &mut svc.groups, ev).await,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "event subscriber lagged");
                 }
                 Err(_) => break,
@@ -198,9 +320,11 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
     let result = running.handle.shutdown().await;
-    for (i, plan) in running.plans.iter().enumerate() {
-        let _ = i;
-        notifier.notify(Subject::Instance, &plan.router.name, NotifyState::Stop, 0);
+    let Services { notifier, .. } = svc;
+    for (plan, slot) in running.plans.iter().zip(&running.slots) {
+        if slot.is_some() {
+            notifier.notify(Subject::Instance, &plan.router.name, NotifyState::Stop, 0);
+        }
     }
     for g in &running.groups {
         notifier.notify(Subject::Group, &g.name, NotifyState::Stop, 0);
@@ -213,6 +337,158 @@ async fn event_loop(cli: &Cli, running: Running) -> ExitCode {
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+fn notifier_config(loaded: &Loaded) -> NotifierConfig {
+    let policy = ScriptPolicy::from_global(&loaded.config.global_defs)
+        .unwrap_or_else(|_| ScriptPolicy::current_user());
+    NotifierConfig::from_config(&loaded.config, policy)
+}
+
+/// Handles the driver events already emitted, with the running configuration's mapping.
+async fn drain_events(
+    running: &Running,
+    svc: &mut Services,
+    events: &mut broadcast::Receiver<Event>,
+) {
+    loop {
+        match events.try_recv() {
+            Ok(ev) => on_event(running, &svc.notifier, &mut svc.groups, ev).await,
+            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "event subscriber lagged");
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// SIGHUP: re-reads the configuration and applies it (see the module documentation).
+async fn reload(
+    cli: &Cli,
+    running: &mut Running,
+    svc: &mut Services,
+    events: &mut broadcast::Receiver<Event>,
+) {
+    let next = match reload::prepare(cli).await {
+        Ok(next) => next,
+        Err(refused) => {
+            for d in refused.diagnostics() {
+                tracing::error!("{d}");
+            }
+            tracing::error!(reason = %refused, "reload refused, running configuration kept");
+            return;
+        }
+    };
+    // Events already emitted belong to the running configuration.
+    drain_events(running, svc, events).await;
+    let diff = reload::diff(&running.plans, &next.plans);
+    let handle = &running.handle;
+
+    // 1. Removed instances: released (priority 0 if Active), then notified DELETED.
+    let mut deleted = Vec::new();
+    for &o in &diff.removed {
+        let name = running.plans[o].router.name.clone();
+        let Some(slot) = running.slots[o] else {
+            continue;
+        };
+        tracing::info!("({name}) removed by reload");
+        if let Err(e) = handle.remove_instance(slot).await {
+            tracing::error!(instance = %name, error = %e, "instance not removed cleanly");
+        }
+        deleted.push(name);
+    }
+    // Their last state changes (to Initialize) are handled with the old mapping.
+    drain_events(running, svc, events).await;
+    for name in &deleted {
+        svc.notifier
+            .notify(Subject::Instance, name, NotifyState::Deleted, 0);
+    }
+
+    // 2. Kept instances: every VIP any of them drops is released before any is added.
+    let mut slots: Vec<Option<usize>> = vec![None; next.plans.len()];
+    for &(o, n) in &diff.kept {
+        slots[n] = running.slots[o];
+        let (Some(slot), Some(step)) = (
+            running.slots[o],
+            reload::release_step(&running.plans[o], &next.specs[n]),
+        ) else {
+            continue;
+        };
+        if let Err(e) = handle.reconfigure(slot, step).await {
+            tracing::error!(instance = %next.plans[n].router.name, error = %e, "VIPs not released");
+        }
+    }
+    for &(o, n) in &diff.kept {
+        let Some(slot) = running.slots[o] else {
+            continue;
+        };
+        let (old, new) = (&running.plans[o].router.name, &next.plans[n].router.name);
+        if old != new {
+            tracing::info!("({old}) renamed to ({new}) by reload; state kept");
+            svc.notifier.rename(Subject::Instance, old, new);
+        }
+        if let Err(e) = handle.reconfigure(slot, next.specs[n].clone()).await {
+            tracing::error!(instance = %new, error = %e, "instance not reconfigured");
+        }
+    }
+
+    // 3. New instances (and kept ones an earlier reload could not start).
+    let retry = diff
+        .kept
+        .iter()
+        .filter(|&&(o, _)| running.slots[o].is_none());
+    let added: Vec<usize> = diff
+        .added
+        .iter()
+        .copied()
+        .chain(retry.map(|&(_, n)| n))
+        .collect();
+    for &n in &added {
+        let name = &next.plans[n].router.name;
+        match handle.add_instance(next.specs[n].clone()).await {
+            Ok(slot) => {
+                tracing::info!("({name}) added by reload");
+                slots[n] = Some(slot);
+            }
+            Err(e) => tracing::error!(instance = %name, error = %e, "instance not started"),
+        }
+    }
+
+    // 4. The new configuration is the running one.
+    let Next {
+        loaded,
+        plans,
+        groups,
+        ..
+    } = next;
+    running.loaded = loaded;
+    running.plans = plans;
+    running.slots = slots;
+    running.groups = groups;
+    let driver_groups = running.driver_groups();
+    if let Err(e) = running.handle.set_sync_groups(driver_groups.clone()).await {
+        tracing::error!(error = %e, "sync groups not updated");
+    }
+    svc.groups.reload(&driver_groups, &running.slots);
+    svc.notifier.reload(notifier_config(&running.loaded));
+
+    // 5. Trackers: kept objects keep their state, sent to the new (instance, tracker) pairs.
+    let interfaces = svc.trackers.interfaces.clone();
+    let resend = svc
+        .trackers
+        .reload(&running.loaded.config, &running.plans, &running.slots);
+    for (slot, id, state) in resend {
+        let _ = running.handle.set_tracker(slot, id, state).await;
+    }
+    if svc.trackers.interfaces != interfaces {
+        svc.links = interfaces::LinkTracker::start(&svc.trackers).await;
+    }
+    tracing::info!(
+        kept = diff.kept.len(),
+        added = diff.added.len(),
+        removed = diff.removed.len(),
+        "Reload finished"
+    );
 }
 
 /// The numeric SIGRTMIN of the C library (glibc: 34), for keepalived's JSON signal.
@@ -254,7 +530,10 @@ async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStat
             cause,
         } => {
             tracing::info!("({name}) Changing effective priority from {from} to {to} ({cause})");
-            if running.plans[instance].notify.priority_changes {
+            if running
+                .plan_at(instance)
+                .is_some_and(|p| p.notify.priority_changes)
+            {
                 let state = match groups.instance_state(instance) {
                     Some(vrrp_core::State::Active) => NotifyState::MasterPriority,
                     _ => NotifyState::BackupPriority,
@@ -290,15 +569,22 @@ struct GroupStates {
 }
 
 impl GroupStates {
-    fn new(groups: &[SyncGroupPlan]) -> Self {
+    /// Groups with driver indexes as members.
+    fn new(groups: &[(String, Vec<usize>)]) -> Self {
         GroupStates {
-            members: groups
-                .iter()
-                .map(|g| (g.name.clone(), g.members.clone()))
-                .collect(),
+            members: groups.to_vec(),
             instance: HashMap::new(),
             group: HashMap::new(),
         }
+    }
+
+    /// New groups after a reload; the states of the instances still running and of the
+    /// groups still configured are kept.
+    fn reload(&mut self, groups: &[(String, Vec<usize>)], slots: &[Option<usize>]) {
+        self.members = groups.to_vec();
+        self.instance.retain(|slot, _| slots.contains(&Some(*slot)));
+        self.group
+            .retain(|name, _| groups.iter().any(|(g, _)| g == name));
     }
 
     fn instance_state(&self, instance: usize) -> Option<vrrp_core::State> {

@@ -53,7 +53,8 @@ pub fn driver_config(
     Ok(cfg)
 }
 
-fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
+/// The driver's specification of one instance.
+pub fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
     let interface = plan
         .interface
         .clone()

@@ -1,0 +1,150 @@
+//! Shared helpers of the namespace tests that run the daemon: [`Daemon`] (a vrrpd process in
+//! a lab host, with its log lines).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use vrrp_netns::{ChildGuard, Host, Signal};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd");
+
+/// A vrrpd process in a lab host, with its log lines.
+pub struct Daemon {
+    pub guard: ChildGuard,
+    pub lines: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+    /// The configuration file.
+    pub conf_path: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(host: &Host, dir: &Path, conf: &str) -> Daemon {
+        let name = &host.name;
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("-f")
+            .arg(&conf_path)
+            .args(["-n", "-l", "-P", "-p"])
+            .arg(dir.join(format!("{name}.pid")))
+            .arg("-r")
+            .arg(dir.join(format!("{name}-vrrp.pid")))
+            .env("TMPDIR", dir.join(name.as_str()))
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        std::fs::create_dir_all(dir.join(name.as_str())).unwrap();
+        let mut guard = host.netns.spawn(cmd).expect("spawn vrrpd");
+        let (tx, lines) = mpsc::channel();
+        let child = guard.child_mut();
+        let streams: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for stream in streams {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Daemon {
+            guard,
+            lines,
+            seen: Vec::new(),
+            conf_path,
+        }
+    }
+
+    /// Waits for a log line containing every needle; returns it.
+    pub fn expect(&mut self, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let l = strip_ansi(&l);
+                    self.seen.push(l.clone());
+                    if needles.iter().all(|n| l.contains(n)) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {needles:?} within {within:?}; log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Every line logged so far that was not read yet (without waiting).
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(l) = self.lines.try_recv() {
+            let l = strip_ansi(&l);
+            self.seen.push(l.clone());
+            out.push(l);
+        }
+        out
+    }
+
+    /// Writes a new configuration, sends SIGHUP and waits for the reload to end (finished or
+    /// refused); returns the lines logged meanwhile, the last one ending the reload.
+    pub fn reload(&mut self, conf: &str, within: Duration) -> Vec<String> {
+        std::fs::write(&self.conf_path, conf).unwrap();
+        let mut out = self.drain();
+        self.signal(Signal::SIGHUP);
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let l = strip_ansi(&l);
+                    self.seen.push(l.clone());
+                    let done = l.contains("Reload finished") || l.contains("reload refused");
+                    out.push(l);
+                    if done {
+                        return out;
+                    }
+                }
+                Err(_) => panic!(
+                    "reload did not end within {within:?}; log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    pub fn signal(&self, sig: Signal) {
+        self.guard.signal(sig).unwrap();
+    }
+
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        self.guard
+            .wait_timeout(within)
+            .unwrap()
+            .expect("vrrpd exits in time")
+    }
+}
+
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
