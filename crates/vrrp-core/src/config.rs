@@ -115,12 +115,11 @@ pub struct RouterConfig {
     pub advert_interval_cs: u16,
     /// Preempt_Mode (R5). keepalived's `nopreempt` sets it to false.
     pub preempt: bool,
-    /// keepalived's `preempt_delay`: after startup or recovery from Fault, lower-priority adverts
-    /// are still accepted for this long before this router preempts.
+    /// keepalived's `preempt_delay`: a Backup that hears a lower-priority Active keeps
+    /// accepting its adverts for this long, counted from the first such advert, before it
+    /// preempts; an advert of equal or higher priority resets the count. This damps flapping:
+    /// a check that recovers does not take the VIP back at once.
     pub preempt_delay: Duration,
-    /// Also start the preempt delay when this router's effective priority rises while Backup
-    /// (an instance-level hold-down against flapping checks; not in keepalived).
-    pub preempt_delay_on_priority_rise: bool,
     /// Accept_Mode (R6, R18): the data plane enforces it; the owner always accepts.
     pub accept_mode: bool,
     /// The virtual addresses. IPv6 lists start with a link-local address (R7).
@@ -171,7 +170,6 @@ impl RouterConfig {
             advert_interval_cs: DEFAULT_INTERVAL_CS,
             preempt: true,
             preempt_delay: Duration::ZERO,
-            preempt_delay_on_priority_rise: false,
             accept_mode: false,
             vips,
             primary_addr,

@@ -370,7 +370,7 @@ impl Router {
         } else if self.is_owner() {
             self.become_active(now, Reason::Startup);
         } else {
-            self.become_backup(now, Reason::Startup, true);
+            self.become_backup(now, Reason::Startup);
         }
     }
 
@@ -547,8 +547,15 @@ impl Router {
             self.down_cause = DownCause::Left(from);
             return;
         }
+        let lower = self.preempts() && adv.priority < self.effective;
+        if !lower {
+            self.preempt_until = None;
+        } else if self.cfg.preempt_delay > Duration::ZERO && self.preempt_until.is_none() {
+            // keepalived's preempt_delay counts from the first lower-priority advert.
+            self.preempt_until = Some(now + self.cfg.preempt_delay);
+        }
         let delaying = self.preempt_until.is_some_and(|t| now < t);
-        if !self.preempts() || adv.priority >= self.effective || delaying {
+        if !lower || delaying {
             // R15: adopt the Active's interval, recompute skew and down interval, re-arm.
             self.active_adver_interval = advert_interval(adv);
             self.timers
@@ -663,14 +670,12 @@ impl Router {
         self.transition(State::Active, reason);
     }
 
-    fn become_backup(&mut self, now: Instant, reason: Reason, start_preempt_delay: bool) {
+    fn become_backup(&mut self, now: Instant, reason: Reason) {
         self.active_adver_interval = self.cfg.advert_interval();
         self.timers
             .set(Timer::ActiveDown, now + self.active_down_interval());
         self.down_cause = DownCause::Silent(None);
-        if start_preempt_delay && self.cfg.preempt_delay > Duration::ZERO {
-            self.preempt_until = Some(now + self.cfg.preempt_delay);
-        }
+        self.preempt_until = None;
         self.transition(State::Backup, reason);
     }
 
@@ -794,13 +799,9 @@ impl Router {
             to: new,
             cause,
         });
-        match self.state {
+        if self.state == State::Active {
             // Tell the Backups at once rather than at the next interval.
-            State::Active => self.send_advert_now(now),
-            State::Backup if new > old && self.cfg.preempt_delay_on_priority_rise => {
-                self.preempt_until = Some(now + self.cfg.preempt_delay);
-            }
-            _ => {}
+            self.send_advert_now(now);
         }
     }
 
@@ -843,7 +844,7 @@ impl Router {
                 if self.is_owner() {
                     self.become_active(now, reason);
                 } else {
-                    self.become_backup(now, reason, true);
+                    self.become_backup(now, reason);
                 }
             }
         }

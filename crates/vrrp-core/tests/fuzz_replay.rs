@@ -176,7 +176,6 @@ fn structured_config(rng: &mut Rng) -> ConfigInput {
         interval_cs: [1, 5, 100, 100, 300, 4095][rng.below(6) as usize],
         preempt: !rng.chance(4),
         preempt_delay_ms: if rng.chance(3) { rng.u16() % 10_000 } else { 0 },
-        preempt_delay_on_priority_rise: rng.chance(4),
         accept_mode: rng.bool(),
         primary: rng.u8(),
         vips: (0..1 + rng.below(3)).map(|_| rng.u8()).collect(),

@@ -157,10 +157,9 @@ fn preempt_delay_accepts_lower_priority_until_it_expires_then_preempts() {
 }
 
 #[test]
-fn preempt_delay_on_priority_rise_holds_down_a_recovered_check() {
+fn preempt_delay_holds_down_a_recovered_check() {
     let mut cfg = v4_config(90);
     cfg.preempt_delay = Duration::from_secs(20);
-    cfg.preempt_delay_on_priority_rise = true;
     let mut r = Router::new(cfg).unwrap();
     let chk = r.add_tracker(Tracker::binary("chk", 20, false));
     r.handle(ms(0), Input::Startup);
@@ -180,6 +179,47 @@ fn preempt_delay_on_priority_rise_holds_down_a_recovered_check() {
         r.state(),
         State::Backup,
         "still held down 15 s after the check recovered"
+    );
+    // The delay counts from the first lower advert after the rise: it preempts after 20 s
+    // plus the down interval from the last advert it accepted.
+    let rise = t;
+    let mut k = 15;
+    while r.state() == State::Backup {
+        let now = ms(rise + k * 1000);
+        if let Some(due) = r.poll_timeout().filter(|d| *d < now) {
+            r.handle_timeout(due);
+            continue;
+        }
+        Adv::v4("192.0.2.20", 100).feed(&mut r, now).unwrap();
+        k += 1;
+        assert!(k < 40, "never preempted");
+    }
+    let took_over = rise + (k - 1) * 1000;
+    assert!(
+        (rise + 20_000..=rise + 25_000).contains(&took_over),
+        "took over {} ms after the rise",
+        took_over - rise
+    );
+}
+
+#[test]
+fn preempt_delay_restarts_when_an_equal_or_higher_advert_is_heard() {
+    let mut cfg = v4_config(100);
+    cfg.preempt_delay = Duration::from_secs(10);
+    let mut r = started(cfg, ms(0));
+    // 8 s of lower adverts, one higher advert, then lower ones again: the count restarts, so
+    // at 15 s (7 s after the restart) lower adverts are still accepted.
+    for t in (0..8_000).step_by(1000) {
+        Adv::v4("192.0.2.20", 50).feed(&mut r, ms(t)).unwrap();
+    }
+    Adv::v4("192.0.2.20", 150).feed(&mut r, ms(8_000)).unwrap();
+    for t in (9_000..=15_000).step_by(1000) {
+        Adv::v4("192.0.2.20", 50).feed(&mut r, ms(t)).unwrap();
+    }
+    assert_eq!(
+        r.poll_timeout(),
+        Some(ms(15_000) + r.active_down_interval()),
+        "still accepted"
     );
 }
 
@@ -423,6 +463,10 @@ fn reload_replaces_trackers_with_one_priority_change() {
         .collect();
     assert_eq!(
         changes,
-        vec![Action::PriorityChanged { from: 110, to: 90, cause: Cause::Reconfigured }]
+        vec![Action::PriorityChanged {
+            from: 110,
+            to: 90,
+            cause: Cause::Reconfigured
+        }]
     );
 }

@@ -325,11 +325,18 @@ fn check_stable(sim: &Sim, ids: &[SimId], settle: Instant) -> Result<(), TestCas
 /// Time for a network that is stable from `t_end` to settle: every Backup that is going to
 /// preempt does so within one Active_Down_Interval (its timer was armed at the latest by an
 /// advert still in flight at `t_end`), and its first advert needs one more delay to demote the
-/// others. The longest Active_Down_Interval belongs to the lowest priority. A router that
-/// (re)started or recovered just before `t_end` with a preempt_delay accepts lower adverts, and so
-/// re-arms its timer, for that long first.
+/// others. The longest Active_Down_Interval belongs to the lowest priority. A router with a
+/// preempt_delay accepts lower adverts, and so re-arms its timer, for that long from the first
+/// lower advert it hears: that advert comes at the latest from an Active that appears one
+/// Active_Down_Interval (plus a delay) after `t_end`.
 fn settle_time(b: &Built, interval_cs: u16) -> Instant {
-    b.t_end + b.max_preempt_delay + b.max_delay + down(b.min_priority, interval_cs) + b.max_delay
+    let longest_down = down(b.min_priority, interval_cs);
+    let delay_start = if b.max_preempt_delay > Duration::ZERO {
+        longest_down + b.max_delay
+    } else {
+        Duration::ZERO
+    };
+    b.t_end + delay_start + b.max_preempt_delay + b.max_delay + longest_down + b.max_delay
 }
 
 /// 256 cases per property (override with `PROPTEST_CASES` for a longer soak).

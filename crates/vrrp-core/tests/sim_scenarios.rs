@@ -259,10 +259,19 @@ fn preempt_delay_delays_preemption_by_the_configured_time() {
             .history()
             .became_active_after(high, Instant::ZERO)
             .unwrap();
-        // Until startup + preempt_delay the lower Active's adverts are accepted and re-arm
-        // the timer (R15); from then on they are discarded (R16). So the takeover comes one
-        // Active_Down_Interval after the last advert heard before the delay ended.
-        let accepted_until = t_start + preempt_delay;
+        // keepalived's preempt_delay counts from the first lower advert heard: until then plus
+        // the delay the lower Active's adverts are accepted and re-arm the timer (R15); from
+        // then on they are discarded (R16). So the takeover comes one Active_Down_Interval
+        // after the last advert heard before the delay ended.
+        let first_heard = sim
+            .trace()
+            .iter()
+            .find_map(|e| match e {
+                TraceEvent::Delivered { at, to, .. } if *to == high && *at >= t_start => Some(*at),
+                _ => None,
+            })
+            .expect("the higher router hears the lower Active");
+        let accepted_until = first_heard + preempt_delay;
         let last_accepted = sim
             .trace()
             .iter()
@@ -280,7 +289,7 @@ fn preempt_delay_delays_preemption_by_the_configured_time() {
             last_accepted + down(200, IV),
             "preempt_delay {preempt_delay}"
         );
-        assert!(t >= t_start + preempt_delay);
+        assert!(t >= first_heard + preempt_delay);
         let reason = sim.trace().iter().find_map(|e| match e {
             TraceEvent::StateChanged {
                 router,

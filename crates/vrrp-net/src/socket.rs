@@ -33,7 +33,14 @@
 //! destination. [`Received`] borrows the caller's buffer: nothing is allocated
 //! per packet. The largest VRRP message is 8 + 255 × 16 = 4088 bytes; a
 //! 4096-byte buffer plus 60 bytes of IPv4 header is always enough.
+//!
+//! **Structure**: both socket types wrap a private `SocketCore` that holds the descriptor,
+//! the interface, the drop counters, the receive retry loop and the two send paths. A family
+//! contributes only what really differs: its setup (`FamilySetup`: group, options), its
+//! one-shot `recvmsg` (`recv_v4` parses the IP header, `recv_v6` reads control messages) and
+//! the addresses and packet-info of its sends.
 
+use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
@@ -41,7 +48,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::socket::{
     recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockaddrIn, SockaddrIn6,
+    SockaddrIn, SockaddrIn6, SockaddrLike,
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -115,6 +122,47 @@ impl OpenOptions {
     }
 }
 
+/// The address family of a socket, as error messages and log lines name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Af {
+    V4,
+    V6,
+}
+
+impl Af {
+    /// "IPv4" / "IPv6": the family in error messages.
+    fn name(self) -> &'static str {
+        match self {
+            Af::V4 => "IPv4",
+            Af::V6 => "IPv6",
+        }
+    }
+
+    /// "ipv4" / "ipv6": the `family` field of log lines.
+    fn log_name(self) -> &'static str {
+        match self {
+            Af::V4 => "ipv4",
+            Af::V6 => "ipv6",
+        }
+    }
+
+    /// The socket domain.
+    fn domain(self) -> Domain {
+        match self {
+            Af::V4 => Domain::IPV4,
+            Af::V6 => Domain::IPV6,
+        }
+    }
+
+    /// Whether `addr` is of this family.
+    fn includes(self, addr: IpAddr) -> bool {
+        match self {
+            Af::V4 => addr.is_ipv4(),
+            Af::V6 => addr.is_ipv6(),
+        }
+    }
+}
+
 /// A classic BPF program of one instruction, `ret #0`: drop every packet.
 fn drop_all(sock: &Socket, ifname: &str, what: &str) -> Result<()> {
     const BPF_RET_K: u16 = 0x06;
@@ -149,37 +197,60 @@ struct Meta {
     end: usize,
 }
 
+impl Meta {
+    fn into_received(self, buf: &[u8]) -> Received<'_> {
+        Received {
+            src: self.src,
+            dst: self.dst,
+            ttl_or_hoplimit: self.ttl,
+            ifindex: self.ifindex,
+            payload: &buf[self.start..self.end],
+        }
+    }
+}
+
+/// One non-blocking `recvmsg` of one family: the packet's metadata, `Ok(None)` for a packet
+/// with an inconsistent IP header, `EMSGSIZE` for one that did not fit the buffer.
+type RecvOnce = fn(&Socket, &mut [u8]) -> io::Result<Option<Meta>>;
+
 fn nix_err(e: nix::Error) -> io::Error {
     io::Error::from(e)
 }
 
-fn open_raw(domain: Domain, ifname: &str, what: &str) -> Result<Socket> {
+/// The error of setting socket option `opt` on the `af` socket on `ifname`.
+fn sockopt_error<'a>(
+    af: Af,
+    ifname: &'a str,
+    opt: &'a str,
+) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |e| {
+        Error::io(
+            format!("setting {opt} on the {} VRRP socket on {ifname}", af.name()),
+            ifname,
+            e,
+        )
+    }
+}
+
+/// Opens a non-blocking raw protocol-112 socket of `af` bound to `ifname`, with the
+/// drop-all filter when `opts` says it never receives. Family options come next.
+fn open_raw(af: Af, ifname: &str, opts: OpenOptions) -> Result<Socket> {
+    let what = af.name();
+    let opening = |e| {
+        Error::io(
+            format!("opening the {what} VRRP socket on {ifname}"),
+            ifname,
+            e,
+        )
+    };
     let sock = Socket::new(
-        domain,
+        af.domain(),
         Type::RAW,
         Some(Protocol::from(i32::from(IPPROTO_VRRP))),
     )
-    .map_err(|e| {
-        Error::io(
-            format!("opening the {what} VRRP socket on {ifname}"),
-            ifname,
-            e,
-        )
-    })?;
-    sock.set_nonblocking(true).map_err(|e| {
-        Error::io(
-            format!("opening the {what} VRRP socket on {ifname}"),
-            ifname,
-            e,
-        )
-    })?;
-    sock.set_cloexec(true).map_err(|e| {
-        Error::io(
-            format!("opening the {what} VRRP socket on {ifname}"),
-            ifname,
-            e,
-        )
-    })?;
+    .map_err(opening)?;
+    sock.set_nonblocking(true).map_err(opening)?;
+    sock.set_cloexec(true).map_err(opening)?;
     sock.bind_device(Some(ifname.as_bytes())).map_err(|e| {
         Error::io(
             format!("binding the {what} VRRP socket to {ifname}"),
@@ -187,78 +258,126 @@ fn open_raw(domain: Domain, ifname: &str, what: &str) -> Result<Socket> {
             e,
         )
     })?;
+    if !opts.receive {
+        drop_all(&sock, ifname, what)?;
+    }
     Ok(sock)
 }
 
-fn register(sock: Socket, ifname: &str, what: &str) -> Result<AsyncFd<Socket>> {
-    crate::sys::async_fd(sock).map_err(|e| {
-        Error::io(
-            format!("registering the {what} VRRP socket on {ifname} with tokio"),
-            ifname,
-            e,
-        )
-    })
+/// A socket option: its name (for errors) and how to set it (given the interface index).
+type SocketOption = (&'static str, fn(&Socket, u32) -> io::Result<()>);
+
+/// How a family's socket is set up after [`open_raw`]: everything `open_with` does that
+/// differs between IPv4 and IPv6.
+struct FamilySetup {
+    af: Af,
+    /// The VRRP multicast group, for errors.
+    group: IpAddr,
+    /// Joins the group on an interface index ([`OpenOptions::join_group`]).
+    join: fn(&Socket, u32) -> io::Result<()>,
+    /// Allows a source address not configured on the interface
+    /// ([`OpenOptions::nonlocal_source`]).
+    nonlocal_source: SocketOption,
+    /// The options every socket gets, in order, after the optional ones.
+    options: &'static [SocketOption],
 }
 
-/// Raw IPv4 VRRP socket for one interface.
-#[derive(Debug)]
-pub struct VrrpSocketV4 {
+/// The public methods both families' sockets share, delegated to their [`SocketCore`]:
+/// `Debug`, `open`, `open_with` (with the family's [`FamilySetup`]), `ifindex`, `ifname`,
+/// `dropped` and `recv` (with the family's receive function), each with the family's
+/// documentation where it differs.
+macro_rules! shared_socket_api {
+    (
+        $socket:ident, $setup:ident, $recv_once:ident,
+        open: { $(#[doc = $open_doc:literal])* },
+        dropped: { $(#[doc = $dropped_doc:literal])* },
+        recv: { $(#[doc = $recv_doc:literal])* }
+    ) => {
+        impl fmt::Debug for $socket {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.core.debug_as(stringify!($socket), f)
+            }
+        }
+
+        impl $socket {
+            $(#[doc = $open_doc])*
+            pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
+                Self::open_with(ifindex, ifname, OpenOptions::default())
+            }
+
+            /// Opens the socket with explicit [`OpenOptions`].
+            pub fn open_with(ifindex: u32, ifname: &str, opts: OpenOptions) -> Result<Self> {
+                let core = SocketCore::open(ifindex, ifname, opts, &$setup)?;
+                Ok(Self { core })
+            }
+
+            /// The interface index this socket is bound to.
+            pub fn ifindex(&self) -> u32 {
+                self.core.ifindex
+            }
+
+            /// The interface name this socket is bound to.
+            pub fn ifname(&self) -> &str {
+                &self.core.ifname
+            }
+
+            $(#[doc = $dropped_doc])*
+            pub fn dropped(&self) -> (u64, u64) {
+                self.core.dropped()
+            }
+
+            $(#[doc = $recv_doc])*
+            pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
+                self.core.recv(buf, $recv_once).await
+            }
+        }
+    };
+}
+
+/// What both families' sockets share: the descriptor registered with tokio, the interface it
+/// is bound to, the drop counters, the receive retry loop and the two send paths.
+struct SocketCore {
     fd: AsyncFd<Socket>,
     ifindex: u32,
     ifname: String,
     drops: Drops,
+    af: Af,
 }
 
-impl VrrpSocketV4 {
-    /// Opens the socket on interface `ifname` (index `ifindex`) and joins
-    /// 224.0.0.18 there. Must be called inside a tokio runtime, in the network
-    /// namespace the interface lives in. Needs `CAP_NET_RAW`.
-    pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
-        Self::open_with(ifindex, ifname, OpenOptions::default())
+impl SocketCore {
+    /// Opens the socket of `setup`'s family on `ifname` (index `ifindex`), sets it up and
+    /// registers it with tokio.
+    fn open(ifindex: u32, ifname: &str, opts: OpenOptions, setup: &FamilySetup) -> Result<Self> {
+        let af = setup.af;
+        let sock = open_raw(af, ifname, opts)?;
+        if opts.join_group {
+            (setup.join)(&sock, ifindex).map_err(|e| {
+                Error::io(format!("joining {} on {ifname}", setup.group), ifname, e)
+            })?;
+        }
+        let optional = opts.nonlocal_source.then_some(setup.nonlocal_source);
+        for (name, set) in optional.iter().chain(setup.options) {
+            set(&sock, ifindex).map_err(sockopt_error(af, ifname, name))?;
+        }
+        Self::register(sock, af, ifindex, ifname)
     }
 
-    /// Opens the socket with explicit [`OpenOptions`].
-    pub fn open_with(ifindex: u32, ifname: &str, opts: OpenOptions) -> Result<Self> {
-        let sock = open_raw(Domain::IPV4, ifname, "IPv4")?;
-        let ctx = |opt: &str| format!("setting {opt} on the IPv4 VRRP socket on {ifname}");
-        if !opts.receive {
-            drop_all(&sock, ifname, "IPv4")?;
-        }
-        if opts.join_group {
-            let idx = InterfaceIndexOrAddress::Index(ifindex);
-            sock.join_multicast_v4_n(&VRRP_GROUP_V4, &idx)
-                .map_err(|e| {
-                    Error::io(format!("joining {VRRP_GROUP_V4} on {ifname}"), ifname, e)
-                })?;
-        }
-        if opts.nonlocal_source {
-            sock.set_freebind_v4(true)
-                .map_err(|e| Error::io(ctx("IP_FREEBIND"), ifname, e))?;
-        }
-        // IP_MULTICAST_IF: socket2 only sets it by address, which would go
-        // stale when the primary address changes. SO_BINDTODEVICE already
-        // makes the bound device the output interface for multicast
-        // (raw_sendmsg: oif = sk_bound_dev_if), and send_from pins it again
-        // with IP_PKTINFO.
-        sock.set_multicast_ttl_v4(u32::from(VRRP_TTL))
-            .map_err(|e| Error::io(ctx("IP_MULTICAST_TTL"), ifname, e))?;
-        sock.set_ttl_v4(u32::from(VRRP_TTL))
-            .map_err(|e| Error::io(ctx("IP_TTL"), ifname, e))?;
-        sock.set_multicast_loop_v4(false)
-            .map_err(|e| Error::io(ctx("IP_MULTICAST_LOOP"), ifname, e))?;
-        sock.set_multicast_all_v4(false)
-            .map_err(|e| Error::io(ctx("IP_MULTICAST_ALL"), ifname, e))?;
-        sock.set_tos_v4(u32::from(VRRP_TOS))
-            .map_err(|e| Error::io(ctx("IP_TOS"), ifname, e))?;
-        sock.set_header_included_v4(false)
-            .map_err(|e| Error::io(ctx("IP_HDRINCL"), ifname, e))?;
-        setsockopt(&sock, sockopt::Ipv4PacketInfo, &true)
-            .map_err(|e| Error::io(ctx("IP_PKTINFO"), ifname, nix_err(e)))?;
-        let fd = register(sock, ifname, "IPv4")?;
+    /// Registers a configured socket with tokio.
+    fn register(sock: Socket, af: Af, ifindex: u32, ifname: &str) -> Result<Self> {
+        let fd = crate::sys::async_fd(sock).map_err(|e| {
+            Error::io(
+                format!(
+                    "registering the {} VRRP socket on {ifname} with tokio",
+                    af.name()
+                ),
+                ifname,
+                e,
+            )
+        })?;
         tracing::debug!(
             interface = ifname,
             ifindex,
-            family = "ipv4",
+            family = af.log_name(),
             "VRRP socket open"
         );
         Ok(Self {
@@ -266,44 +385,28 @@ impl VrrpSocketV4 {
             ifindex,
             ifname: ifname.to_string(),
             drops: Drops::default(),
+            af,
         })
     }
 
-    /// The interface index this socket is bound to.
-    pub fn ifindex(&self) -> u32 {
-        self.ifindex
-    }
-
-    /// The interface name this socket is bound to.
-    pub fn ifname(&self) -> &str {
-        &self.ifname
-    }
-
-    /// Packets dropped so far because the IP header was inconsistent or the
-    /// buffer was too small: `(malformed, truncated)`.
-    pub fn dropped(&self) -> (u64, u64) {
+    /// `(malformed, truncated)` drop counts.
+    fn dropped(&self) -> (u64, u64) {
         (
             self.drops.malformed.load(Ordering::Relaxed),
             self.drops.truncated.load(Ordering::Relaxed),
         )
     }
 
-    /// Waits for the next VRRP packet. Packets whose IP header is inconsistent
-    /// or that did not fit `buf` are skipped (logged and counted in
-    /// [`dropped`](Self::dropped)); everything else, including bad TTLs, is
-    /// returned for `vrrp-core` to judge.
-    pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
+    /// Waits for the next packet that `recv_once` accepts; malformed and truncated packets
+    /// are counted, logged and skipped.
+    async fn recv<'a>(&self, buf: &'a mut [u8], recv_once: RecvOnce) -> Result<Received<'a>> {
         let meta = loop {
             let mut guard = self.fd.readable().await.map_err(|e| self.rx_err(e))?;
-            match guard.try_io(|s| recv_v4(s.get_ref(), buf)) {
+            match guard.try_io(|s| recv_once(s.get_ref(), buf)) {
                 Ok(Ok(Some(meta))) => break meta,
-                Ok(Ok(None)) => {
-                    self.drops.malformed.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(interface = %self.ifname, family = "ipv4", "dropped packet with inconsistent IP header");
-                }
+                Ok(Ok(None)) => self.count_malformed(),
                 Ok(Err(e)) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
-                    self.drops.truncated.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(interface = %self.ifname, family = "ipv4", buf = buf.len(), "dropped packet larger than the receive buffer");
+                    self.count_truncated(buf.len())
                 }
                 Ok(Err(e)) => return Err(self.rx_err(e)),
                 Err(_would_block) => continue,
@@ -312,55 +415,53 @@ impl VrrpSocketV4 {
         Ok(meta.into_received(buf))
     }
 
+    fn count_malformed(&self) {
+        self.drops.malformed.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(interface = %self.ifname, family = self.af.log_name(), "dropped packet with inconsistent IP header");
+    }
+
+    fn count_truncated(&self, buf: usize) {
+        self.drops.truncated.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(interface = %self.ifname, family = self.af.log_name(), buf, "dropped packet larger than the receive buffer");
+    }
+
     fn rx_err(&self, e: io::Error) -> Error {
         Error::io(
-            format!("receiving on the IPv4 VRRP socket on {}", self.ifname),
+            format!(
+                "receiving on the {} VRRP socket on {}",
+                self.af.name(),
+                self.ifname
+            ),
             &self.ifname,
             e,
         )
     }
 
-    /// Sends one VRRP message to `dst` (224.0.0.18 or a unicast peer). The
-    /// kernel adds the IP header and chooses the source address (the
-    /// interface's primary IPv4 address for the multicast group).
-    pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
-        let IpAddr::V4(dst4) = dst else {
-            return Err(family_mismatch(&self.ifname, "IPv4", dst));
-        };
-        let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
+    /// Sends `payload` to `addr` (which is `dst`), the kernel choosing the source.
+    async fn send_to(&self, payload: &[u8], addr: &SockAddr, dst: IpAddr) -> Result<()> {
         let n = self
             .fd
-            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
+            .async_io(Interest::WRITABLE, |s| s.send_to(payload, addr))
             .await
             .map_err(|e| self.tx_err(dst, e))?;
         check_len(n, payload.len(), &self.ifname, dst)
     }
 
-    /// Sends one VRRP message from the given local source address (for example
-    /// `unicast_src_ip`, or the primary address the checksum was computed with)
-    /// using an `IP_PKTINFO` control message that also pins the interface.
-    pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
-        let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
-            return Err(family_mismatch(
-                &self.ifname,
-                "IPv4",
-                if src.is_ipv4() { dst } else { src },
-            ));
-        };
-        let pktinfo = libc::in_pktinfo {
-            ipi_ifindex: self.ifindex as libc::c_int,
-            ipi_spec_dst: libc::in_addr {
-                s_addr: u32::from(src4).to_be(),
-            },
-            ipi_addr: libc::in_addr { s_addr: 0 },
-        };
-        let addr = SockaddrIn::from(SocketAddrV4::new(dst4, 0));
+    /// Sends `payload` to `addr` (which is `dst`) with one control message (the family's
+    /// packet-info, pinning source and interface).
+    async fn send_with<A: SockaddrLike + Sync>(
+        &self,
+        payload: &[u8],
+        cmsg: ControlMessage<'_>,
+        addr: &A,
+        dst: IpAddr,
+    ) -> Result<()> {
         let n = self
             .fd
             .async_io(Interest::WRITABLE, |s| {
                 let iov = [IoSlice::new(payload)];
-                let cmsg = [ControlMessage::Ipv4PacketInfo(&pktinfo)];
-                sendmsg(s.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)).map_err(nix_err)
+                sendmsg(s.as_raw_fd(), &iov, &[cmsg], MsgFlags::empty(), Some(addr))
+                    .map_err(nix_err)
             })
             .await
             .map_err(|e| self.tx_err(dst, e))?;
@@ -374,12 +475,30 @@ impl VrrpSocketV4 {
             e,
         )
     }
-}
 
-fn family_mismatch(ifname: &str, family: &str, addr: IpAddr) -> Error {
-    Error::Invalid {
-        context: format!("sending on the {family} VRRP socket on {ifname}"),
-        message: format!("address {addr} is not {family}"),
+    /// The error for an address of the other family.
+    fn family_mismatch(&self, addr: IpAddr) -> Error {
+        let family = self.af.name();
+        Error::Invalid {
+            context: format!("sending on the {family} VRRP socket on {}", self.ifname),
+            message: format!("address {addr} is not {family}"),
+        }
+    }
+
+    /// The error for a source/destination pair that is not both of this family: names the
+    /// destination if the source is right, else the source.
+    fn pair_mismatch(&self, src: IpAddr, dst: IpAddr) -> Error {
+        self.family_mismatch(if self.af.includes(src) { dst } else { src })
+    }
+
+    /// `Debug` output of the public socket types: `name { fd, ifindex, ifname, drops }`.
+    fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("fd", &self.fd)
+            .field("ifindex", &self.ifindex)
+            .field("ifname", &self.ifname)
+            .field("drops", &self.drops)
+            .finish()
     }
 }
 
@@ -394,15 +513,87 @@ fn check_len(n: usize, want: usize, ifname: &str, dst: IpAddr) -> Result<()> {
     }
 }
 
-impl Meta {
-    fn into_received(self, buf: &[u8]) -> Received<'_> {
-        Received {
-            src: self.src,
-            dst: self.dst,
-            ttl_or_hoplimit: self.ttl,
-            ifindex: self.ifindex,
-            payload: &buf[self.start..self.end],
-        }
+/// The IPv4 socket setup.
+///
+/// IP_MULTICAST_IF is not set: socket2 only sets it by address, which would go stale when the
+/// primary address changes. SO_BINDTODEVICE already makes the bound device the output
+/// interface for multicast (raw_sendmsg: oif = sk_bound_dev_if), and send_from pins it again
+/// with IP_PKTINFO.
+const V4_SETUP: FamilySetup = FamilySetup {
+    af: Af::V4,
+    group: IpAddr::V4(VRRP_GROUP_V4),
+    join: |s, ifindex| {
+        s.join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
+    },
+    nonlocal_source: ("IP_FREEBIND", |s, _| s.set_freebind_v4(true)),
+    options: &[
+        ("IP_MULTICAST_TTL", |s, _| {
+            s.set_multicast_ttl_v4(u32::from(VRRP_TTL))
+        }),
+        ("IP_TTL", |s, _| s.set_ttl_v4(u32::from(VRRP_TTL))),
+        ("IP_MULTICAST_LOOP", |s, _| s.set_multicast_loop_v4(false)),
+        ("IP_MULTICAST_ALL", |s, _| s.set_multicast_all_v4(false)),
+        ("IP_TOS", |s, _| s.set_tos_v4(u32::from(VRRP_TOS))),
+        ("IP_HDRINCL", |s, _| s.set_header_included_v4(false)),
+        ("IP_PKTINFO", |s, _| {
+            setsockopt(s, sockopt::Ipv4PacketInfo, &true).map_err(nix_err)
+        }),
+    ],
+};
+
+/// Raw IPv4 VRRP socket for one interface.
+pub struct VrrpSocketV4 {
+    core: SocketCore,
+}
+
+shared_socket_api! {
+    VrrpSocketV4, V4_SETUP, recv_v4,
+    open: {
+        /// Opens the socket on interface `ifname` (index `ifindex`) and joins
+        /// 224.0.0.18 there. Must be called inside a tokio runtime, in the network
+        /// namespace the interface lives in. Needs `CAP_NET_RAW`.
+    },
+    dropped: {
+        /// Packets dropped so far because the IP header was inconsistent or the
+        /// buffer was too small: `(malformed, truncated)`.
+    },
+    recv: {
+        /// Waits for the next VRRP packet. Packets whose IP header is inconsistent
+        /// or that did not fit `buf` are skipped (logged and counted in
+        /// [`dropped`](Self::dropped)); everything else, including bad TTLs, is
+        /// returned for `vrrp-core` to judge.
+    }
+}
+
+impl VrrpSocketV4 {
+    /// Sends one VRRP message to `dst` (224.0.0.18 or a unicast peer). The
+    /// kernel adds the IP header and chooses the source address (the
+    /// interface's primary IPv4 address for the multicast group).
+    pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
+        let IpAddr::V4(dst4) = dst else {
+            return Err(self.core.family_mismatch(dst));
+        };
+        let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
+        self.core.send_to(payload, &addr, dst).await
+    }
+
+    /// Sends one VRRP message from the given local source address (for example
+    /// `unicast_src_ip`, or the primary address the checksum was computed with)
+    /// using an `IP_PKTINFO` control message that also pins the interface.
+    pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
+            return Err(self.core.pair_mismatch(src, dst));
+        };
+        let pktinfo = libc::in_pktinfo {
+            ipi_ifindex: self.core.ifindex as libc::c_int,
+            ipi_spec_dst: libc::in_addr {
+                s_addr: u32::from(src4).to_be(),
+            },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        let addr = SockaddrIn::from(SocketAddrV4::new(dst4, 0));
+        let cmsg = ControlMessage::Ipv4PacketInfo(&pktinfo);
+        self.core.send_with(payload, cmsg, &addr, dst).await
     }
 }
 
@@ -483,122 +674,65 @@ pub fn parse_ipv4_header(pkt: &[u8]) -> Option<Ipv4HeaderInfo> {
     })
 }
 
+/// The IPv6 socket setup. `IPV6_CHECKSUM` stays unset on purpose: vrrp-core verifies and
+/// counts.
+const V6_SETUP: FamilySetup = FamilySetup {
+    af: Af::V6,
+    group: IpAddr::V6(VRRP_GROUP_V6),
+    join: |s, ifindex| s.join_multicast_v6(&VRRP_GROUP_V6, ifindex),
+    nonlocal_source: ("IPV6_FREEBIND", |s, _| s.set_freebind_v6(true)),
+    options: &[
+        ("IPV6_MULTICAST_IF", |s, ifindex| {
+            s.set_multicast_if_v6(ifindex)
+        }),
+        ("IPV6_MULTICAST_HOPS", |s, _| {
+            s.set_multicast_hops_v6(u32::from(VRRP_TTL))
+        }),
+        ("IPV6_UNICAST_HOPS", |s, _| {
+            s.set_unicast_hops_v6(u32::from(VRRP_TTL))
+        }),
+        ("IPV6_MULTICAST_LOOP", |s, _| s.set_multicast_loop_v6(false)),
+        ("IPV6_MULTICAST_ALL", |s, _| s.set_multicast_all_v6(false)),
+        ("IPV6_TCLASS", |s, _| s.set_tclass_v6(u32::from(VRRP_TOS))),
+        ("IPV6_RECVHOPLIMIT", |s, _| s.set_recv_hoplimit_v6(true)),
+        ("IPV6_RECVPKTINFO", |s, _| {
+            setsockopt(s, sockopt::Ipv6RecvPacketInfo, &true).map_err(nix_err)
+        }),
+    ],
+};
+
 /// Raw IPv6 VRRP socket for one interface.
-#[derive(Debug)]
 pub struct VrrpSocketV6 {
-    fd: AsyncFd<Socket>,
-    ifindex: u32,
-    ifname: String,
-    drops: Drops,
+    core: SocketCore,
+}
+
+shared_socket_api! {
+    VrrpSocketV6, V6_SETUP, recv_v6,
+    open: {
+        /// Opens the socket on interface `ifname` (index `ifindex`) and joins
+        /// ff02::12 there. Must be called inside a tokio runtime, in the network
+        /// namespace the interface lives in. Needs `CAP_NET_RAW`.
+    },
+    dropped: {
+        /// Packets dropped so far because they did not fit the buffer:
+        /// `(malformed, truncated)` (malformed is always 0 for IPv6).
+    },
+    recv: {
+        /// Waits for the next VRRP packet. The hop limit and destination come from
+        /// `IPV6_HOPLIMIT` / `IPV6_PKTINFO` control messages. Packets that did not
+        /// fit `buf` are skipped, logged and counted.
+    }
 }
 
 impl VrrpSocketV6 {
-    /// Opens the socket on interface `ifname` (index `ifindex`) and joins
-    /// ff02::12 there. Must be called inside a tokio runtime, in the network
-    /// namespace the interface lives in. Needs `CAP_NET_RAW`.
-    pub fn open(ifindex: u32, ifname: &str) -> Result<Self> {
-        Self::open_with(ifindex, ifname, OpenOptions::default())
-    }
-
-    /// Opens the socket with explicit [`OpenOptions`].
-    pub fn open_with(ifindex: u32, ifname: &str, opts: OpenOptions) -> Result<Self> {
-        let sock = open_raw(Domain::IPV6, ifname, "IPv6")?;
-        let ctx = |opt: &str| format!("setting {opt} on the IPv6 VRRP socket on {ifname}");
-        if !opts.receive {
-            drop_all(&sock, ifname, "IPv6")?;
-        }
-        if opts.join_group {
-            sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
-                .map_err(|e| {
-                    Error::io(format!("joining {VRRP_GROUP_V6} on {ifname}"), ifname, e)
-                })?;
-        }
-        if opts.nonlocal_source {
-            sock.set_freebind_v6(true)
-                .map_err(|e| Error::io(ctx("IPV6_FREEBIND"), ifname, e))?;
-        }
-        sock.set_multicast_if_v6(ifindex)
-            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_IF"), ifname, e))?;
-        sock.set_multicast_hops_v6(u32::from(VRRP_TTL))
-            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_HOPS"), ifname, e))?;
-        sock.set_unicast_hops_v6(u32::from(VRRP_TTL))
-            .map_err(|e| Error::io(ctx("IPV6_UNICAST_HOPS"), ifname, e))?;
-        sock.set_multicast_loop_v6(false)
-            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_LOOP"), ifname, e))?;
-        sock.set_multicast_all_v6(false)
-            .map_err(|e| Error::io(ctx("IPV6_MULTICAST_ALL"), ifname, e))?;
-        sock.set_tclass_v6(u32::from(VRRP_TOS))
-            .map_err(|e| Error::io(ctx("IPV6_TCLASS"), ifname, e))?;
-        sock.set_recv_hoplimit_v6(true)
-            .map_err(|e| Error::io(ctx("IPV6_RECVHOPLIMIT"), ifname, e))?;
-        setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)
-            .map_err(|e| Error::io(ctx("IPV6_RECVPKTINFO"), ifname, nix_err(e)))?;
-        // IPV6_CHECKSUM stays unset on purpose: vrrp-core verifies and counts.
-        let fd = register(sock, ifname, "IPv6")?;
-        tracing::debug!(
-            interface = ifname,
-            ifindex,
-            family = "ipv6",
-            "VRRP socket open"
-        );
-        Ok(Self {
-            fd,
-            ifindex,
-            ifname: ifname.to_string(),
-            drops: Drops::default(),
-        })
-    }
-
-    /// The interface index this socket is bound to.
-    pub fn ifindex(&self) -> u32 {
-        self.ifindex
-    }
-
-    /// The interface name this socket is bound to.
-    pub fn ifname(&self) -> &str {
-        &self.ifname
-    }
-
-    /// Packets dropped so far because they did not fit the buffer:
-    /// `(malformed, truncated)` (malformed is always 0 for IPv6).
-    pub fn dropped(&self) -> (u64, u64) {
-        (
-            self.drops.malformed.load(Ordering::Relaxed),
-            self.drops.truncated.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Waits for the next VRRP packet. The hop limit and destination come from
-    /// `IPV6_HOPLIMIT` / `IPV6_PKTINFO` control messages. Packets that did not
-    /// fit `buf` are skipped, logged and counted.
-    pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
-        let meta = loop {
-            let mut guard = self.fd.readable().await.map_err(|e| self.rx_err(e))?;
-            match guard.try_io(|s| recv_v6(s.get_ref(), buf)) {
-                Ok(Ok(meta)) => break meta,
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
-                    self.drops.truncated.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(interface = %self.ifname, family = "ipv6", buf = buf.len(), "dropped packet larger than the receive buffer");
-                }
-                Ok(Err(e)) => return Err(self.rx_err(e)),
-                Err(_would_block) => continue,
-            }
-        };
-        Ok(meta.into_received(buf))
-    }
-
-    fn rx_err(&self, e: io::Error) -> Error {
-        Error::io(
-            format!("receiving on the IPv6 VRRP socket on {}", self.ifname),
-            &self.ifname,
-            e,
-        )
-    }
-
     fn sockaddr(&self, dst: Ipv6Addr) -> SocketAddrV6 {
         // Link-scoped destinations need the zone; the socket is bound to the
         // device anyway, so the interface index is always right.
-        let scope = if needs_scope(&dst) { self.ifindex } else { 0 };
+        let scope = if needs_scope(&dst) {
+            self.core.ifindex
+        } else {
+            0
+        };
         SocketAddrV6::new(dst, 0, 0, scope)
     }
 
@@ -607,15 +741,10 @@ impl VrrpSocketV6 {
     /// interface's link-local address for ff02::12).
     pub async fn send_to(&self, payload: &[u8], dst: IpAddr) -> Result<()> {
         let IpAddr::V6(dst6) = dst else {
-            return Err(family_mismatch(&self.ifname, "IPv6", dst));
+            return Err(self.core.family_mismatch(dst));
         };
         let addr = SockAddr::from(self.sockaddr(dst6));
-        let n = self
-            .fd
-            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
-            .await
-            .map_err(|e| self.tx_err(dst, e))?;
-        check_len(n, payload.len(), &self.ifname, dst)
+        self.core.send_to(payload, &addr, dst).await
     }
 
     /// Sends one VRRP message from the given local source address using an
@@ -623,37 +752,17 @@ impl VrrpSocketV6 {
     /// this with the address the checksum pseudo-header was computed with.
     pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
         let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
-            return Err(family_mismatch(
-                &self.ifname,
-                "IPv6",
-                if src.is_ipv6() { dst } else { src },
-            ));
+            return Err(self.core.pair_mismatch(src, dst));
         };
         let pktinfo = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
                 s6_addr: src6.octets(),
             },
-            ipi6_ifindex: self.ifindex,
+            ipi6_ifindex: self.core.ifindex,
         };
         let addr = SockaddrIn6::from(self.sockaddr(dst6));
-        let n = self
-            .fd
-            .async_io(Interest::WRITABLE, |s| {
-                let iov = [IoSlice::new(payload)];
-                let cmsg = [ControlMessage::Ipv6PacketInfo(&pktinfo)];
-                sendmsg(s.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)).map_err(nix_err)
-            })
-            .await
-            .map_err(|e| self.tx_err(dst, e))?;
-        check_len(n, payload.len(), &self.ifname, dst)
-    }
-
-    fn tx_err(&self, dst: IpAddr, e: io::Error) -> Error {
-        Error::io(
-            format!("sending VRRP to {dst} on {}", self.ifname),
-            &self.ifname,
-            e,
-        )
+        let cmsg = ControlMessage::Ipv6PacketInfo(&pktinfo);
+        self.core.send_with(payload, cmsg, &addr, dst).await
     }
 }
 
@@ -662,7 +771,9 @@ fn needs_scope(a: &Ipv6Addr) -> bool {
     (s & 0xffc0) == 0xfe80 || (a.is_multicast() && (s & 0x000f) <= 2)
 }
 
-fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Meta> {
+/// One non-blocking `recvmsg` on the IPv6 socket (never `Ok(None)`: there is no IP header to
+/// be inconsistent); `EMSGSIZE` = truncated.
+fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<Meta>> {
     let mut cmsg = CmsgBuf([0; 128]);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn6>(
@@ -689,14 +800,14 @@ fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Meta> {
             }
         }
     }
-    Ok(Meta {
+    Ok(Some(Meta {
         src: IpAddr::V6(src),
         dst: IpAddr::V6(dst),
         ttl: hops,
         ifindex,
         start: 0,
         end: msg.bytes,
-    })
+    }))
 }
 
 /// Either family's socket, for drivers that want one type per interface and

@@ -108,6 +108,12 @@ pub(crate) fn check(spec: &VirtualRouterSpec) -> Result<()> {
     if spec.unicast_peers.is_some() {
         return unsupported("unicast peers (FRR's vrrpd is multicast only)");
     }
+    if spec.auth_pass.is_some() {
+        return unsupported(
+            "VRRPv2 authentication (FRR's vrrpd has no password setting, sends \
+             authentication type 0 and rejects other types: \"Bad authentication type\")",
+        );
+    }
     if spec.checksum_form == Checksum::Rfc9568
         && spec.version == 3
         && !spec.is_ipv6()

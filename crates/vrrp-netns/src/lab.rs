@@ -113,6 +113,8 @@ pub struct IfAddr {
 /// then bridges), including on panic.
 #[derive(Debug)]
 pub struct Lab {
+    // Dropped first: delay relays stop and restore the wiring before anything is deleted.
+    pub(crate) delays: std::sync::Mutex<Vec<crate::delay::DelayRelay>>,
     id: String,
     // Field order matters: hosts are dropped (and their namespaces deleted) before segments.
     hosts: Vec<Host>,
@@ -211,6 +213,7 @@ impl LabBuilder {
         crate::util::check_root()?;
         let id = new_id();
         let mut lab = Lab {
+            delays: std::sync::Mutex::new(Vec::new()),
             id: id.clone(),
             hosts: Vec::new(),
             segments: Vec::new(),
@@ -433,7 +436,13 @@ impl Lab {
                 side.iter()
                     .map(|n| self.host(n))
                     .filter(|h| h.segment == seg.name)
-                    .map(|h| format!("\"{}\"", h.bridge_port))
+                    // The relay port too, so the rule holds while a delay is set (or later).
+                    .flat_map(|h| {
+                        [
+                            format!("\"{}\"", h.bridge_port),
+                            format!("\"{}\"", crate::delay::relay_port_name(h)),
+                        ]
+                    })
                     .collect()
             };
             let (pa, pb) = (ports(a), ports(b));

@@ -44,7 +44,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 mod capture;
+pub mod delay;
 mod error;
 pub mod frr;
 pub mod keepalived;
@@ -61,8 +63,8 @@ pub use lab::{Direction, Host, HostKind, IfAddr, Lab, LabBuilder, Segment, BRIDG
 pub use netns::{ChildGuard, Netns};
 pub use nix::sys::signal::Signal;
 pub use router::{
-    vrrpd_binary, vrrpd_binary_path, Checksum, RouterKind, RunningRouter, VirtualRouterSpec,
-    WorkDir,
+    vrrpd_binary, vrrpd_binary_path, Checksum, RouterKind, RunningRouter, TrackScript,
+    VirtualRouterSpec, WorkDir,
 };
 pub use scenario::{Report, Scenario};
 pub use timeline::Timeline;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
+
 /// Network-namespace lab tool for vrrpd tests.
 #[derive(Parser)]
 #[command(name = "vrrp-netns", version, about)]
@@ -22,7 +24,67 @@ enum Cmd {
         /// The scenario (YAML), e.g. conformance/scenarios/ka_frr_v4_pseudo_header.yaml.
         file: PathBuf,
     },
-    // Room for `demo` and `bench` (not implemented yet).
+    /// Watch three vrrpd routers and a client elect, fail over (SIGKILL) and preempt in a
+    /// throw-away lab, with live state, timings and the client's ARP entry (needs root).
+    Demo(demo::DemoArgs),
+    /// Benchmarks against keepalived (failover, coldstart, scale, cost, all): a markdown
+    /// report on stdout; exit status 1 if a validity check failed. See docs/PERFORMANCE.md.
+    Bench(BenchArgs),
+}
+
+/// Arguments of `vrrp-netns bench`.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// failover, coldstart, scale, cost or all.
+    name: String,
+    /// Repetitions per figure and implementation (default: 20 for failover, 5 otherwise).
+    #[arg(long)]
+    reps: Option<usize>,
+    /// Smoke-test mode: few repetitions, small sizes, short windows.
+    #[arg(long)]
+    quick: bool,
+    /// Cost window in seconds (default 60; quick 3).
+    #[arg(long)]
+    window: Option<u64>,
+    /// Also write the report to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn bench(args: BenchArgs) -> std::process::ExitCode {
+    use vrrp_netns::bench::{self, BenchName, BenchOptions};
+    let Some(name) = BenchName::parse(&args.name) else {
+        eprintln!(
+            "vrrp-netns bench: unknown benchmark {:?} (failover, coldstart, scale, cost, all)",
+            args.name
+        );
+        return std::process::ExitCode::from(2);
+    };
+    let opts = BenchOptions {
+        reps: args.reps,
+        quick: args.quick,
+        window: args.window.map(std::time::Duration::from_secs),
+        verbose: true,
+    };
+    match bench::run(name, &opts) {
+        Ok(report) => {
+            print!("{report}");
+            if let Some(path) = &args.out {
+                if let Err(e) = std::fs::write(path, report.to_string()) {
+                    eprintln!("vrrp-netns bench: write {}: {e}", path.display());
+                }
+            }
+            if report.valid() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("vrrp-netns bench {}: {e}", args.name);
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +106,8 @@ fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Cmd::Bench(args) => bench(args),
+        Cmd::Demo(args) => demo::run(&args),
         Cmd::Run { file } => match vrrp_netns::scenario::run(&file) {
             Ok(report) => {
                 print!("{report}");

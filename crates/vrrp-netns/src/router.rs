@@ -117,6 +117,96 @@ pub struct VirtualRouterSpec {
     /// Unicast peers instead of multicast (keepalived's `unicast_peer`; not standard VRRP).
     #[serde(default)]
     pub unicast_peers: Option<Vec<IpAddr>>,
+    /// VRRPv2 simple-password authentication (keepalived's `authentication { auth_type PASS
+    /// auth_pass ... }`, RFC 2338 type 1): the password, at most 8 bytes. VRRPv2 only (RFC
+    /// 3768 deprecated it, VRRPv3 removed the field). FRR has no VRRPv2 authentication.
+    #[serde(default)]
+    pub auth_pass: Option<String>,
+    /// keepalived's `preempt_delay` in milliseconds (0, the default, renders nothing):
+    /// how long a Backup waits before preempting a lower-priority Active.
+    #[serde(default)]
+    pub preempt_delay_ms: u32,
+    /// A generated, flaky `vrrp_script` tracked by the instance (vrrpd and keepalived only).
+    #[serde(default)]
+    pub track_script: Option<TrackScript>,
+}
+
+fn default_script_interval() -> u32 {
+    1000
+}
+fn one() -> u8 {
+    1
+}
+
+/// A `vrrp_script` that fails at random: a generated `#!/bin/sh` script (in the router's
+/// directory) that exits 1 with probability `fail_probability` on each run, reading the
+/// probability from a file next to it, so [`RunningRouter::set_fail_probability`] (the
+/// scenario step `flaky`) changes it while the daemon runs. Rendered as
+///
+/// ```text
+/// vrrp_script flaky_check { script "DIR/flaky_check.sh"  interval I  weight W  rise R  fall F }
+/// vrrp_instance ... { track_script { flaky_check } }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackScript {
+    /// Priority change while the script is failed (keepalived: -253..=253; 0 makes a failure
+    /// put the instance in Fault).
+    pub weight: i16,
+    /// Probability (0.0..=1.0) that one run fails.
+    pub fail_probability: f64,
+    /// Time between runs in milliseconds (default 1000; keepalived's `interval`).
+    #[serde(default = "default_script_interval")]
+    pub interval_ms: u32,
+    /// Consecutive successes that make a failed script OK again (default 1).
+    #[serde(default = "one")]
+    pub rise: u8,
+    /// Consecutive failures that make an OK script failed (default 1).
+    #[serde(default = "one")]
+    pub fall: u8,
+}
+
+// `fail_probability` is validated finite (never NaN), so equality is an equivalence.
+impl Eq for TrackScript {}
+
+impl TrackScript {
+    /// A script with this weight and failure probability, run every second, rise 1, fall 1.
+    pub fn new(weight: i16, fail_probability: f64) -> TrackScript {
+        TrackScript {
+            weight,
+            fail_probability,
+            interval_ms: default_script_interval(),
+            rise: 1,
+            fall: 1,
+        }
+    }
+
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(format!("track_script: {m}")));
+        if !(0.0..=1.0).contains(&self.fail_probability) {
+            return bad(format!(
+                "fail_probability {} not in 0..=1",
+                self.fail_probability
+            ));
+        }
+        if !(-253..=253).contains(&self.weight) {
+            return bad(format!("weight {} not in -253..=253", self.weight));
+        }
+        if self.interval_ms < 10 {
+            return bad(format!("interval_ms {} < 10", self.interval_ms));
+        }
+        if self.rise == 0 || self.fall == 0 {
+            return bad("rise and fall must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// How long, at most, after the probability drops to 0 until the script is OK again:
+    /// `rise` runs, plus one run already under way with the old probability.
+    pub fn recovery_time(&self) -> Duration {
+        Duration::from_millis(u64::from(self.interval_ms) * (u64::from(self.rise) + 1))
+    }
 }
 
 impl VirtualRouterSpec {
@@ -133,7 +223,39 @@ impl VirtualRouterSpec {
             checksum_form: Checksum::default(),
             accept: false,
             unicast_peers: None,
+            auth_pass: None,
+            preempt_delay_ms: 0,
+            track_script: None,
         }
+    }
+
+    /// Sets keepalived's `preempt_delay` (milliseconds; see
+    /// [`VirtualRouterSpec::preempt_delay_ms`]).
+    #[must_use]
+    pub fn preempt_delay_ms(mut self, ms: u32) -> Self {
+        self.preempt_delay_ms = ms;
+        self
+    }
+
+    /// Tracks a flaky script (see [`TrackScript`]).
+    #[must_use]
+    pub fn track_script(mut self, t: TrackScript) -> Self {
+        self.track_script = Some(t);
+        self
+    }
+
+    /// Sets the VRRPv2 `auth_type PASS` password (see [`VirtualRouterSpec::auth_pass`]).
+    #[must_use]
+    pub fn auth_pass(mut self, pass: impl Into<String>) -> Self {
+        self.auth_pass = Some(pass.into());
+        self
+    }
+
+    /// Sets the VRRP version (2 or 3).
+    #[must_use]
+    pub fn version(mut self, v: u8) -> Self {
+        self.version = v;
+        self
     }
 
     /// Sets the priority.
@@ -211,6 +333,27 @@ impl VirtualRouterSpec {
             2 => {}
             v => return bad(format!("version {v} is not 2 or 3")),
         }
+        if let Some(t) = &self.track_script {
+            if let Err(Error::Invalid(m)) = t.validate() {
+                return bad(m);
+            }
+        }
+        if self.preempt_delay_ms > 1_000_000 {
+            return bad(format!(
+                "preempt_delay_ms {} > 1000000 (1000 s)",
+                self.preempt_delay_ms
+            ));
+        }
+        if let Some(p) = &self.auth_pass {
+            if self.version != 2 {
+                return bad("auth_pass is VRRPv2 only (VRRPv3 has no authentication)".into());
+            }
+            if p.is_empty() || p.len() > 8 || !p.bytes().all(|b| b.is_ascii_graphic()) {
+                return bad(format!(
+                    "auth_pass {p:?} must be 1 to 8 printable ASCII characters without spaces"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -249,6 +392,12 @@ impl RouterKind {
     /// [`Error::Unsupported`].
     pub fn check(self, spec: &VirtualRouterSpec) -> Result<()> {
         spec.validate()?;
+        if self == RouterKind::Frr && (spec.track_script.is_some() || spec.preempt_delay_ms > 0) {
+            return Err(Error::Unsupported {
+                kind: "frr".into(),
+                what: "vrrp_script tracking and preempt_delay (FRR's vrrpd has neither)".into(),
+            });
+        }
         match self {
             RouterKind::Keepalived => crate::keepalived::check(spec),
             RouterKind::Frr => crate::frr::check(spec),
@@ -278,6 +427,19 @@ impl RouterKind {
         spec: &VirtualRouterSpec,
         dir: &Path,
     ) -> Result<RunningRouter> {
+        self.start_on_with_env(host, spec, dir, &[])
+    }
+
+    /// Like [`RouterKind::start_on`], with extra environment variables for the daemon
+    /// process of vrrpd or keepalived (e.g. `RUST_LOG` for vrrpd, to log its per-packet
+    /// discard reasons); FRR's daemons do not get them.
+    pub fn start_on_with_env(
+        self,
+        host: &Host,
+        spec: &VirtualRouterSpec,
+        dir: &Path,
+        env: &[(String, String)],
+    ) -> Result<RunningRouter> {
         self.check(spec)?;
         let sub = dir.join(format!("{}-{}-{}", host.name, self.name(), new_id()));
         std::fs::create_dir_all(&sub)
@@ -294,7 +456,13 @@ impl RouterKind {
         };
         match self {
             RouterKind::Keepalived | RouterKind::Vrrpd => {
-                let conf = crate::keepalived::config(spec, host);
+                let conf = match &spec.track_script {
+                    Some(t) => {
+                        crate::keepalived::write_flaky_script(&r.dir, t.fail_probability)?;
+                        crate::keepalived::config_in(spec, host, &r.dir)
+                    }
+                    None => crate::keepalived::config(spec, host),
+                };
                 let path = r.dir.join("keepalived.conf");
                 write(&path, &conf)?;
                 let program = match self {
@@ -322,6 +490,7 @@ impl RouterKind {
                 ]);
                 let mut cmd = Command::new(&program);
                 cmd.args(&args);
+                cmd.envs(env.iter().map(|(k, v)| (k, v)));
                 r.spawn(host, cmd, self.name())?;
                 // A configuration error makes either exit at once: report it with its log.
                 std::thread::sleep(Duration::from_millis(150));
@@ -400,6 +569,21 @@ impl RunningRouter {
     /// The namespace name of the host.
     pub fn netns_name(&self) -> &str {
         &self.netns
+    }
+
+    /// Changes the failure probability of the router's flaky track script (see
+    /// [`TrackScript`]) from the next run on. An error if the spec has no track script.
+    pub fn set_fail_probability(&self, p: f64) -> Result<()> {
+        if self.spec.track_script.is_none() {
+            return Err(Error::Invalid(format!(
+                "{} on {} has no track script",
+                self.kind, self.host
+            )));
+        }
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::Invalid(format!("probability {p} not in 0..=1")));
+        }
+        crate::keepalived::write_fail_probability(&self.dir, p)
     }
 
     pub(crate) fn spawn(&mut self, host: &Host, mut cmd: Command, label: &str) -> Result<()> {
@@ -600,5 +784,16 @@ mod tests {
         );
         assert!(v6.validate().is_ok());
         assert!(v4.clone().interval_cs(0).validate().is_err());
+    }
+
+    #[test]
+    fn auth_pass_is_vrrpv2_only_and_at_most_8_characters() {
+        let v2 = VirtualRouterSpec::new(1, vec!["192.0.2.100".parse().unwrap()]).version(2);
+        assert!(v2.clone().auth_pass("s3cret").validate().is_ok());
+        assert!(v2.clone().auth_pass("12345678").validate().is_ok());
+        assert!(v2.clone().auth_pass("123456789").validate().is_err());
+        assert!(v2.clone().auth_pass("").validate().is_err());
+        assert!(v2.clone().auth_pass("a b").validate().is_err());
+        assert!(v2.version(3).auth_pass("s3cret").validate().is_err());
     }
 }

@@ -17,7 +17,24 @@
 //! ```
 //!
 //! Times in steps are measured from the last *action* (the initial start, or the latest
-//! `start`, `kill`, `link_down`, `link_up`, `loss`, `partition`, `heal` step).
+//! `start`, `kill`, `link_down`, `link_up`, `loss`, `partition`, `heal`, `delay`,
+//! `clear_delay`, `flaky` step).
+//!
+//! Delay and flaky checks:
+//!
+//! ```yaml
+//! routers:
+//!   - name: vrrpd
+//!     kind: vrrpd
+//!     vrid: 7
+//!     priority: 150
+//!     vips: [192.0.2.100]
+//!     track_script: { weight: -60, fail_probability: 0.5, interval_ms: 200, rise: 3, fall: 3 }
+//! steps:
+//!   - delay: { router: ka, base_ms: 90, jitter_ms: 10 }  # userspace relay, both directions
+//!   - clear_delay: { router: ka }
+//!   - flaky: { router: vrrpd, probability: 0 }           # rewrites the file the script reads
+//! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -31,7 +48,7 @@ use serde::Deserialize;
 use crate::capture::Capture;
 use crate::error::{Error, Result};
 use crate::lab::{Direction, Lab};
-use crate::router::{Checksum, RouterKind, RunningRouter, VirtualRouterSpec, WorkDir};
+use crate::router::{Checksum, RouterKind, RunningRouter, TrackScript, VirtualRouterSpec, WorkDir};
 use crate::timeline::{ms, summarize_tshark, tshark_verdicts, vip_answerers, Timeline};
 
 fn default_true() -> bool {
@@ -93,6 +110,20 @@ pub struct RouterDecl {
     /// Unicast peers: router names or addresses.
     #[serde(default)]
     pub unicast_peers: Option<Vec<String>>,
+    /// VRRPv2 `auth_type PASS` password (1-8 characters; version 2 only; not with FRR).
+    #[serde(default)]
+    pub auth_pass: Option<String>,
+    /// vrrpd only: a `RUST_LOG` filter for the daemon, e.g. `debug,vrrp_net=trace` to log
+    /// every discarded advert with its reason (for `log_contains`).
+    #[serde(default)]
+    pub log_filter: Option<String>,
+    /// keepalived's `preempt_delay` in milliseconds (vrrpd, keepalived; default 0).
+    #[serde(default)]
+    pub preempt_delay_ms: Option<u32>,
+    /// A flaky `vrrp_script` (vrrpd, keepalived), e.g. `{ weight: -60, fail_probability: 0.5,
+    /// interval_ms: 200, rise: 3, fall: 3 }`; the `flaky` step changes the probability.
+    #[serde(default)]
+    pub track_script: Option<TrackScript>,
 }
 
 /// A step. Written as a one-key map, e.g. `- kill: { router: r1, signal: TERM }`.
@@ -157,6 +188,31 @@ pub enum Step {
     },
     /// Remove every partition.
     Heal {},
+    /// Delay every frame to and from a host by `base_ms` ± `jitter_ms` (a userspace relay
+    /// between its veth and the bridge, both directions; see [`Lab::set_delay`]). Again on
+    /// the same host: changes the delay.
+    Delay {
+        /// The router (or client).
+        router: String,
+        /// Base delay, each direction.
+        base_ms: u64,
+        /// Uniform jitter around the base (default 0; at most `base_ms`).
+        #[serde(default)]
+        jitter_ms: Option<u64>,
+    },
+    /// Remove the delay of a host and restore its wiring.
+    ClearDelay {
+        /// The router (or client).
+        router: String,
+    },
+    /// Change the failure probability of a router's flaky track script (kept across a later
+    /// `start`).
+    Flaky {
+        /// The router; it must declare a `track_script`.
+        router: String,
+        /// 0.0..=1.0.
+        probability: f64,
+    },
     /// Just wait.
     Sleep {
         /// Milliseconds.
@@ -192,6 +248,23 @@ pub struct Expect {
     /// The router's adverts seen so far include a priority-0 advert.
     #[serde(default)]
     pub priority_zero_from: Option<String>,
+    /// The router sent a gratuitous ARP / unsolicited NA within this time after the last
+    /// action (e.g. the winner re-announcing after a `heal`).
+    #[serde(default)]
+    pub garp_from: Option<GarpCheck>,
+    /// Each router's log (its current run) contains this text (e.g. a discard reason).
+    #[serde(default)]
+    pub log_contains: Option<BTreeMap<String, String>>,
+}
+
+/// The `garp_from` check of an `expect` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpCheck {
+    /// The router expected to announce.
+    pub router: String,
+    /// Deadline from the last action.
+    pub within_ms: u64,
 }
 
 impl Scenario {
@@ -257,6 +330,15 @@ impl Scenario {
         if let Some(a) = d.accept {
             s.accept = a;
         }
+        if let Some(p) = &d.auth_pass {
+            s.auth_pass = Some(p.clone());
+        }
+        if let Some(p) = d.preempt_delay_ms {
+            s.preempt_delay_ms = p;
+        }
+        if let Some(t) = &d.track_script {
+            s.track_script = Some(t.clone());
+        }
         if let Some(peers) = &d.unicast_peers {
             let mut v = Vec::new();
             for p in peers {
@@ -296,6 +378,12 @@ impl Scenario {
         }
         for r in &self.routers {
             self.spec(&r.name, None)?.validate()?;
+            if r.log_filter.is_some() && r.kind != RouterKind::Vrrpd {
+                return Err(Error::Invalid(format!(
+                    "router {}: log_filter is for kind vrrpd only",
+                    r.name
+                )));
+            }
         }
         let router = |n: &str| self.decl(n).map(drop);
         let host = |n: &str| {
@@ -329,6 +417,34 @@ impl Scenario {
                     }
                 }
                 Step::Heal {} | Step::Sleep { .. } => {}
+                Step::Delay {
+                    router: r,
+                    base_ms,
+                    jitter_ms,
+                } => {
+                    host(r)?;
+                    if jitter_ms.unwrap_or(0) > *base_ms {
+                        return Err(Error::Invalid(format!(
+                            "delay {r}: jitter_ms larger than base_ms"
+                        )));
+                    }
+                }
+                Step::ClearDelay { router: r } => host(r)?,
+                Step::Flaky {
+                    router: r,
+                    probability,
+                } => {
+                    if self.decl(r)?.track_script.is_none() {
+                        return Err(Error::Invalid(format!(
+                            "flaky {r}: the router has no track_script"
+                        )));
+                    }
+                    if !(0.0..=1.0).contains(probability) {
+                        return Err(Error::Invalid(format!(
+                            "flaky {r}: probability {probability} not in 0..=1"
+                        )));
+                    }
+                }
                 Step::Expect(e) => {
                     for r in e
                         .active
@@ -341,7 +457,13 @@ impl Scenario {
                     for r in e.dual_active.iter().flatten() {
                         router(r)?;
                     }
-                    for r in e.checksum_forms.iter().flat_map(|m| m.keys()) {
+                    for r in e
+                        .checksum_forms
+                        .iter()
+                        .flat_map(|m| m.keys())
+                        .chain(e.log_contains.iter().flat_map(|m| m.keys()))
+                        .chain(e.garp_from.iter().map(|g| &g.router))
+                    {
                         router(r)?;
                     }
                 }
@@ -504,6 +626,7 @@ pub fn run_scenario(s: &Scenario) -> Result<Report> {
             .iter()
             .map(|r| (r.name.clone(), r.name.clone()))
             .collect(),
+        flaky: HashMap::new(),
     };
     let mut steps = Vec::new();
     let mut failed = false;
@@ -619,6 +742,19 @@ fn describe(st: &Step) -> String {
         ),
         Step::Partition { a, b } => format!("partition [{}] | [{}]", a.join(", "), b.join(", ")),
         Step::Heal {} => "heal".into(),
+        Step::Delay {
+            router,
+            base_ms,
+            jitter_ms,
+        } => format!(
+            "delay {router} {base_ms} ms +- {} ms",
+            jitter_ms.unwrap_or(0)
+        ),
+        Step::ClearDelay { router } => format!("clear_delay {router}"),
+        Step::Flaky {
+            router,
+            probability,
+        } => format!("flaky {router} p={probability}"),
         Step::Sleep { ms } => format!("sleep {ms} ms"),
         Step::Expect(e) => {
             let mut parts = Vec::new();
@@ -644,6 +780,13 @@ fn describe(st: &Step) -> String {
             if let Some(r) = &e.priority_zero_from {
                 parts.push(format!("priority_zero_from {r}"));
             }
+            if let Some(g) = &e.garp_from {
+                parts.push(format!("garp_from {} within {} ms", g.router, g.within_ms));
+            }
+            if let Some(m) = &e.log_contains {
+                let f: Vec<String> = m.iter().map(|(r, t)| format!("{r}: {t:?}")).collect();
+                parts.push(format!("log_contains {}", f.join(", ")));
+            }
             format!("expect {}", parts.join("; "))
         }
     }
@@ -658,6 +801,8 @@ struct Runner<'a> {
     last_action: Instant,
     routers: HashMap<String, RunningRouter>,
     names: HashMap<String, String>,
+    /// Failure probabilities set by `flaky` steps, applied on every later start.
+    flaky: HashMap<String, f64>,
 }
 
 type StepResult = std::result::Result<String, String>;
@@ -699,8 +844,20 @@ impl Runner<'_> {
             old.stop(Duration::from_secs(3))?;
         }
         let d = self.s.decl(name)?;
-        let spec = self.s.spec(name, Some(self.lab))?;
-        let r = d.kind.start(self.lab, name, &spec, &self.dir)?;
+        let mut spec = self.s.spec(name, Some(self.lab))?;
+        if let (Some(p), Some(t)) = (self.flaky.get(name), spec.track_script.as_mut()) {
+            t.fail_probability = *p;
+        }
+        let env: Vec<(String, String)> = d
+            .log_filter
+            .iter()
+            .map(|f| ("RUST_LOG".to_string(), f.clone()))
+            .collect();
+        let host = self
+            .lab
+            .try_host(name)
+            .ok_or_else(|| Error::Invalid(format!("no host {name:?} in the lab")))?;
+        let r = d.kind.start_on_with_env(host, &spec, &self.dir, &env)?;
         self.routers.insert(name.to_string(), r);
         Ok(())
     }
@@ -823,6 +980,37 @@ impl Runner<'_> {
                 std::thread::sleep(Duration::from_millis(*ms));
                 Ok(String::new())
             }
+            Step::Delay {
+                router,
+                base_ms,
+                jitter_ms,
+            } => {
+                self.lab
+                    .set_delay(
+                        router,
+                        Duration::from_millis(*base_ms),
+                        Duration::from_millis(jitter_ms.unwrap_or(0)),
+                    )
+                    .map_err(e)?;
+                self.last_action = Instant::now();
+                Ok(String::new())
+            }
+            Step::ClearDelay { router } => {
+                self.lab.clear_delay(router).map_err(e)?;
+                self.last_action = Instant::now();
+                Ok(String::new())
+            }
+            Step::Flaky {
+                router,
+                probability,
+            } => {
+                self.flaky.insert(router.clone(), *probability);
+                if let Some(r) = self.routers.get(router) {
+                    r.set_fail_probability(*probability).map_err(e)?;
+                }
+                self.last_action = Instant::now();
+                Ok(String::new())
+            }
             Step::Expect(x) => self.expect(x),
         }
     }
@@ -894,6 +1082,55 @@ impl Runner<'_> {
                 None => return Err(format!("no priority-0 advert from {r}")),
             }
         }
+        if let Some(g) = &x.garp_from {
+            let act = self.action_t();
+            let deadline = self.last_action + Duration::from_millis(g.within_ms);
+            let found = loop {
+                let tl = self.timeline();
+                if let Some(a) = tl.first_garp_after(act, Some(&g.router)) {
+                    break Some((a.t.saturating_sub(act), a.ip));
+                }
+                if Instant::now() >= deadline {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(40));
+            };
+            match found {
+                Some((d, ip)) if d <= Duration::from_millis(g.within_ms) => notes.push(format!(
+                    "{} announced {ip} {} ms after the last action",
+                    g.router,
+                    d.as_millis()
+                )),
+                Some((d, ip)) => {
+                    return Err(format!(
+                        "{} announced {ip} only {} ms after the last action (limit {} ms)",
+                        g.router,
+                        d.as_millis(),
+                        g.within_ms
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "no gratuitous ARP / unsolicited NA from {} within {} ms of the last \
+                         action",
+                        g.router, g.within_ms
+                    ))
+                }
+            }
+        }
+        if let Some(m) = &x.log_contains {
+            for (r, text) in m {
+                let run = self
+                    .routers
+                    .get(r)
+                    .ok_or_else(|| format!("{r} is not running: no log to search"))?;
+                let log = run.logs();
+                match log.lines().find(|l| l.contains(text.as_str())) {
+                    Some(line) => notes.push(format!("{r} logged: {}", line.trim())),
+                    None => return Err(format!("{r}'s log does not contain {text:?}")),
+                }
+            }
+        }
         if let Some(h) = &x.vip_holder {
             let decl = self.s.decl(h).map_err(|e| e.to_string())?;
             let vip = decl
@@ -916,5 +1153,90 @@ impl Runner<'_> {
             notes.push(format!("{vip} answered by {h} only"));
         }
         Ok(notes.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"
+routers:
+  - { name: a, kind: vrrpd, vrid: 7, version: 2, interval_cs: 100, auth_pass: s3cret, vips: [192.0.2.100], log_filter: "debug,vrrp_net=trace" }
+  - { name: b, kind: keepalived, vrid: 7, version: 2, interval_cs: 100, auth_pass: s3cret, vips: [192.0.2.100] }
+steps:
+  - expect: { garp_from: { router: a, within_ms: 500 }, log_contains: { b: "text" } }
+"#;
+
+    #[test]
+    fn auth_log_filter_garp_and_log_checks_parse_and_validate() {
+        let s = Scenario::from_yaml(TWO).unwrap();
+        s.validate().unwrap();
+        assert_eq!(
+            s.spec("a", None).unwrap().auth_pass.as_deref(),
+            Some("s3cret")
+        );
+        let Step::Expect(e) = &s.steps[0] else {
+            panic!("not an expect step")
+        };
+        assert_eq!(e.garp_from.as_ref().unwrap().within_ms, 500);
+        assert_eq!(e.log_contains.as_ref().unwrap()["b"], "text");
+        // log_filter is vrrpd's RUST_LOG: refused on other kinds.
+        let bad = TWO.replace(
+            "auth_pass: s3cret, vips: [192.0.2.100] }",
+            "auth_pass: s3cret, vips: [192.0.2.100], log_filter: trace }",
+        );
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+        // Unknown routers in the new checks are refused.
+        let bad = TWO.replace("router: a, within_ms", "router: zz, within_ms");
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+    }
+
+    const FLAKY: &str = r#"
+routers:
+  - name: a
+    kind: vrrpd
+    vrid: 7
+    preempt_delay_ms: 2000
+    vips: [192.0.2.100]
+    track_script: { weight: -60, fail_probability: 0.5, interval_ms: 200, rise: 3, fall: 3 }
+  - { name: b, kind: keepalived, vrid: 7, vips: [192.0.2.100] }
+steps:
+  - delay: { router: b, base_ms: 30, jitter_ms: 5 }
+  - flaky: { router: a, probability: 0 }
+  - clear_delay: { router: b }
+"#;
+
+    #[test]
+    fn delay_and_flaky_steps_parse_and_validate() {
+        let s = Scenario::from_yaml(FLAKY).unwrap();
+        s.validate().unwrap();
+        let spec = s.spec("a", None).unwrap();
+        assert_eq!(spec.preempt_delay_ms, 2000);
+        let t = spec.track_script.unwrap();
+        assert_eq!((t.weight, t.rise, t.fall, t.interval_ms), (-60, 3, 3, 200));
+        assert_eq!(t.recovery_time(), Duration::from_millis(800));
+        assert!(matches!(s.steps[0], Step::Delay { base_ms: 30, .. }));
+        // flaky needs a track script; jitter at most the base; probability in 0..=1.
+        let bad = FLAKY.replace("flaky: { router: a", "flaky: { router: b");
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+        let bad = FLAKY.replace("jitter_ms: 5", "jitter_ms: 50");
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+        let bad = FLAKY.replace("probability: 0 }", "probability: 1.5 }");
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+        let bad = FLAKY.replace("fail_probability: 0.5", "fail_probability: 2");
+        assert!(Scenario::from_yaml(&bad).unwrap().validate().is_err());
+        // keepalived takes whole-second script intervals; FRR has no vrrp_script.
+        let ka = s.spec("a", None).unwrap();
+        assert!(matches!(
+            RouterKind::Frr.check(&ka),
+            Err(Error::Unsupported { .. })
+        ));
+        if std::path::Path::new(crate::keepalived::KEEPALIVED_BIN).is_file() {
+            assert!(matches!(
+                RouterKind::Keepalived.check(&ka),
+                Err(Error::Unsupported { .. })
+            ));
+        }
     }
 }

@@ -209,3 +209,164 @@ fn cleanup_removes_namespaces_of_dead_pids_only() {
     assert!(listed(lab.host("r1").netns.name()));
     assert!(lab.host("c").ping(lab.host("r1").ipv4.into()).unwrap());
 }
+
+/// The interfaces of a namespace as `(ifindex, name, master)`, sorted.
+fn links(ns: &vrrp_netns::Netns) -> Vec<(u32, String, Option<String>)> {
+    let out = ns.ip(&["-j", "link", "show"]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut l: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["ifindex"].as_u64().unwrap() as u32,
+                l["ifname"].as_str().unwrap().to_string(),
+                l["master"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    l.sort();
+    l
+}
+
+/// Serialises the delay tests: they count this process's relay threads.
+static DELAY_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Threads of this process whose name starts with `delay:`.
+fn delay_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+        .filter(|c| c.starts_with("delay:"))
+        .count()
+}
+
+fn rtt(from: &Host, to: IpAddr) -> (Duration, Duration, Duration) {
+    from.ping_rtt(to, 5)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no ping answer from {to}"))
+}
+
+#[test]
+fn delay_relay_adds_latency_and_restores_the_wiring() {
+    require_root();
+    let _serial = DELAY_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let seg = lab.default_segment();
+    let wiring = links(&seg.netns);
+    let (_, before, _) = rtt(r1, r2.ipv4.into());
+    assert!(
+        before < Duration::from_millis(20),
+        "baseline RTT {before:?}"
+    );
+
+    let base = Duration::from_millis(40);
+    lab.set_delay("r2", base, Duration::ZERO).unwrap();
+    assert_eq!(delay_threads(), 1);
+    assert_eq!(lab.delays(), vec![("r2".to_string(), base, Duration::ZERO)]);
+    // Each ping crosses the relay twice (request in, reply out).
+    let (min, avg, max) = rtt(r1, r2.ipv4.into());
+    assert!(min >= 2 * base, "min RTT {min:?} < 2 x {base:?}");
+    assert!(
+        max < 2 * base + Duration::from_millis(60),
+        "max RTT {max:?}"
+    );
+    println!("delay 40 ms: RTT min {min:?} avg {avg:?} max {max:?} (baseline {before:?})");
+    // IPv6 (ND through the relay too).
+    let (min6, _, _) = rtt(r1, r2.ipv6.into());
+    assert!(min6 >= 2 * base, "IPv6 min RTT {min6:?}");
+    // Traffic not involving r2 is not delayed.
+    let (_, other, _) = rtt(r1, lab.host("c").ipv4.into());
+    assert!(other < Duration::from_millis(20), "r1 <-> c RTT {other:?}");
+
+    // VRRP-like raw packets pass, delayed once (one direction).
+    let tx = raw_socket(r1, false);
+    let rx = raw_socket(r2, false);
+    let t0 = std::time::Instant::now();
+    assert_eq!(send_to(&tx, r2.ipv4.into(), 3), 3);
+    assert!(
+        received_within(&rx, Duration::from_secs(3)),
+        "VRRP via relay"
+    );
+    let one_way = t0.elapsed();
+    assert!(
+        one_way >= base,
+        "raw packet arrived after {one_way:?} < {base:?}"
+    );
+    // Multicast to 224.0.0.18 from the delayed host reaches the others.
+    let tx2 = raw_socket(r2, false);
+    tx2.set_multicast_if_v4(&r2.ipv4).unwrap();
+    let rx1 = raw_socket(r1, false);
+    rx1.join_multicast_v4(&"224.0.0.18".parse().unwrap(), &r1.ipv4)
+        .unwrap();
+    assert_eq!(send_to(&tx2, "224.0.0.18".parse().unwrap(), 2), 2);
+    assert!(
+        received_within(&rx1, Duration::from_secs(3)),
+        "multicast via relay"
+    );
+
+    // Jitter: base 30 +- 10 ms each way; order kept.
+    lab.set_delay("r2", Duration::from_millis(30), Duration::from_millis(10))
+        .unwrap();
+    assert_eq!(delay_threads(), 1, "set_delay again reuses the relay");
+    let (min, _, max) = r1.ping_rtt(r2.ipv4.into(), 10).unwrap().unwrap();
+    assert!(
+        min >= Duration::from_millis(40),
+        "min RTT with jitter {min:?}"
+    );
+    assert!(
+        max < Duration::from_millis(80 + 60),
+        "max RTT with jitter {max:?}"
+    );
+
+    // Partitions still cut the delayed host off (rules name the relay port too).
+    lab.partition(&["r2"], &["r1", "c"]).unwrap();
+    assert!(!r1.ping(r2.ipv4.into()).unwrap());
+    lab.heal().unwrap();
+    assert!(eventually_reachable(r1, r2.ipv4.into()));
+
+    lab.clear_delay("r2").unwrap();
+    assert_eq!(delay_threads(), 0, "relay thread left behind");
+    assert_eq!(links(&seg.netns), wiring, "bridge wiring not restored");
+    assert!(lab.delays().is_empty());
+    assert!(eventually_reachable(r1, r2.ipv4.into()));
+    let (_, after, max) = rtt(r1, r2.ipv4.into());
+    assert!(
+        after < Duration::from_millis(20),
+        "RTT after clear {after:?}"
+    );
+    assert!(
+        max < Duration::from_millis(30),
+        "max RTT after clear {max:?}"
+    );
+    lab.clear_delay("r2").unwrap(); // idempotent
+    assert!(lab.set_delay("nope", base, Duration::ZERO).is_err());
+    assert!(lab
+        .set_delay("r2", Duration::from_millis(1), Duration::from_millis(2))
+        .is_err());
+}
+
+#[test]
+fn delay_relay_is_removed_with_the_lab() {
+    require_root();
+    let _serial = DELAY_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab();
+    let names: Vec<String> = lab.hosts().map(|h| h.netns.name().to_string()).collect();
+    lab.set_delay("r1", Duration::from_millis(5), Duration::from_millis(1))
+        .unwrap();
+    lab.set_delay("c", Duration::from_millis(5), Duration::ZERO)
+        .unwrap();
+    assert!(eventually_reachable(
+        lab.host("c"),
+        lab.host("r1").ipv4.into()
+    ));
+    drop(lab);
+    assert_eq!(delay_threads(), 0, "relay threads left behind");
+    let l = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let list = String::from_utf8_lossy(&l.stdout);
+    for n in names {
+        assert!(!list.contains(&n), "namespace {n} left behind");
+    }
+}

@@ -401,7 +401,6 @@ pub fn instance_plan(
         advert_interval_cs,
         preempt: !inst.nopreempt,
         preempt_delay: Duration::from_millis(inst.preempt_delay_ms),
-        preempt_delay_on_priority_rise: false,
         accept_mode: inst.accept.unwrap_or(!inst.strict_mode),
         vips: inst.virtual_ipaddress.iter().map(|v| v.address).collect(),
         primary_addr,

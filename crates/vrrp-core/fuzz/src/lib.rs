@@ -308,7 +308,6 @@ pub struct ConfigInput {
     /// Preempt delay in ms.
     pub preempt_delay_ms: u16,
     /// Start the preempt delay on a priority rise.
-    pub preempt_delay_on_priority_rise: bool,
     /// Accept_Mode.
     pub accept_mode: bool,
     /// Primary address (universe index).
@@ -356,7 +355,6 @@ impl ConfigInput {
         cfg.advert_interval_cs = self.interval_cs % 4200;
         cfg.preempt = self.preempt;
         cfg.preempt_delay = Duration::from_millis(u64::from(self.preempt_delay_ms));
-        cfg.preempt_delay_on_priority_rise = self.preempt_delay_on_priority_rise;
         cfg.accept_mode = self.accept_mode;
         cfg.unicast_peers = (self.peers.iter().take(3))
             .map(|p| UnicastPeer {

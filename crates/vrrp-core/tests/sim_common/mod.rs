@@ -111,7 +111,7 @@ struct Track {
 /// - `Backup -> Active` only when a timer was served, exactly at Active_Down_Interval (or
 ///   Skew_Time after a priority 0) after the last event that armed the Active_Down_Timer:
 ///   entering Backup, an accepted advert (R15: priority >= ours, or Preempt_Mode off, or within
-///   preempt_delay), or a priority-0 advert (R14). Adverts discarded for preemption (R16) do not
+///   preempt_delay of the first lower advert), or a priority-0 advert (R14). Adverts discarded for preemption (R16) do not
 ///   re-arm it. The reason must match the last advert heard: `ActiveSilent` (naming the last
 ///   accepted sender), `ActiveLeft` (priority 0), `Preempted` (a lower priority, ours higher).
 /// - `Active -> Backup` only on an advert with a higher priority, or an equal one from a higher
@@ -156,10 +156,7 @@ pub fn check_causes(sim: &Sim, interval_cs: u16) -> Result<(), String> {
                     Reason::HigherPriority { from, .. } => Some(*from),
                     _ => None,
                 }));
-                if matches!(reason, Reason::Startup | Reason::Recovered { .. }) {
-                    let delay = sim.config(r).preempt_delay;
-                    t.preempt_until = (delay > Duration::ZERO).then_some(*at + delay);
-                }
+                t.preempt_until = None;
             } else if let TraceEvent::StateChanged { .. } = e {
                 tracks[r.0] = Track::default();
             }
@@ -313,6 +310,17 @@ fn check_one(
                         return Err("a Backup changed state on an advert".into());
                     }
                     let preempts = cfg.preempt || cfg.priority == 255;
+                    // keepalived's preempt_delay: counted from the first lower advert, reset
+                    // by an equal or higher one (priority 0 leaves it alone).
+                    let lower = *priority > 0 && preempts && *priority < *receiver_priority;
+                    if *priority > 0 && !lower {
+                        track.preempt_until = None;
+                    } else if lower
+                        && cfg.preempt_delay > Duration::ZERO
+                        && track.preempt_until.is_none()
+                    {
+                        track.preempt_until = Some(*at + cfg.preempt_delay);
+                    }
                     let delaying = track.preempt_until.is_some_and(|t| *at < t);
                     if *priority == 0 {
                         track.armed = Some(Armed {

@@ -1,0 +1,127 @@
+//! The public specifications of a driver: the instances to run ([`InstanceSpec`], with an
+//! optional [`VmacSpec`]) and the settings they share ([`DriverConfig`]).
+
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use vrrp_core::packet::Family;
+use vrrp_core::{RouterConfig, Tracker};
+
+use crate::announce::GarpForm;
+use crate::netlink::{MacvlanMode, VipSpec};
+
+/// Label prefix that marks IPv4 VIPs installed by the driver when no label is configured.
+pub const DEFAULT_LABEL_SUFFIX: &str = "vrrp";
+
+/// One virtual router to run.
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    /// The protocol configuration. An unspecified `primary_addr` (0.0.0.0 or ::) is replaced
+    /// by the interface's primary IPv4 address or IPv6 link-local at start.
+    pub router: RouterConfig,
+    /// Interface the router runs on.
+    pub interface: String,
+    /// Data-plane options of each virtual address, in the order of `router.vips`. Missing
+    /// entries get a host prefix (/32, /128 for IPv6 non-link-local, /64 for link-local).
+    pub vips: Vec<VipSpec>,
+    /// Tracked objects, in registration order (their ids are 0, 1, ...).
+    pub trackers: Vec<Tracker>,
+    /// Run with a virtual MAC macvlan (keepalived `use_vmac`); `None`: the interface's MAC.
+    pub vmac: Option<VmacSpec>,
+}
+
+impl InstanceSpec {
+    /// An instance on `interface` with default VIP options, no trackers and no VMAC.
+    pub fn new(router: RouterConfig, interface: impl Into<String>) -> Self {
+        InstanceSpec {
+            router,
+            interface: interface.into(),
+            vips: Vec::new(),
+            trackers: Vec::new(),
+            vmac: None,
+        }
+    }
+
+    /// Whether the driver must enforce Accept_Mode for this instance (drop traffic to its
+    /// VIPs while Active): `accept_mode` off and not the address owner.
+    pub fn needs_accept_filter(&self) -> bool {
+        !self.router.accept_mode && !self.router.is_owner()
+    }
+}
+
+/// The virtual MAC macvlan of one instance (keepalived `use_vmac`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// Device name; `None`: keepalived's `vrrp.<VRID>` (IPv6 instances: `vrrp6.<VRID>`).
+    /// Two instances with one VRID on different interfaces need explicit names.
+    pub name: Option<String>,
+    /// Macvlan mode: [`MacvlanMode::Private`] by default, as keepalived.
+    pub mode: MacvlanMode,
+}
+
+impl VmacSpec {
+    /// keepalived's defaults: generated name, private mode.
+    pub fn new() -> Self {
+        VmacSpec::default()
+    }
+
+    /// Sets the device name (at most 15 bytes).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the macvlan mode.
+    pub fn with_mode(mut self, mode: MacvlanMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The device name for a router with `vrid` of `family`.
+    pub fn ifname(&self, vrid: u8, family: Family) -> String {
+        match (&self.name, family) {
+            (Some(n), _) => n.clone(),
+            (None, Family::V4) => format!("vrrp.{vrid}"),
+            (None, Family::V6) => format!("vrrp6.{vrid}"),
+        }
+    }
+}
+
+/// Settings shared by every router of a driver.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// The routers.
+    pub instances: Vec<InstanceSpec>,
+    /// Sync groups: a name and member indexes into `instances`.
+    pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// Minimum spacing of gratuitous ARPs per interface (keepalived `garp_interval`).
+    pub garp_interval: StdDuration,
+    /// Minimum spacing of unsolicited NAs per interface (keepalived `gna_interval`).
+    pub gna_interval: StdDuration,
+    /// Gratuitous ARP form.
+    pub garp_form: GarpForm,
+    /// Install VIPs with this kernel lifetime, renewed while Active, so that a crashed
+    /// daemon's VIPs disappear by themselves (`None`: permanent, as keepalived).
+    pub vip_lease: Option<StdDuration>,
+    /// Remove VIPs an earlier run left behind on the configured interfaces at start.
+    pub remove_leftovers: bool,
+    /// The `nft` program used for Accept_Mode enforcement (a path, or a name looked up in
+    /// `PATH`; default `nft`). Only run when an instance has `accept_mode` off.
+    pub nft_program: PathBuf,
+}
+
+impl DriverConfig {
+    /// A config for `instances` with keepalived's defaults (no pacing, no lease).
+    pub fn new(instances: Vec<InstanceSpec>) -> Self {
+        DriverConfig {
+            instances,
+            sync_groups: Vec::new(),
+            garp_interval: StdDuration::ZERO,
+            gna_interval: StdDuration::ZERO,
+            garp_form: GarpForm::default(),
+            vip_lease: None,
+            remove_leftovers: true,
+            nft_program: PathBuf::from(crate::nft::NFT),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The driver task: sleeps until the earliest router deadline, a packet, a link or address
+//! event, a lease renewal or a command; feeds the routers; then carries out the actions they
+//! queued ([`Driver::execute`]).
+
+use std::time::Duration as StdDuration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant as TokioInstant;
+use vrrp_core::{Action, Input, RouterId};
+
+use super::handle::Command;
+use super::instance::Placement;
+use super::sockets::Packet;
+use super::{Driver, Event};
+use crate::error::{Error, Result};
+use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
+
+/// Whether the task goes on after a command.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Driver {
+    /// The routers' clock: time since the driver started.
+    pub(super) fn now(&self) -> vrrp_core::Instant {
+        vrrp_core::Instant::from_micros(self.epoch.elapsed().as_micros() as u64)
+    }
+
+    /// The earliest router deadline, on the tokio clock.
+    fn deadline(&self) -> Option<TokioInstant> {
+        self.node
+            .poll_timeout()
+            .map(|t| self.epoch + StdDuration::from_micros(t.as_micros()))
+    }
+
+    /// The task: starts every router, then serves inputs until shutdown or until every
+    /// [`super::Handle`] is gone.
+    pub(super) async fn run(
+        mut self,
+        mut packets: mpsc::Receiver<Box<Packet>>,
+        mut commands: mpsc::Receiver<Command>,
+        mut watcher: Watcher,
+    ) -> Result<()> {
+        let now = self.now();
+        self.node.handle_all(now, Input::Startup);
+        self.execute().await;
+        let mut renew = tokio::time::interval(self.vips.renew_interval());
+        loop {
+            let deadline = self.deadline();
+            tokio::select! {
+                _ = sleep_until_opt(deadline) => {
+                    let now = self.now();
+                    self.node.handle_timeout(now);
+                }
+                Some(pkt) = packets.recv() => self.on_packet(&pkt),
+                Some(ev) = watcher.next() => self.on_net_event(ev),
+                _ = renew.tick(), if self.vips.lease.is_some() => self.renew_leases().await,
+                cmd = commands.recv() => {
+                    if let Flow::Stop = self.on_command(cmd).await {
+                        return Ok(());
+                    }
+                }
+            }
+            self.execute().await;
+        }
+    }
+
+    /// Serves one command (`None`: every handle is gone, which stops the driver).
+    async fn on_command(&mut self, cmd: Option<Command>) -> Flow {
+        match cmd {
+            Some(Command::Status(tx)) => {
+                let _ = tx.send(self.node.routers().map(|(_, r)| r.status()).collect());
+            }
+            Some(Command::Input(i, input)) => self.input(i, input),
+            Some(Command::Reconfigure(i, spec, done)) => {
+                let r = self.reconfigure(i, *spec).await;
+                let _ = done.send(r);
+            }
+            Some(Command::AddInstance(spec, done)) => {
+                let r = self.add_instance(*spec).await;
+                let _ = done.send(r);
+            }
+            Some(Command::RemoveInstance(i, done)) => {
+                let r = self.remove_instance(i).await;
+                let _ = done.send(r);
+            }
+            Some(Command::SyncGroups(groups, done)) => {
+                let r = self.set_sync_groups(groups).await;
+                let _ = done.send(r);
+            }
+            Some(Command::Shutdown(done)) => {
+                self.stop().await;
+                let _ = done.send(());
+                return Flow::Stop;
+            }
+            None => {
+                self.stop().await;
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Stops every router (priority-0 adverts, VIPs removed), closes the sockets and undoes
+    /// the kernel state.
+    async fn stop(&mut self) {
+        let now = self.now();
+        self.node.handle_all(now, Input::Shutdown);
+        self.execute().await;
+        self.sockets.close_all();
+        self.cleanup.release(&self.netlink).await;
+    }
+
+    /// A link or address change.
+    fn on_net_event(&mut self, ev: NetEvent) {
+        let now = self.now();
+        match ev {
+            NetEvent::Link(LinkEvent::Up { ifindex, .. }) => {
+                self.link_input(now, ifindex, Input::LinkUp)
+            }
+            NetEvent::Link(
+                LinkEvent::Down { ifindex, .. } | LinkEvent::CarrierLost { ifindex, .. },
+            ) => self.link_input(now, ifindex, Input::LinkDown),
+            NetEvent::Link(LinkEvent::Deleted { ifindex, name }) => {
+                self.link_input(now, ifindex, Input::LinkDown);
+                self.on_vmac_deleted(now, ifindex, &name);
+            }
+            NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. }) => {
+                self.on_addr_removed(now, ifindex, addr)
+            }
+            _ => {}
+        }
+    }
+
+    /// The live instances configured on interface `ifindex`.
+    fn routers_on(&self, ifindex: u32) -> Vec<usize> {
+        (0..self.places.len())
+            .filter(|&i| !self.places[i].removed && self.places[i].ifindex == ifindex)
+            .collect()
+    }
+
+    /// Feeds a link input to every instance on `ifindex`.
+    fn link_input(&mut self, now: vrrp_core::Instant, ifindex: u32, input: Input) {
+        for i in self.routers_on(ifindex) {
+            self.node.handle(now, RouterId(i), input.clone());
+        }
+    }
+
+    /// The placement of a live instance, or why there is none.
+    pub(super) fn live(&self, i: usize) -> Result<&Placement> {
+        match self.places.get(i) {
+            Some(p) if !p.removed => Ok(p),
+            Some(_) => Err(Error::Invalid {
+                context: format!("instance {i}"),
+                message: "the instance was removed".into(),
+            }),
+            None => Err(Error::Invalid {
+                context: format!("instance {i}"),
+                message: "no such instance".into(),
+            }),
+        }
+    }
+
+    /// An input from the handle: ignored for unknown or removed instances; tracker ids are
+    /// translated to the router's.
+    fn input(&mut self, i: usize, input: Input) {
+        let Ok(place) = self.live(i) else { return };
+        let input = match input {
+            Input::Tracker(id, state) => match place.trackers.get(usize::from(id.0)) {
+                Some(&rid) => Input::Tracker(rid, state),
+                None => return,
+            },
+            other => other,
+        };
+        let now = self.now();
+        self.node.handle(now, RouterId(i), input);
+    }
+
+    /// Carries out every queued action, in order. The accept-mode table grows before the
+    /// actions (so that it covers a VIP before the VIP is added) and shrinks after them (once
+    /// released VIPs are gone).
+    pub(super) async fn execute(&mut self) {
+        let mut batch = std::mem::take(&mut self.batch);
+        while let Some(item) = self.node.poll_action() {
+            batch.push(item);
+        }
+        let sync = self.accept.filtering && batch.iter().any(|(_, a)| changes_filter(a));
+        if sync {
+            self.sync_filter(true).await;
+        }
+        for (id, action) in batch.drain(..) {
+            self.act(id, action).await;
+        }
+        if sync {
+            self.sync_filter(false).await;
+        }
+        self.batch = batch;
+    }
+
+    /// Carries out one action of router `id`.
+    async fn act(&mut self, id: RouterId, action: Action) {
+        match action {
+            Action::SendAdvert { version, priority } => {
+                self.send_advert(id, version, priority).await
+            }
+            Action::AddVip(addr) => self.add_vip(id, addr).await,
+            Action::RemoveVip(addr) => self.remove_vip(id, addr).await,
+            Action::Announce(addr) => self.announce(id, addr).await,
+            // The kernel joins a VIP's solicited-node group when the address is added.
+            Action::JoinSolicitedNode(_) | Action::LeaveSolicitedNode(_) => {}
+            Action::StateChanged { from, to, reason } => {
+                let c = self.node.router(id).config();
+                let name = c.name.clone();
+                tracing::info!(instance = %name, vrid = c.vrid, family = ?c.family,
+                    interface = %self.places[id.0].ifname, %from, %to, %reason, "state changed");
+                let _ = self.events.send(Event::StateChanged {
+                    instance: id.0,
+                    name,
+                    from,
+                    to,
+                    reason,
+                });
+            }
+            Action::PriorityChanged { from, to, cause } => {
+                let c = self.node.router(id).config();
+                let name = c.name.clone();
+                tracing::info!(instance = %name, vrid = c.vrid, family = ?c.family,
+                    interface = %self.places[id.0].ifname, from, to, %cause, "priority changed");
+                let _ = self.events.send(Event::PriorityChanged {
+                    instance: id.0,
+                    name,
+                    from,
+                    to,
+                    cause,
+                });
+            }
+            Action::Notice(notice) => {
+                let name = &self.node.router(id).config().name;
+                tracing::warn!(instance = %name, ?notice, "notice")
+            }
+        }
+    }
+}
+
+/// Whether an action may change the VIPs the accept-mode table must hold.
+fn changes_filter(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AddVip(_) | Action::RemoveVip(_) | Action::StateChanged { .. }
+    )
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_opt(deadline: Option<TokioInstant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

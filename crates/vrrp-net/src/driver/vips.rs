@@ -1,0 +1,174 @@
+//! Virtual addresses on the host: adding and removing them for the routers' actions, the set
+//! of VIPs this driver installed (the only ones it ever removes), kernel leases and their
+//! renewal, VIPs someone else removed, and VIPs an earlier run left behind.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration as StdDuration;
+
+use vrrp_core::{Input, RouterId, State};
+
+use super::Driver;
+use crate::error::Error;
+use crate::netlink::{AddressInfo, VipSpec};
+
+/// A VIP on an interface: (ifindex, address).
+type VipKey = (u32, IpAddr);
+
+/// The VIPs a driver installed and the lease they are installed with.
+#[derive(Debug)]
+pub(super) struct VipBook {
+    /// Kernel lifetime of installed VIPs (`None`: permanent).
+    pub(super) lease: Option<StdDuration>,
+    /// VIPs this driver installed (the only ones it removes), with their prefix length.
+    owned: HashMap<VipKey, u8>,
+    /// VIPs this driver removed whose netlink removal event has not been seen yet (so that
+    /// the event is not taken for someone else's removal).
+    expect_removed: HashSet<VipKey>,
+}
+
+impl VipBook {
+    /// No VIPs installed yet.
+    pub(super) fn new(lease: Option<StdDuration>) -> Self {
+        VipBook {
+            lease,
+            owned: HashMap::new(),
+            expect_removed: HashSet::new(),
+        }
+    }
+
+    /// Whether this driver installed `addr` on `ifindex`.
+    pub(super) fn owns(&self, ifindex: u32, addr: IpAddr) -> bool {
+        self.owned.contains_key(&(ifindex, addr))
+    }
+
+    /// How often leases are renewed: a third of the lease (an hour without one, never used),
+    /// at least every 100 ms.
+    pub(super) fn renew_interval(&self) -> StdDuration {
+        let every = self
+            .lease
+            .map(|l| l / 3)
+            .unwrap_or(StdDuration::from_secs(3600));
+        every.max(StdDuration::from_millis(100))
+    }
+}
+
+impl Driver {
+    /// The options `addr` of router `id` is installed with, lease included.
+    fn vip_spec(&self, id: RouterId, addr: IpAddr) -> VipSpec {
+        let mut spec = self.places[id.0]
+            .vips
+            .get(&addr)
+            .cloned()
+            .unwrap_or_else(|| VipSpec::new(addr, 32));
+        if let Some(lease) = self.vips.lease {
+            let secs = lease.as_secs().max(1) as u32;
+            spec = spec.with_lifetime(secs, secs);
+        }
+        spec
+    }
+
+    /// [`vrrp_core::Action::AddVip`]: installs the address, unless someone else did.
+    pub(super) async fn add_vip(&mut self, id: RouterId, addr: IpAddr) {
+        let ifindex = self.places[id.0].vip_ifindex;
+        let spec = self.vip_spec(id, addr);
+        match self.netlink.add_address(ifindex, &spec).await {
+            Ok(()) => {
+                self.vips.owned.insert((ifindex, addr), spec.prefix_len);
+                self.vips.expect_removed.remove(&(ifindex, addr));
+            }
+            Err(Error::AddressExists { .. }) if self.vips.owns(ifindex, addr) => {}
+            Err(Error::AddressExists { .. }) => {
+                tracing::warn!(%addr, ifindex, "VIP already present on the interface; left alone");
+            }
+            Err(e) => tracing::error!(%addr, ifindex, error = %e, "VIP not added"),
+        }
+    }
+
+    /// [`vrrp_core::Action::RemoveVip`]: removes the address if this driver installed it.
+    pub(super) async fn remove_vip(&mut self, id: RouterId, addr: IpAddr) {
+        let ifindex = self.places[id.0].vip_ifindex;
+        let Some(prefix) = self.vips.owned.remove(&(ifindex, addr)) else {
+            return;
+        };
+        match self.netlink.del_address(ifindex, addr, prefix).await {
+            Ok(()) => {
+                self.vips.expect_removed.insert((ifindex, addr));
+            }
+            Err(e) => tracing::warn!(%addr, ifindex, error = %e, "VIP not removed"),
+        }
+    }
+
+    /// Renews the lease of every owned VIP an Active router holds.
+    pub(super) async fn renew_leases(&mut self) {
+        let owned: Vec<VipKey> = self.vips.owned.keys().copied().collect();
+        for (ifindex, addr) in owned {
+            let Some(i) = self.active_holder(ifindex) else {
+                continue;
+            };
+            let spec = self.vip_spec(RouterId(i), addr);
+            if let Err(e) = self.netlink.renew_address(ifindex, &spec).await {
+                tracing::warn!(%addr, ifindex, error = %e, "VIP lease not renewed");
+            }
+        }
+    }
+
+    /// The first live Active instance whose VIPs live on `ifindex`.
+    fn active_holder(&self, ifindex: u32) -> Option<usize> {
+        (0..self.places.len()).find(|&i| {
+            !self.places[i].removed
+                && self.places[i].vip_ifindex == ifindex
+                && self.node.router(RouterId(i)).state() == State::Active
+        })
+    }
+
+    /// An address removal seen on netlink: ours as expected, or an owned VIP someone else
+    /// removed, which the routers on that interface are told about.
+    pub(super) fn on_addr_removed(&mut self, now: vrrp_core::Instant, ifindex: u32, addr: IpAddr) {
+        if self.vips.expect_removed.remove(&(ifindex, addr)) {
+            return;
+        }
+        if self.vips.owned.remove(&(ifindex, addr)).is_none() {
+            return;
+        }
+        for i in 0..self.places.len() {
+            if !self.places[i].removed && self.places[i].vip_ifindex == ifindex {
+                tracing::warn!(instance = %self.node.router(RouterId(i)).config().name,
+                    interface = %self.places[i].ifname, %addr,
+                    "VIP removed by someone else");
+                self.node.handle(now, RouterId(i), Input::VipLost(addr));
+            }
+        }
+    }
+
+    /// Removes VIPs an earlier life of this daemon left behind (marked by the crate's
+    /// address-protocol marker), and says so in the log.
+    pub(super) async fn remove_leftovers(&mut self) {
+        let ifindexes: HashSet<u32> = self
+            .places
+            .iter()
+            .filter(|p| !p.removed)
+            .flat_map(|p| [p.ifindex, p.vip_ifindex])
+            .collect();
+        for ifindex in ifindexes {
+            let leftovers: Vec<AddressInfo> =
+                match self.netlink.find_leftover_vips(ifindex, "").await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(ifindex, error = %e, "could not list addresses");
+                        continue;
+                    }
+                };
+            for a in leftovers {
+                tracing::warn!(ifindex, addr = %a.addr, "removing a VIP left behind by an earlier run");
+                if let Err(e) = self
+                    .netlink
+                    .del_address(ifindex, a.addr, a.prefix_len)
+                    .await
+                {
+                    tracing::warn!(ifindex, addr = %a.addr, error = %e, "leftover VIP not removed");
+                }
+            }
+        }
+    }
+}
