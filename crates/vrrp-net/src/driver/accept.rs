@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use vrrp_core::State;
 
 use super::instance::Placement;
 use super::Driver;
@@ -64,11 +63,13 @@ pub(super) async fn probe_nft(program: &Path, table_id: &str) -> Result<()> {
 }
 
 impl Driver {
-    /// The VIPs that must be filtered now: those of Active routers without Accept_Mode.
+    /// The VIPs to filter: those of every (live) router without Accept_Mode, whatever its
+    /// state. The rules sit in the input hook, so they only ever match while this host holds
+    /// the VIP; keeping them installed in Backup means a takeover never waits for `nft`.
     fn wanted_filter(&self) -> BTreeSet<IpAddr> {
         self.node
             .routers()
-            .filter(|(id, r)| self.places[id.0].filtered && r.state() == State::Active)
+            .filter(|(id, _)| self.places[id.0].filtered && !self.places[id.0].removed)
             .flat_map(|(_, r)| r.config().vips.iter().copied())
             .collect()
     }

@@ -42,6 +42,9 @@ impl Driver {
         mut commands: mpsc::Receiver<Command>,
         mut watcher: Watcher,
     ) -> Result<()> {
+        if self.accept.filtering {
+            self.sync_filter(false).await;
+        }
         let now = self.now();
         self.node.handle_all(now, Input::Startup);
         self.execute().await;
@@ -185,12 +188,21 @@ impl Driver {
         while let Some(item) = self.node.poll_action() {
             batch.push(item);
         }
+        // Adverts go out first: they do not depend on the Accept_Mode filter, whose update
+        // runs `nft` (tens of milliseconds) and would otherwise delay a takeover's first advert.
+        for (id, action) in batch.iter() {
+            if let Action::SendAdvert { version, priority } = *action {
+                self.send_advert(*id, version, priority).await;
+            }
+        }
         let sync = self.accept.filtering && batch.iter().any(|(_, a)| changes_filter(a));
         if sync {
             self.sync_filter(true).await;
         }
         for (id, action) in batch.drain(..) {
-            self.act(id, action).await;
+            if !matches!(action, Action::SendAdvert { .. }) {
+                self.act(id, action).await;
+            }
         }
         if sync {
             self.sync_filter(false).await;

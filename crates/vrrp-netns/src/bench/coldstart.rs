@@ -37,7 +37,7 @@ pub fn run_coldstart(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
     let h = ml.host("r1");
     let vip: IpAddr = "192.0.2.100".parse().expect("VIP");
     let cases: Vec<(u8, u16)> = if opts.quick {
-        vec![(255, 100), (100, 10)]
+        vec![(255, 10), (100, 10)]
     } else {
         vec![(255, 100), (100, 100), (100, 10)]
     };

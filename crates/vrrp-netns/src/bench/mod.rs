@@ -400,6 +400,8 @@ pub fn run(name: BenchName, opts: &BenchOptions) -> Result<BenchReport> {
             BenchName::All => unreachable!("expanded above"),
         };
         if name == BenchName::All {
+            // A long run keeps what it measured so far even if it is interrupted later.
+            opts.progress(format!("{} done:\n{r}", n.name()));
             report.merge(r);
         } else {
             report.tables = r.tables;
