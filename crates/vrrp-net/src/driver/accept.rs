@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-
 use super::instance::Placement;
 use super::Driver;
 use crate::error::{Error, Result};
