@@ -92,11 +92,6 @@ impl AnnounceSchedule {
         self.begin_burst(cfg, now, cfg.lower_prio_count)
     }
 
-    /// Re-announce one round now (a VIP re-added after someone removed it, a link back up).
-    pub fn one_round(&mut self) -> u32 {
-        1
-    }
-
     fn begin_burst(&mut self, cfg: &AnnounceConfig, now: Instant, count: u32) -> u32 {
         if count == 0 {
             return 0;

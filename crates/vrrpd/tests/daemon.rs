@@ -7,25 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{strip_ansi, Daemon};
-use vrrp_netns::{require_root, wait_until, Host, Lab, Signal};
-
-fn lab() -> Lab {
-    require_root();
-    Lab::builder()
-        .router("r1")
-        .router("r2")
-        .client("c1")
-        .build()
-        .expect("lab")
-}
-
-/// A temporary directory (removed on drop) whose path is safe in shell scripts.
-fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("vrrpd-daemon-")
-        .tempdir()
-        .unwrap()
-}
+use vrrp_netns::{wait_until, Host, Signal};
 
 const VIP: &str = "192.0.2.100";
 
@@ -54,8 +36,8 @@ fn has_vip(host: &Host) -> bool {
 
 #[test]
 fn keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(true);
+    let tmp = support::tempdir();
     let dir = tmp.path();
     let (r1, r2) = (lab.host("r1"), lab.host("r2"));
     let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, "")));
@@ -88,8 +70,8 @@ fn keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm() {
 
 #[test]
 fn notify_scripts_get_keepalived_arguments_in_order() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(true);
+    let tmp = support::tempdir();
     let dir = tmp.path();
     let log = dir.join("notify.log");
     let script = dir.join("notify.sh");
@@ -134,8 +116,8 @@ fn notify_scripts_get_keepalived_arguments_in_order() {
 
 #[test]
 fn track_script_weights_move_the_vip_openshift_arithmetic() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(true);
+    let tmp = support::tempdir();
     let dir = tmp.path();
     let flag = dir.join("lb_ok");
     std::fs::write(&flag, "").unwrap();
@@ -178,8 +160,8 @@ fn track_script_weights_move_the_vip_openshift_arithmetic() {
 
 #[test]
 fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(true);
+    let tmp = support::tempdir();
     let dir = tmp.path();
     let mut a = Daemon::start(lab.host("r1"), dir, &format!("{V3}{}", instance(150, "")));
     a.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
@@ -194,7 +176,6 @@ fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
             "{file} written"
         );
     }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(a.guard.pid() as i32), None).unwrap();
     let rtmin2 = nix::libc::SIGRTMIN() + 2;
     Command::new("kill")
         .arg(format!("-{rtmin2}"))

@@ -11,23 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use support::Daemon;
-use vrrp_netns::{require_root, wait_until, Capture, DecodedAdvert, Host, Lab, Signal};
-
-fn lab() -> Lab {
-    require_root();
-    Lab::builder()
-        .router("r1")
-        .router("r2")
-        .build()
-        .expect("lab")
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("vrrpd-reload-")
-        .tempdir()
-        .unwrap()
-}
+use vrrp_netns::{wait_until, Capture, DecodedAdvert, Host, Lab, Signal};
 
 const GLOBAL: &str = "global_defs {\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n";
 
@@ -138,8 +122,8 @@ fn pair(lab: &Lab, dir: &Path, conf: impl Fn(u8) -> String) -> (Daemon, Daemon) 
 
 #[test]
 fn unchanged_config_reload_on_the_active_changes_nothing() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
     let conf = |p| format!("{GLOBAL}{}", instance("VI_1", 51, p, &["192.0.2.100"], ""));
     let (mut a, mut b) = pair(&lab, tmp.path(), conf);
     let r1 = lab.host("r1");
@@ -187,8 +171,8 @@ fn unchanged_config_reload_on_the_active_changes_nothing() {
 
 #[test]
 fn changed_vip_list_on_the_active_adds_announces_and_removes_only_the_difference() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
     let before = |p| {
         format!(
             "{GLOBAL}{}",
@@ -249,8 +233,8 @@ fn changed_vip_list_on_the_active_adds_announces_and_removes_only_the_difference
 
 #[test]
 fn config_with_an_error_is_refused_and_everything_keeps_running() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
     let conf = |p| format!("{GLOBAL}{}", instance("VI_1", 51, p, &["192.0.2.100"], ""));
     let (mut a, _b) = pair(&lab, tmp.path(), conf);
     let bad = conf(150).replace("virtual_router_id 51", "virtual_router_id 300");
@@ -283,8 +267,8 @@ fn config_with_an_error_is_refused_and_everything_keeps_running() {
 
 #[test]
 fn removed_instances_are_released_and_notified_and_new_ones_elect() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
     let dir = tmp.path();
     let log = dir.join("notify.log");
     let script = dir.join("notify.sh");
@@ -386,8 +370,8 @@ fn removed_instances_are_released_and_notified_and_new_ones_elect() {
 
 #[test]
 fn renamed_instance_keeps_its_state() {
-    let lab = lab();
-    let tmp = tempdir();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
     let conf = |name: &str, p| format!("{GLOBAL}{}", instance(name, 51, p, &["192.0.2.100"], ""));
     let (mut a, mut b) = pair(&lab, tmp.path(), |p| conf("VI_1", p));
     let r1 = lab.host("r1");

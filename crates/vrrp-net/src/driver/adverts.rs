@@ -75,12 +75,20 @@ impl Driver {
 
     /// The live router receiving adverts of `family` and `vrid` on `ifindex`.
     fn find_router(&self, ifindex: u32, family: Family, vrid: u8) -> Option<RouterId> {
-        self.node.routers().find_map(|(id, r)| {
-            let c = r.config();
-            let place = &self.places[id.0];
-            (!place.removed && place.rx_ifindex == ifindex && c.family == family && c.vrid == vrid)
-                .then_some(id)
-        })
+        self.rx_index.get(&(ifindex, family, vrid)).copied()
+    }
+
+    /// Recomputes [`Driver::rx_index`] from the live instances.
+    pub(super) fn rebuild_rx_index(&mut self) {
+        self.rx_index = self
+            .node
+            .routers()
+            .filter(|(id, _)| !self.places[id.0].removed)
+            .map(|(id, r)| {
+                let c = r.config();
+                ((self.places[id.0].rx_ifindex, c.family, c.vrid), id)
+            })
+            .collect();
     }
 
     /// The rate-limited warning about an advert router `id` discarded (see

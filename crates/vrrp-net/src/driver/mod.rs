@@ -114,11 +114,13 @@ mod sockets;
 mod vips;
 mod vmac;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant as TokioInstant;
+use vrrp_core::packet::Family;
 use vrrp_core::{Action, Node, Reason, RouterId, State};
 
 use crate::error::Result;
@@ -219,7 +221,9 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
         epoch: TokioInstant::now(),
         events: ev_tx.clone(),
         batch: Vec::new(),
+        rx_index: HashMap::new(),
     };
+    driver.rebuild_rx_index();
     if cfg.remove_leftovers {
         driver.remove_leftovers().await;
     }
@@ -251,6 +255,9 @@ struct Driver {
     events: broadcast::Sender<Event>,
     /// Reused buffer of the actions of one input.
     batch: Vec<(RouterId, Action)>,
+    /// Which live router a received advert is for: (receiving ifindex, family, VRID). Rebuilt
+    /// when instances are added or removed, so a packet costs one lookup, not a scan.
+    rx_index: HashMap<(u32, Family, u8), RouterId>,
 }
 
 impl Drop for Driver {

@@ -109,6 +109,7 @@ impl Driver {
         self.accept.filtering |= placed.place.filtered;
         let id = self.node.add_router(placed.router);
         self.places.push(placed.place);
+        self.rebuild_rx_index();
         self.node.handle(now, id, vrrp_core::Input::Startup);
         self.execute().await;
         Ok(id.0)
@@ -123,6 +124,7 @@ impl Driver {
         self.execute().await;
         self.leave_sync_groups(now, id).await;
         self.places[i].removed = true;
+        self.rebuild_rx_index();
         self.delete_vmac(i).await;
         self.discards.forget(i);
         self.prune_sockets();

@@ -148,3 +148,19 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// A lab with routers r1 and r2 (and a client c1 when `client`), as root.
+pub fn lab(client: bool) -> vrrp_netns::Lab {
+    vrrp_netns::require_root();
+    let b = vrrp_netns::Lab::builder().router("r1").router("r2");
+    let b = if client { b.client("c1") } else { b };
+    b.build().expect("lab")
+}
+
+/// A temporary directory (removed on drop) whose path is safe in shell scripts.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("vrrpd-test-")
+        .tempdir()
+        .unwrap()
+}
