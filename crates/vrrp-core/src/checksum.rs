@@ -48,11 +48,16 @@ pub fn ipv4_pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, len: u16) -> u32 {
 
 /// Sum of the RFC 8200 §8.1 IPv6 pseudo-header (src, dst, 32-bit length, next header 112).
 pub fn ipv6_pseudo_header_sum(src: Ipv6Addr, dst: Ipv6Addr, len: u32) -> u32 {
+    ipv6_pseudo_header_sum_for(src, dst, len, IPPROTO_VRRP)
+}
+
+/// Sum of the RFC 8200 §8.1 IPv6 pseudo-header for any upper-layer protocol (58 for ICMPv6).
+pub fn ipv6_pseudo_header_sum_for(src: Ipv6Addr, dst: Ipv6Addr, len: u32, next_header: u8) -> u32 {
     let mut acc = sum_words(0, &src.octets());
     acc = sum_words(acc, &dst.octets());
     acc += len >> 16;
     acc += len & 0xffff;
-    fold_carries(acc + u32::from(IPPROTO_VRRP))
+    fold_carries(acc + u32::from(next_header))
 }
 
 #[cfg(test)]

@@ -140,25 +140,9 @@ pub fn build_unsolicited_na(
 /// RFC 1071 checksum of an ICMPv6 message with the RFC 8200 §8.1
 /// pseudo-header (the checksum field must be zero in `msg`).
 pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut add = |b: &[u8]| {
-        let mut chunks = b.chunks_exact(2);
-        for c in &mut chunks {
-            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        }
-        if let [last] = chunks.remainder() {
-            sum += u32::from(*last) << 8;
-        }
-    };
-    add(&src.octets());
-    add(&dst.octets());
-    add(&(msg.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(msg);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    use vrrp_core::checksum;
+    let pseudo = checksum::ipv6_pseudo_header_sum_for(*src, *dst, msg.len() as u32, 58);
+    checksum::finish(checksum::sum_words(pseudo, msg))
 }
 
 /// A send-only AF_PACKET socket for GARP/NA frames.
