@@ -1,5 +1,6 @@
 //! Hot-path benchmarks of vrrp-core: receiving an advert, parsing, encoding, serving the
-//! advertisement timer, and one tick of a node with 1,000 Active routers.
+//! advertisement timer, one tick of a node with 1,000 Active routers, and one advert received
+//! by a node of 1,000 Backups.
 //!
 //! Run with `cargo bench -p vrrp-core --bench advert`.
 
@@ -20,10 +21,15 @@ const VIP_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)
 
 /// An IPv4 VRRPv3 advert from the peer for VRID 1, VIP 192.0.2.1, priority 200.
 fn advert_v4(buf: &mut [u8]) -> (usize, RxMeta) {
+    advert_v4_for(1, buf)
+}
+
+/// An IPv4 VRRPv3 advert from the peer for `vrid`, VIP 192.0.2.1, priority 200.
+fn advert_v4_for(vrid: u8, buf: &mut [u8]) -> (usize, RxMeta) {
     let dst = IpAddr::V4(packet::MCAST_V4);
     let spec = AdvertSpec {
         version: Version::V3,
-        vrid: 1,
+        vrid,
         priority: 200,
         interval_cs: 100,
         addrs: &[VIP_V4],
@@ -230,11 +236,54 @@ fn node_tick_1000(c: &mut Criterion) {
     group.finish();
 }
 
+/// Receiving one advert in a node of 1,000 Backups, as the driver does per packet: hand it to
+/// its router, drain the node's actions, read the node's next deadline.
+fn node_advert_1000(c: &mut Criterion) {
+    let mut node = Node::new();
+    for i in 0..1_000u32 {
+        let vrid = 1 + (i % 255) as u8;
+        let cfg = RouterConfig::new(&format!("b-{i}"), vrid, OURS_V4, vec![VIP_V4]);
+        node.add_router(Router::new(cfg).unwrap());
+    }
+    let mut now = Instant::from_micros(1_000_000);
+    node.handle_all(now, Input::Startup);
+    while node.poll_action().is_some() {}
+    let mut meta = None;
+    let adverts: Vec<Vec<u8>> = (1..=255u8)
+        .map(|vrid| {
+            let mut buf = [0u8; 64];
+            let (len, m) = advert_v4_for(vrid, &mut buf);
+            meta = Some(m);
+            buf[..len].to_vec()
+        })
+        .collect();
+    let meta = meta.unwrap();
+    let step = Duration::from_micros(1);
+    let mut k = 0usize;
+    let mut group = c.benchmark_group("advert");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("node_advert_1000", |b| {
+        b.iter(|| {
+            now += step;
+            let id = vrrp_core::RouterId(k % 1_000);
+            let adv = packet::parse(black_box(&adverts[k % 1_000 % 255]), meta).unwrap();
+            node.handle_advert_for(now, id, &adv).unwrap();
+            while let Some(a) = node.poll_action() {
+                black_box(a);
+            }
+            black_box(node.poll_timeout());
+            k += 1;
+        })
+    });
+    group.finish();
+    assert!(node.routers().all(|(_, r)| r.state() == State::Backup));
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .measurement_time(StdDuration::from_secs(2))
         .warm_up_time(StdDuration::from_millis(500));
-    targets = parse_handle_backup, parse_only, encode_advert, timer_expiry, node_tick_1000
+    targets = parse_handle_backup, parse_only, encode_advert, timer_expiry, node_tick_1000, node_advert_1000
 }
 criterion_main!(benches);

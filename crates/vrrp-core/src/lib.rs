@@ -49,6 +49,7 @@ pub mod action;
 pub mod announce;
 pub mod checksum;
 pub mod config;
+mod deadlines;
 pub mod packet;
 pub mod router;
 #[cfg(feature = "sim")]

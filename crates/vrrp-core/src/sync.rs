@@ -8,9 +8,11 @@
 //!
 //! Each forced change carries [`Reason::SyncGroup`] naming the group and the member it follows.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::action::{Action, Reason, State};
+use crate::deadlines::Deadlines;
 use crate::packet::Advert;
 use crate::router::{Input, Router, SyncCommand};
 use crate::stats::PolicyError;
@@ -30,14 +32,26 @@ pub struct SyncGroup {
 }
 
 /// Every virtual router of one host, with their sync groups.
+///
+/// Events cost O(log n) in the number of routers, not O(n): the node files each router's
+/// next deadline in a heap and queues the routers that may hold actions, every time it hands
+/// a router an input. [`Node::poll_timeout`] reads the earliest deadline, [`Node::poll_action`]
+/// drains the queued routers in the order they were touched, and [`Node::handle_timeout`]
+/// serves only the routers whose deadline has passed.
 #[derive(Clone, Debug, Default)]
 pub struct Node {
     routers: Vec<Router>,
     groups: Vec<SyncGroup>,
     /// For each router, its group index.
     group_of: Vec<Option<usize>>,
-    /// Round-robin cursor for [`Node::poll_action`].
-    cursor: usize,
+    /// Each router's next deadline, earliest first.
+    deadlines: Deadlines,
+    /// Routers that may hold actions, in the order they were touched.
+    pending: VecDeque<usize>,
+    /// For each router, whether it is in `pending`.
+    queued: Vec<bool>,
+    /// Reused list of the routers due in one [`Node::handle_timeout`].
+    due: Vec<usize>,
 }
 
 impl Node {
@@ -50,7 +64,32 @@ impl Node {
     pub fn add_router(&mut self, router: Router) -> RouterId {
         self.routers.push(router);
         self.group_of.push(None);
-        RouterId(self.routers.len() - 1)
+        self.queued.push(false);
+        let n = self.routers.len();
+        self.deadlines.grow_to(n);
+        self.pending.reserve(n - self.pending.len().min(n));
+        self.due.reserve(n - self.due.len().min(n));
+        self.touch(n - 1);
+        RouterId(n - 1)
+    }
+
+    /// Records that router `i` was handed an input: files its deadline and queues it for
+    /// [`Node::poll_action`]. Every mutable access to a router goes through here.
+    fn touch(&mut self, i: usize) {
+        self.deadlines.set(i, self.routers[i].poll_timeout());
+        if !self.queued[i] {
+            self.queued[i] = true;
+            self.pending.push_back(i);
+        }
+    }
+
+    /// Hands router `i` an input through `f`, then applies its sync group's rules.
+    fn with_router<T>(&mut self, now: Instant, i: usize, f: impl FnOnce(&mut Router) -> T) -> T {
+        let before = self.routers[i].state();
+        let result = f(&mut self.routers[i]);
+        self.touch(i);
+        self.after_event(now, RouterId(i), before);
+        result
     }
 
     /// Declares a sync group. A router belongs to at most one group; a later group wins.
@@ -88,6 +127,7 @@ impl Node {
                     member: None,
                 };
                 self.routers[i].handle(now, Input::Sync(cmd));
+                self.touch(i);
             }
         }
         for g in 0..self.groups.len() {
@@ -108,10 +148,7 @@ impl Node {
         id: RouterId,
         cfg: crate::config::RouterConfig,
     ) -> Result<(), crate::config::ConfigError> {
-        let before = self.routers[id.0].state();
-        self.routers[id.0].reconfigure(now, cfg)?;
-        self.after_event(now, id, before);
-        Ok(())
+        self.with_router(now, id.0, |r| r.reconfigure(now, cfg))
     }
 
     /// The router with this id.
@@ -139,9 +176,7 @@ impl Node {
 
     /// Feeds an input to one router, then applies its sync group's rules.
     pub fn handle(&mut self, now: Instant, id: RouterId, input: Input) {
-        let before = self.routers[id.0].state();
-        self.routers[id.0].handle(now, input);
-        self.after_event(now, id, before);
+        self.with_router(now, id.0, |r| r.handle(now, input));
     }
 
     /// Feeds the same input to every router (startup, shutdown).
@@ -162,10 +197,7 @@ impl Node {
             .routers
             .iter()
             .position(|r| r.config().vrid == adv.vrid && r.config().family == adv.family())?;
-        let before = self.routers[i].state();
-        let result = self.routers[i].handle_advert(now, adv);
-        self.after_event(now, RouterId(i), before);
-        Some(result)
+        Some(self.with_router(now, i, |r| r.handle_advert(now, adv)))
     }
 
     /// Feeds an advert to a router the caller already selected (by interface, family and VRID).
@@ -175,15 +207,13 @@ impl Node {
         id: RouterId,
         adv: &Advert<'_>,
     ) -> Result<(), PolicyError> {
-        let before = self.routers[id.0].state();
-        let result = self.routers[id.0].handle_advert(now, adv);
-        self.after_event(now, id, before);
-        result
+        self.with_router(now, id.0, |r| r.handle_advert(now, adv))
     }
 
     /// Counts a codec error against a router the caller attributed it to.
     pub fn handle_rx_error_for(&mut self, id: RouterId, err: &crate::packet::RxError) {
         self.routers[id.0].handle_rx_error(err);
+        self.touch(id.0);
     }
 
     /// Registers a tracked object on one router.
@@ -192,7 +222,9 @@ impl Node {
         id: RouterId,
         tracker: crate::track::Tracker,
     ) -> crate::track::TrackerId {
-        self.routers[id.0].add_tracker(tracker)
+        let tracker = self.routers[id.0].add_tracker(tracker);
+        self.touch(id.0);
+        tracker
     }
 
     /// Replaces a router's tracked objects (see [`Router::set_trackers`]).
@@ -202,36 +234,37 @@ impl Node {
         id: RouterId,
         trackers: Vec<(crate::track::Tracker, crate::track::TrackState)>,
     ) {
-        let before = self.routers[id.0].state();
-        self.routers[id.0].set_trackers(now, trackers);
-        self.after_event(now, id, before);
+        self.with_router(now, id.0, |r| r.set_trackers(now, trackers));
     }
 
-    /// Serves every router's expired timers.
+    /// Serves the expired timers of every router whose deadline is not after `now`. Harmless
+    /// when called early, late or twice.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for i in 0..self.routers.len() {
-            if self.routers[i].poll_timeout().is_some_and(|t| t <= now) {
-                let before = self.routers[i].state();
-                self.routers[i].handle_timeout(now);
-                self.after_event(now, RouterId(i), before);
-            }
+        let mut due = core::mem::take(&mut self.due);
+        while let Some(i) = self.deadlines.pop_due(now) {
+            due.push(i);
         }
+        for &i in &due {
+            self.with_router(now, i, |r| r.handle_timeout(now));
+        }
+        due.clear();
+        self.due = due;
     }
 
     /// The earliest deadline of any router.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.routers.iter().filter_map(Router::poll_timeout).min()
+        self.deadlines.peek().map(|(t, _)| t)
     }
 
-    /// The next action of any router.
+    /// The next action of any router: the actions of the router touched first, in order,
+    /// then those of the next.
     pub fn poll_action(&mut self) -> Option<(RouterId, Action)> {
-        let n = self.routers.len();
-        for k in 0..n {
-            let i = (self.cursor + k) % n;
+        while let Some(&i) = self.pending.front() {
             if let Some(a) = self.routers[i].poll_action() {
-                self.cursor = i;
                 return Some((RouterId(i), a));
             }
+            self.pending.pop_front();
+            self.queued[i] = false;
         }
         None
     }
@@ -255,6 +288,7 @@ impl Node {
         for m in self.groups[g].members.clone() {
             if m != id {
                 self.routers[m.0].handle(now, Input::Sync(cmd.clone()));
+                self.touch(m.0);
             }
         }
     }
@@ -273,6 +307,7 @@ impl Node {
                 member: faulty,
             };
             self.routers[m.0].handle(now, Input::Sync(cmd));
+            self.touch(m.0);
         }
     }
 }

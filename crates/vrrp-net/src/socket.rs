@@ -258,10 +258,29 @@ fn open_raw(af: Af, ifname: &str, opts: OpenOptions) -> Result<Socket> {
             e,
         )
     })?;
-    if !opts.receive {
+    if opts.receive {
+        grow_receive_queue(&sock, ifname, what);
+    } else {
         drop_all(&sock, ifname, what)?;
     }
     Ok(sock)
+}
+
+/// Receive queue of a receiving VRRP socket: room for about 1,000 adverts (~100 ms of 1,000
+/// virtual routers at 100 ms), so a busy moment of the daemon does not drop adverts and make
+/// a Backup take over. `SO_RCVBUFFORCE` (root, above `net.core.rmem_max`), else `SO_RCVBUF`
+/// (capped by the kernel); a failure only costs headroom, so it is logged, not fatal.
+const RECEIVE_QUEUE_BYTES: usize = 1 << 20;
+
+fn grow_receive_queue(sock: &Socket, ifname: &str, what: &str) {
+    let forced = setsockopt(sock, sockopt::RcvBufForce, &RECEIVE_QUEUE_BYTES);
+    if let Err(e) = forced
+        .map_err(io::Error::from)
+        .or_else(|_| sock.set_recv_buffer_size(RECEIVE_QUEUE_BYTES))
+    {
+        tracing::warn!(interface = ifname, family = what, error = %e,
+            "could not grow the VRRP receive queue");
+    }
 }
 
 /// A socket option: its name (for errors) and how to set it (given the interface index).

@@ -15,6 +15,9 @@ use super::{Driver, Event};
 use crate::error::{Error, Result};
 use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
 
+/// Most packets served between two passes over the routers' actions.
+const PACKET_BATCH: usize = 64;
+
 /// Whether the task goes on after a command.
 enum Flow {
     Continue,
@@ -56,7 +59,15 @@ impl Driver {
                     let now = self.now();
                     self.node.handle_timeout(now);
                 }
-                Some(pkt) = packets.recv() => self.on_packet(&pkt),
+                Some(pkt) = packets.recv() => {
+                    self.on_packet(&pkt);
+                    // Under load, serve what else is queued before acting: one pass over
+                    // the actions and one deadline computation per batch, not per packet.
+                    for _ in 1..PACKET_BATCH {
+                        let Ok(pkt) = packets.try_recv() else { break };
+                        self.on_packet(&pkt);
+                    }
+                }
                 Some(ev) = watcher.next() => self.on_net_event(ev),
                 _ = renew.tick(), if self.vips.lease.is_some() => self.renew_leases().await,
                 cmd = commands.recv() => {
