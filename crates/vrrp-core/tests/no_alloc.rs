@@ -1,5 +1,6 @@
-//! The hot paths allocate nothing: receiving an advert in a steady Backup, and an Active's
-//! advertisement timer (expiry, draining the `SendAdvert`, encoding it).
+//! The hot paths allocate nothing: receiving an advert in a steady Backup, an Active's
+//! advertisement timer (expiry, draining the `SendAdvert`, encoding it), and any takeover after
+//! a router's first (its action queue keeps the capacity the first one gave it).
 //!
 //! A counting global allocator wraps the system one. Only allocations made by the current
 //! thread while its `COUNTING` flag is set are counted, so the test harness's other threads
@@ -213,4 +214,64 @@ fn active_timer_expiry_and_encoding_do_not_allocate() {
         vrrp_core::UnicastPeer::new(v4(30)),
     ];
     active_timer(both);
+}
+
+/// The action queue is not sized up front: it grows on a router's first takeover (adverts,
+/// VIPs, the announcement burst) and keeps that capacity, so that a later takeover, after
+/// losing to a higher priority, does not allocate either.
+#[test]
+fn a_second_takeover_does_not_allocate() {
+    let cfg = RouterConfig::new("v6", 2, v6(true, 10), vec![v6(true, 1), v6(false, 1)]);
+    let mut router = Router::new(cfg.clone()).unwrap();
+    let drain = |router: &mut Router| {
+        while let Some(a) = router.poll_action() {
+            std::hint::black_box(a);
+        }
+    };
+    let take_over = |router: &mut Router| {
+        let now = router.poll_timeout().unwrap();
+        router.handle_timeout(now);
+        drain(router);
+        assert_eq!(router.state(), State::Active);
+        now
+    };
+    let mut now = Instant::from_micros(1_000_000);
+    router.handle(now, Input::Startup);
+    drain(&mut router);
+    assert_eq!(router.state(), State::Backup);
+    now = take_over(&mut router);
+
+    // A higher-priority Active appears: back to Backup.
+    let peer = v6(true, 20);
+    let dst = cfg.family.multicast_group();
+    let (auth_type, auth_data) = cfg.auth.wire();
+    let spec = AdvertSpec {
+        version: Version::V3,
+        vrid: cfg.vrid,
+        priority: 200,
+        interval_cs: cfg.advert_interval_cs,
+        addrs: &cfg.vips,
+        checksum_form: ChecksumForm::Rfc9568,
+        auth_type,
+        auth_data,
+    };
+    let mut buf = [0u8; 128];
+    let len = packet::build(&spec, peer, dst, &mut buf).unwrap();
+    let meta = RxMeta {
+        src: peer,
+        dst,
+        ttl: packet::VRRP_TTL,
+        ifindex: 1,
+    };
+    now += Duration::from_millis(10);
+    let adv = packet::parse(&buf[..len], meta).unwrap();
+    router.handle_advert(now, &adv).unwrap();
+    drain(&mut router);
+    assert_eq!(router.state(), State::Backup);
+
+    // It goes silent: the second takeover.
+    let n = allocations_in(|| {
+        take_over(&mut router);
+    });
+    assert_eq!(n, 0, "{n} allocations in the second takeover");
 }

@@ -24,6 +24,7 @@
 //! uncleanly, its VIPs disappear by themselves at the end of the lease instead
 //! of lingering as a split-brain hazard.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::stream::{StreamExt, TryStreamExt};
@@ -564,28 +565,54 @@ impl Netlink {
     /// Looks an interface up by name: index, MAC, flags, operational state,
     /// primary IPv4 and IPv6 link-local address.
     pub async fn interface_by_name(&self, name: &str) -> Result<InterfaceInfo> {
+        match self.link_message_by_name(name).await? {
+            Some(msg) => self.interface_from_message(&msg).await,
+            None => Err(Error::InterfaceNotFound(name.to_string())),
+        }
+    }
+
+    /// Looks several interfaces up by name, as [`Netlink::interface_by_name`] does, with the
+    /// link requests in flight together and a single address dump for all of them (instead
+    /// of one dump per interface: the kernel has no per-interface address dump without strict
+    /// checking, each one lists every address of the host). Names that do not exist are left
+    /// out of the map.
+    pub async fn interfaces_by_name(
+        &self,
+        names: &[&str],
+    ) -> Result<HashMap<String, InterfaceInfo>> {
+        let lookups = names.iter().map(|name| self.link_message_by_name(name));
+        let (links, addrs) = tokio::join!(
+            futures::future::join_all(lookups),
+            self.list_all_addresses()
+        );
+        let addrs = addrs?;
+        let mut found = HashMap::new();
+        for (name, msg) in names.iter().zip(links) {
+            if let Some(msg) = msg? {
+                let mut info = link_info_from_message(&msg);
+                let index = info.index;
+                set_source_addresses(&mut info, addrs.iter().filter(|a| a.ifindex == index));
+                found.insert((*name).to_string(), info);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The link message of interface `name`; `None` if there is no such interface.
+    async fn link_message_by_name(&self, name: &str) -> Result<Option<LinkMessage>> {
         let mut s = self
             .handle
             .link()
             .get()
             .match_name(name.to_string())
             .execute();
-        let msg = match s.try_next().await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(Error::InterfaceNotFound(name.to_string())),
-            Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => {
-                return Err(Error::InterfaceNotFound(name.to_string()))
-            }
+        match s.try_next().await {
+            Ok(m) => Ok(m),
+            Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => Ok(None),
             Err(e) => {
-                return Err(self.map_err(
-                    format!("looking up interface {name}"),
-                    name,
-                    Obj::Other,
-                    e,
-                ))
+                Err(self.map_err(format!("looking up interface {name}"), name, Obj::Other, e))
             }
-        };
-        self.interface_from_message(&msg).await
+        }
     }
 
     /// Looks an interface up by index.
@@ -604,28 +631,8 @@ impl Netlink {
 
     async fn interface_from_message(&self, msg: &LinkMessage) -> Result<InterfaceInfo> {
         let mut info = link_info_from_message(msg);
-        // Addresses this daemon installed (VIPs, possibly left by an earlier run) are never
-        // the interface's own source address.
-        let addrs: Vec<AddressInfo> = (self.list_addresses(info.index).await?)
-            .into_iter()
-            .filter(|a| !a.is_vrrpd())
-            .collect();
-        info.primary_ipv4 = addrs.iter().find_map(|a| match a.addr {
-            IpAddr::V4(v4) if !a.is_secondary() => Some((v4, a.prefix_len)),
-            _ => None,
-        });
-        let lls: Vec<&AddressInfo> = addrs
-            .iter()
-            .filter(|a| matches!(a.addr, IpAddr::V6(v6) if is_link_local(&v6)))
-            .collect();
-        info.ipv6_link_local = lls
-            .iter()
-            .find(|a| !a.is_tentative())
-            .or(lls.first())
-            .and_then(|a| match a.addr {
-                IpAddr::V6(v6) => Some(v6),
-                IpAddr::V4(_) => None,
-            });
+        let addrs = self.list_addresses(info.index).await?;
+        set_source_addresses(&mut info, addrs.iter());
         Ok(info)
     }
 
@@ -650,6 +657,15 @@ impl Netlink {
             }
         };
         Ok(msgs.iter().filter_map(AddressInfo::from_message).collect())
+    }
+
+    /// Lists every address of every interface (both families) in one dump.
+    pub async fn list_all_addresses(&self) -> Result<Vec<AddressInfo>> {
+        let s = self.handle.address().get().execute();
+        match s.try_collect::<Vec<AddressMessage>>().await {
+            Ok(msgs) => Ok(msgs.iter().filter_map(AddressInfo::from_message).collect()),
+            Err(e) => Err(self.map_err("listing addresses".into(), "-", Obj::Other, e)),
+        }
     }
 
     /// Adds a VIP. Fails with [`Error::AddressExists`] if it is already there.
@@ -908,6 +924,32 @@ pub(crate) fn link_name(msg: &LinkMessage) -> Option<String> {
         LinkAttribute::IfName(n) => Some(n.clone()),
         _ => None,
     })
+}
+
+/// Sets the VRRP source addresses of `info` from `addrs`, the addresses of that interface:
+/// the primary IPv4 address and the IPv6 link-local. Addresses this daemon installed (VIPs,
+/// possibly left by an earlier run) are never the interface's own source address.
+fn set_source_addresses<'a>(
+    info: &mut InterfaceInfo,
+    addrs: impl Iterator<Item = &'a AddressInfo>,
+) {
+    let addrs: Vec<&AddressInfo> = addrs.filter(|a| !a.is_vrrpd()).collect();
+    info.primary_ipv4 = addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V4(v4) if !a.is_secondary() => Some((v4, a.prefix_len)),
+        _ => None,
+    });
+    let lls: Vec<&&AddressInfo> = addrs
+        .iter()
+        .filter(|a| matches!(a.addr, IpAddr::V6(v6) if is_link_local(&v6)))
+        .collect();
+    info.ipv6_link_local = lls
+        .iter()
+        .find(|a| !a.is_tentative())
+        .or(lls.first())
+        .and_then(|a| match a.addr {
+            IpAddr::V6(v6) => Some(v6),
+            IpAddr::V4(_) => None,
+        });
 }
 
 /// Builds the link part of [`InterfaceInfo`] (no addresses) from a link message.

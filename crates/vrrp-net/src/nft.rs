@@ -119,6 +119,30 @@ fn run_nft(program: &Path, context: &str, script: &str) -> Result<()> {
     })
 }
 
+/// Where `program` would be run from, without running it: a name without `/` is looked up
+/// in `PATH` (as `Command` does; `/bin:/usr/bin` when `PATH` is unset), a path is taken as it
+/// is. Fails with [`Error::MissingProgram`] (`context` saying what it is needed for) when no
+/// executable file is there. A file system lookup only: it does not prove that `program`
+/// works (permission, kernel support), which only running it shows.
+pub fn find_program(program: &Path, context: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if program.as_os_str().as_encoded_bytes().contains(&b'/') {
+        executable(program).then(|| program.to_path_buf())
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|p| executable(p))
+    };
+    found.ok_or_else(|| Error::MissingProgram {
+        context: context.to_string(),
+        program: program.display().to_string(),
+    })
+}
+
 impl AcceptModeFilter {
     /// Installs (or atomically replaces) table `inet vrrpd_<id>` dropping
     /// packets to `vips`. Needs `CAP_NET_ADMIN` and the `nft` binary.
@@ -220,6 +244,18 @@ mod tests {
         let drop6 = r.find("ip6 daddr { 2001:db8::10 } counter drop").unwrap();
         assert!(accept < drop6, "NS/NA accept must come before the drop");
         assert_eq!(table_name("eth0/VI-1"), "vrrpd_eth0_VI_1");
+    }
+
+    #[test]
+    fn find_program_looks_in_path_without_running() {
+        let err = find_program(Path::new("/nonexistent/nft"), "Accept_Mode").unwrap_err();
+        assert!(matches!(err, Error::MissingProgram { .. }), "{err:?}");
+        let err = find_program(Path::new("no-such-program-vrrpd"), "x").unwrap_err();
+        assert!(matches!(err, Error::MissingProgram { .. }), "{err:?}");
+        // A directory is not a program.
+        assert!(find_program(Path::new("/"), "x").is_err());
+        let sh = find_program(Path::new("sh"), "x").expect("sh in PATH");
+        assert!(sh.ends_with("sh"), "{sh:?}");
     }
 
     #[test]

@@ -6,13 +6,13 @@ mod common;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::running::{assert_clean, config, nft_tables, run};
 use vrrp_core::{Reason, State};
 use vrrp_net::driver;
 use vrrp_net::Error;
-use vrrp_netns::{require_root, wait_until, Lab};
+use vrrp_netns::{require_root, wait_until, Lab, WorkDir};
 
 fn lab() -> Lab {
     require_root();
@@ -116,6 +116,70 @@ fn r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it() {
         );
     });
     assert_clean(r1);
+}
+
+/// An `nft` that takes `secs` seconds before doing anything: `nft` on a loaded host.
+fn slow_nft(dir: &WorkDir, secs: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.path().join("slow-nft");
+    std::fs::write(&path, format!("#!/bin/sh\nsleep {secs}\nexec nft \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_slow_nft_delays_neither_the_start_nor_a_backup_and_causes_no_takeover() {
+    let lab = lab();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let vip: IpAddr = "192.0.2.102".parse().unwrap();
+    let dir = WorkDir::new("slow-nft").unwrap();
+    std::thread::scope(|s| {
+        // 10 ms adverts: r2's Active_Down_Interval (36 ms) is far shorter than its `nft`.
+        let mut cfg1 = config("r1", 200, &[(vip, 24)]);
+        cfg1.instances[0].router.advert_interval_cs = 1;
+        let mut a = run(s, r1, cfg1);
+        a.wait_state(State::Active, Duration::from_secs(5));
+        let mut cfg2 = config("r2", 100, &[(vip, 24)]);
+        cfg2.instances[0].router.advert_interval_cs = 1;
+        cfg2.instances[0].router.accept_mode = false;
+        cfg2.nft_program = slow_nft(&dir, 2);
+        let t0 = Instant::now();
+        let mut b = run(s, r2, cfg2);
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "start waited for nft: {:?}",
+            t0.elapsed()
+        );
+        b.wait_state(State::Backup, Duration::from_secs(5));
+        assert!(
+            wait_until(Duration::from_secs(10), || nft_tables(r2)
+                .contains(&format!("inet {}", b.table))),
+            "accept-mode table installed"
+        );
+        // The adverts r1 sent while r2's `nft` ran (about 200) are served before r2's
+        // expired Active_Down_Timer: r2 stays Backup.
+        let end = Instant::now() + Duration::from_millis(500);
+        while let Ok(ev) = b
+            .events
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            assert!(
+                !matches!(
+                    ev,
+                    driver::Event::StateChanged {
+                        to: State::Active,
+                        ..
+                    }
+                ),
+                "r2 took over from a live Active: {ev:?}"
+            );
+        }
+        assert!(!r2.has_address(vip).unwrap(), "no VIP on the Backup");
+        b.stop();
+        a.stop();
+    });
+    assert_clean(r1);
+    assert_clean(r2);
 }
 
 #[test]

@@ -40,6 +40,20 @@ fn interface_lookup_reports_index_mac_flags_and_addresses() {
         "{err:?}"
     );
     assert_eq!(err.to_string(), "interface eth7 not found");
+
+    // Several at once (one address dump): the same answers; missing names are left out.
+    let many = rt
+        .block_on(within(
+            5,
+            "lookups",
+            nl.interfaces_by_name(&["eth0", "eth7", "lo"]),
+        ))
+        .unwrap();
+    assert_eq!(many.get("eth0"), Some(&info));
+    assert!(!many.contains_key("eth7"), "{many:?}");
+    let lo = rt.block_on(nl.interface_by_name("lo")).unwrap();
+    assert_eq!(many.get("lo"), Some(&lo));
+    assert_eq!(many.len(), 2);
 }
 
 #[test]

@@ -46,6 +46,14 @@ struct BenchArgs {
     /// Cost window in seconds (default 60; quick 3).
     #[arg(long)]
     window: Option<u64>,
+    /// Cost only: numbers of virtual routers to run, e.g. `--sizes 1,1000` (default 1, 200
+    /// and 1,000; quick 20).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    /// Cost only: advertisement intervals in centiseconds, e.g. `--intervals 100` (default
+    /// 100 and 10; quick 10).
+    #[arg(long, value_delimiter = ',')]
+    intervals: Vec<u16>,
     /// Also write the report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -65,6 +73,8 @@ fn bench(args: BenchArgs) -> std::process::ExitCode {
         quick: args.quick,
         window: args.window.map(std::time::Duration::from_secs),
         verbose: true,
+        cost_sizes: args.sizes,
+        cost_intervals: args.intervals,
     };
     match bench::run(name, &opts) {
         Ok(report) => {

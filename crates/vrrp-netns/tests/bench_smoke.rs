@@ -1,7 +1,8 @@
 //! Smoke test of `vrrp-netns bench`: every benchmark in quick mode (few repetitions, small
 //! sizes, short windows; well under a minute in all). Checks that each run was valid (one
-//! Active at the end, no rejected packets, ...) and that every figure has samples from both
-//! vrrpd and keepalived.
+//! Active at the end, no rejected packets, ...), that every figure has samples from both
+//! vrrpd and keepalived, that the report states its estimated and measured duration, and
+//! that the failover benchmark saw every daemon enter the Backup state (its readiness wait).
 //!
 //! Needs root, keepalived (`apt-get install -y keepalived`) and the vrrpd binary (`cargo
 //! build -p vrrpd` with the same `CARGO_TARGET_DIR`, or `VRRPD_BIN`); fails clearly if any is
@@ -48,8 +49,27 @@ fn assert_complete(report: &BenchReport) {
     assert!(text.contains("keepalived median") && text.contains("vrrpd median"));
 }
 
+fn assert_states_duration(report: &BenchReport) {
+    assert_eq!(report.parts.len(), 1, "bench {}: one part", report.name);
+    let p = &report.parts[0];
+    assert!(
+        p.name == report.name
+            && p.estimate.expected > std::time::Duration::ZERO
+            && p.estimate.at_most >= p.estimate.expected
+            && p.elapsed > std::time::Duration::ZERO,
+        "bench {}: part {p:?}",
+        report.name
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("| part | estimated | at most (every placement time box used) | took |"),
+        "bench {}: no duration header:\n{text}",
+        report.name
+    );
+}
+
 #[test]
-fn bench_quick_mode_is_valid_and_compares_both() {
+fn bench_quick_mode_is_valid_compares_both_and_states_its_duration() {
     require_root();
     if let Err(e) = bench::bench_vrrpd_binary() {
         panic!("bench smoke test needs the vrrpd binary: {e}");
@@ -63,6 +83,18 @@ fn bench_quick_mode_is_valid_and_compares_both() {
     ] {
         let r = quick(name);
         assert_complete(&r);
+        assert_states_duration(&r);
+        if name == BenchName::Failover {
+            let missed: Vec<&String> = r
+                .notes
+                .iter()
+                .filter(|n| n.contains("not seen") && n.contains("Backup state"))
+                .collect();
+            assert!(
+                missed.is_empty(),
+                "failover readiness: a daemon was not seen in the Backup state: {missed:?}"
+            );
+        }
     }
     let took = t0.elapsed();
     println!("quick mode took {took:?}");

@@ -292,12 +292,30 @@ impl TrackSource {
 /// The notify settings of an instance or a sync group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotifyPlan {
-    /// The scripts.
-    pub scripts: NotifyScripts,
+    /// The scripts, boxed and only if any is configured: most instances have none, and the
+    /// runtime keeps every plan (inline, the seven optional commands are half of one).
+    scripts: Option<Box<NotifyScripts>>,
     /// `notify_priority_changes`.
     pub priority_changes: bool,
     /// `smtp_alert` (accepted; no mail is sent).
     pub smtp_alert: bool,
+}
+
+impl NotifyPlan {
+    /// The settings with these scripts.
+    pub fn new(scripts: NotifyScripts, priority_changes: bool, smtp_alert: bool) -> Self {
+        NotifyPlan {
+            scripts: (scripts != NotifyScripts::default()).then(|| Box::new(scripts)),
+            priority_changes,
+            smtp_alert,
+        }
+    }
+
+    /// The scripts (none configured: all `None`).
+    pub fn scripts(&self) -> &NotifyScripts {
+        static NONE: NotifyScripts = NotifyScripts::NONE;
+        self.scripts.as_deref().unwrap_or(&NONE)
+    }
 }
 
 /// A `vrrp_sync_group` for the runtime.
@@ -333,11 +351,7 @@ pub fn sync_group_plans(cfg: &Config) -> Vec<SyncGroupPlan> {
                 .iter()
                 .filter_map(|m| cfg.vrrp_instances.iter().position(|i| &i.name == m))
                 .collect(),
-            notify: NotifyPlan {
-                scripts: g.notify.clone(),
-                priority_changes: g.notify_priority_changes,
-                smtp_alert: g.smtp_alert,
-            },
+            notify: NotifyPlan::new(g.notify.clone(), g.notify_priority_changes, g.smtp_alert),
         })
         .collect()
 }
@@ -468,11 +482,11 @@ pub fn instance_plan(
         )),
         garp_extra_if: garp.extra_if,
         trackers: trackers(cfg, inst, group),
-        notify: NotifyPlan {
-            scripts: inst.notify.clone(),
-            priority_changes: inst.notify_priority_changes,
-            smtp_alert: inst.smtp_alert,
-        },
+        notify: NotifyPlan::new(
+            inst.notify.clone(),
+            inst.notify_priority_changes,
+            inst.smtp_alert,
+        ),
         sync_group: inst.sync_group.clone(),
         transport: TransportPlan {
             unicast_ttl: inst.unicast_ttl,

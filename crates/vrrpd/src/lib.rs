@@ -9,13 +9,16 @@
 //! - [`runtime`]: the daemon's event loop on the vrrp-net driver.
 //! - [`track`]: tracked objects (`vrrp_script`, `track_file`, `vrrp_track_process`,
 //!   `track_interface`); [`notify`]: notify scripts and FIFOs, delivered in order per instance.
-#![forbid(unsafe_code)]
+//!
+//! The only `unsafe` code is the two allocator calls of the private `heap` module.
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod daemon;
 pub mod dump;
+mod heap;
 pub mod loader;
 pub mod notify;
 pub mod pidfile;

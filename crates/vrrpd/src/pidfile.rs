@@ -146,9 +146,10 @@ impl PidFile {
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(path) {
                 Ok(mut file) => {
-                    let written = file
-                        .write_all(format!("{pid}\n").as_bytes())
-                        .and_then(|()| file.sync_all());
+                    // No fsync (keepalived does none either): a pid file only means something
+                    // while this process lives, and normally sits in /run (tmpfs); on a busy
+                    // disk the sync cost up to 100 ms before the first advert.
+                    let written = file.write_all(format!("{pid}\n").as_bytes());
                     if let Err(err) = written {
                         let _ = std::fs::remove_file(path);
                         return Err(io(err));

@@ -331,11 +331,19 @@ vrrp_instance V4 {
         ]
     );
     assert_eq!(
-        p.notify.scripts.master.as_ref().map(|s| s.command.as_str()),
+        p.notify
+            .scripts()
+            .master
+            .as_ref()
+            .map(|s| s.command.as_str()),
         Some("/bin/m.sh a b")
     );
     assert_eq!(
-        p.notify.scripts.notify.as_ref().map(|s| s.command.as_str()),
+        p.notify
+            .scripts()
+            .notify
+            .as_ref()
+            .map(|s| s.command.as_str()),
         Some("/bin/n.sh")
     );
     assert!(p.notify.priority_changes);
@@ -454,7 +462,7 @@ fn sync_group_members_lose_weighted_trackers() {
     assert_eq!(
         groups[0]
             .notify
-            .scripts
+            .scripts()
             .master
             .as_ref()
             .map(|s| s.command.as_str()),

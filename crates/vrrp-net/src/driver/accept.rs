@@ -49,6 +49,20 @@ impl AcceptMode {
     }
 }
 
+/// Checks, without running it, that `program` is installed: what [`super::start`] checks
+/// before the routers start, so that a missing `nft` fails the start clearly but a present one
+/// costs no process spawn before the first adverts. The first table install, right after
+/// them, is the full check (see [`Driver::sync_filter`] for its failure).
+pub(super) fn find_nft(program: &Path, table_id: &str) -> Result<()> {
+    crate::nft::find_program(program, &probe_context(table_id)).map(drop)
+}
+
+/// What the `nft` checks say they were doing.
+fn probe_context(table_id: &str) -> String {
+    let t = crate::nft::table_name(table_id);
+    format!("checking that nftables table inet {t} can be managed (Accept_Mode off)")
+}
+
 /// Checks that `program` can manage table `table_id` (off the runtime thread).
 pub(super) async fn probe_nft(program: &Path, table_id: &str) -> Result<()> {
     let program = program.to_path_buf();

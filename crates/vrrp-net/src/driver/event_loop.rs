@@ -18,6 +18,9 @@ use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
 /// Most packets served between two passes over the routers' actions.
 const PACKET_BATCH: usize = 64;
 
+/// Most packets served before timers that are due: the capacity of the packet queue.
+const PACKET_QUEUE: usize = super::sockets::PACKET_QUEUE;
+
 /// Whether the task goes on after a command.
 enum Flow {
     Continue,
@@ -45,17 +48,32 @@ impl Driver {
         mut commands: mpsc::Receiver<Command>,
         mut watcher: Watcher,
     ) -> Result<()> {
+        let now = self.now();
+        self.node.handle_all(now, Input::Startup);
+        // The first adverts leave before anything runs `nft` (the Accept_Mode table is first
+        // written here, as `execute` always does: after the adverts, before any VIP is added).
+        self.execute().await;
+        // Every filtered router's VIPs in the table now, if the startup actions did not put
+        // them there, so that a takeover does not wait for `nft`.
         if self.accept.filtering {
             self.sync_filter(false).await;
         }
-        let now = self.now();
-        self.node.handle_all(now, Input::Startup);
-        self.execute().await;
+        // Adverts that came in the meantime are served before the loop can see an
+        // Active_Down_Timer that expired while `nft` ran (with a short interval, it can take
+        // longer than the Active_Down_Interval): a Backup does not take over from a live
+        // Active just because the driver was busy starting.
+        if self.serve_queued(&mut packets, PACKET_QUEUE) {
+            self.execute().await;
+        }
         let mut renew = tokio::time::interval(self.vips.renew_interval());
         loop {
             let deadline = self.deadline();
             tokio::select! {
                 _ = sleep_until_opt(deadline) => {
+                    // Adverts already queued arrived before the deadline: they count first,
+                    // so a driver that was busy (a slow `nft`, netlink) does not let a
+                    // Backup's Active_Down_Timer win over a live Active's advert.
+                    self.serve_queued(&mut packets, PACKET_QUEUE);
                     let now = self.now();
                     self.node.handle_timeout(now);
                 }
@@ -63,10 +81,7 @@ impl Driver {
                     self.on_packet(&pkt);
                     // Under load, serve what else is queued before acting: one pass over
                     // the actions and one deadline computation per batch, not per packet.
-                    for _ in 1..PACKET_BATCH {
-                        let Ok(pkt) = packets.try_recv() else { break };
-                        self.on_packet(&pkt);
-                    }
+                    self.serve_queued(&mut packets, PACKET_BATCH - 1);
                 }
                 Some(ev) = watcher.next() => self.on_net_event(ev),
                 _ = renew.tick(), if self.vips.lease.is_some() => self.renew_leases().await,
@@ -78,6 +93,17 @@ impl Driver {
             }
             self.execute().await;
         }
+    }
+
+    /// Serves up to `max` packets that are already queued, without waiting.
+    fn serve_queued(&mut self, packets: &mut mpsc::Receiver<Box<Packet>>, max: usize) -> bool {
+        let mut served = false;
+        for _ in 0..max {
+            let Ok(pkt) = packets.try_recv() else { break };
+            self.on_packet(&pkt);
+            served = true;
+        }
+        served
     }
 
     /// Serves one command (`None`: every handle is gone, which stops the driver).

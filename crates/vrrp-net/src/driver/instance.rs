@@ -2,7 +2,6 @@
 //! ([`Placement`]: interfaces, MAC, sockets, the spec parts a reconfiguration must keep), and
 //! its sockets; and building every instance of a [`DriverConfig`] at start.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -36,8 +35,9 @@ pub(super) struct Placement {
     pub(super) vmac: Option<u32>,
     /// Accept_Mode enforcement needed while Active.
     pub(super) filtered: bool,
-    /// The data-plane options of each VIP.
-    pub(super) vips: HashMap<IpAddr, VipSpec>,
+    /// The data-plane options of each VIP, one entry per address (a list: an instance has
+    /// one or a few, and a map costs ~350 bytes per instance).
+    pub(super) vips: Vec<VipSpec>,
     /// The configured interface name, VMAC and unicast choice, which a reconfiguration must
     /// keep.
     pub(super) spec_interface: String,
@@ -89,26 +89,27 @@ pub(super) struct Placed {
     pub(super) sysctls: Vec<sysctl::Setting>,
 }
 
-/// Builds one instance: its router (with trackers, not started), sockets and VMAC. On error
-/// the VMAC and sysctls it created are undone; sockets it opened stay (shared, pruned later).
+/// Builds one instance on its interface `info`: its router (with trackers, not started),
+/// sockets and VMAC. On error the VMAC and sysctls it created are undone; sockets it opened
+/// stay (shared, pruned later).
 pub(super) async fn place_instance(
     spec: &InstanceSpec,
+    info: &InterfaceInfo,
     netlink: &Netlink,
     sockets: &mut SocketSet,
     now: vrrp_core::Instant,
 ) -> Result<Placed> {
-    let info = netlink.interface_by_name(&spec.interface).await?;
-    let (router, trackers) = build_router(spec, &info, now)?;
+    let (router, trackers) = build_router(spec, info, now)?;
     let family = router.config().family;
     sockets.open(info.index, &info.name, family, OpenOptions::default())?;
     let mut placed = Placed {
         router,
-        place: Placement::on_interface(spec, &info, trackers),
+        place: Placement::on_interface(spec, info, trackers),
         vmac: None,
         sysctls: Vec::new(),
     };
     if let Some(vmac) = &spec.vmac {
-        vmac::attach(&mut placed, vmac, &info, netlink, sockets).await?;
+        vmac::attach(&mut placed, vmac, info, netlink, sockets).await?;
     }
     Ok(placed)
 }
@@ -153,20 +154,33 @@ pub(super) fn with_primary(mut cfg: RouterConfig, info: &InterfaceInfo) -> Resul
     Ok(cfg)
 }
 
-/// The options of every VIP of `spec`: the configured ones, else a host prefix.
-pub(super) fn vip_specs(spec: &InstanceSpec) -> HashMap<IpAddr, VipSpec> {
-    let mut map: HashMap<IpAddr, VipSpec> = spec.vips.iter().map(|v| (v.addr, v.clone())).collect();
+/// The options of every VIP of `spec`, one per address: the configured ones (the last one
+/// given for an address wins), else a host prefix.
+pub(super) fn vip_specs(spec: &InstanceSpec) -> Vec<VipSpec> {
+    let mut list: Vec<VipSpec> = Vec::with_capacity(spec.router.vips.len().max(spec.vips.len()));
+    for v in &spec.vips {
+        match list.iter_mut().find(|s| s.addr == v.addr) {
+            Some(s) => *s = v.clone(),
+            None => list.push(v.clone()),
+        }
+    }
     for addr in &spec.router.vips {
-        map.entry(*addr).or_insert_with(|| {
+        if list.iter().all(|s| s.addr != *addr) {
             let len = match addr {
                 IpAddr::V4(_) => 32,
                 IpAddr::V6(v6) if packet::is_link_local(*v6) => 64,
                 IpAddr::V6(_) => 128,
             };
-            VipSpec::new(*addr, len)
-        });
+            list.push(VipSpec::new(*addr, len));
+        }
     }
-    map
+    list.shrink_to_fit();
+    list
+}
+
+/// The options of `addr` in a [`vip_specs`] list.
+pub(super) fn vip_spec_of(list: &[VipSpec], addr: IpAddr) -> Option<&VipSpec> {
+    list.iter().find(|s| s.addr == addr)
 }
 
 /// Every instance of a config, built: what the driver task starts from.
@@ -178,18 +192,29 @@ pub(super) struct Parts {
     pub(super) pkt_rx: mpsc::Receiver<Box<Packet>>,
 }
 
-/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`.
+/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`. The
+/// interfaces are looked up once each, all together ([`Netlink::interfaces_by_name`]), not
+/// once per instance.
 pub(super) async fn setup(
     cfg: &DriverConfig,
     netlink: &Netlink,
     cleanup: &mut Cleanup,
 ) -> Result<Parts> {
+    let mut names: Vec<&str> = cfg.instances.iter().map(|s| s.interface.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let infos = netlink.interfaces_by_name(&names).await?;
     let mut node = Node::new();
     let mut places = Vec::new();
-    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(1024);
+    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(super::sockets::PACKET_QUEUE);
     let mut sockets = SocketSet::new(pkt_tx);
     for spec in &cfg.instances {
-        let placed = place_instance(spec, netlink, &mut sockets, vrrp_core::Instant::ZERO).await;
+        let placed = match infos.get(&spec.interface) {
+            Some(info) => {
+                place_instance(spec, info, netlink, &mut sockets, vrrp_core::Instant::ZERO).await
+            }
+            None => Err(Error::InterfaceNotFound(spec.interface.clone())),
+        };
         let placed = match placed {
             Ok(p) => p,
             Err(e) => {

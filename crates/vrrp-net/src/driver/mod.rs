@@ -38,7 +38,13 @@
 //! that drops packets addressed to them (IPv6 ND excepted). The table is extended *before* a
 //! VIP is added and shrunk *after* it is removed; it is deleted when no router needs it, on
 //! shutdown, and (best effort) when the driver is dropped. If any instance needs it, [`start`]
-//! first checks that `nft` runs ([`DriverConfig::nft_program`]) and fails clearly otherwise.
+//! first checks that `nft` is installed ([`DriverConfig::nft_program`], looked up without
+//! running it) and fails clearly otherwise. The table is first written with the routers'
+//! first actions, after their first adverts (which never wait for `nft`) and, as every
+//! update, before any VIP is added; it then holds the VIPs of every filtered router, so a
+//! later takeover does not run `nft`. If `nft` fails then (no `CAP_NET_ADMIN`, no
+//! nf_tables), the error is logged and the update retried at the next change, as any failed
+//! update.
 //!
 //! # Virtual MAC ([`InstanceSpec::vmac`], keepalived `use_vmac`)
 //!
@@ -175,19 +181,24 @@ static DRIVER_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// Starts the driver on the current tokio runtime (current-thread is fine). Fails if an
 /// interface is missing, a socket cannot be opened (permission), a VMAC cannot be created,
-/// `nft` is unusable while an instance needs Accept_Mode enforcement, or a config is
+/// `nft` is not installed while an instance needs Accept_Mode enforcement, or a config is
 /// invalid; whatever was created before the failure is removed again.
 pub async fn start(cfg: DriverConfig) -> Result<Handle> {
     let seq = DRIVER_SEQ.fetch_add(1, Ordering::Relaxed);
     let table_id = format!("drv{}_{seq}", std::process::id());
     if cfg.instances.iter().any(InstanceSpec::needs_accept_filter) {
-        accept::probe_nft(&cfg.nft_program, &table_id).await?;
+        accept::find_nft(&cfg.nft_program, &table_id)?;
     }
     let netlink = Netlink::new()?;
     let mut cleanup = Cleanup::default();
     let started = async {
-        let parts = instance::setup(&cfg, &netlink, &mut cleanup).await?;
-        let watcher = Watcher::new().await?;
+        // Together: the watcher subscribes in its first step, before any interface is looked
+        // up, so that no link change after a lookup goes unreported.
+        let (parts, watcher) = tokio::join!(
+            instance::setup(&cfg, &netlink, &mut cleanup),
+            Watcher::new()
+        );
+        let (parts, watcher) = (parts?, watcher?);
         let announce = AnnounceSocket::open()?;
         Ok((parts, watcher, announce))
     };

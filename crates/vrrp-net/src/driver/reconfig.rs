@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use vrrp_core::{RouterId, TrackState, Tracker, TrackerId};
 
-use super::instance::{place_instance, vip_specs, with_primary};
+use super::instance::{place_instance, vip_spec_of, vip_specs, with_primary};
 use super::{Driver, InstanceSpec};
 use crate::error::{Error, Result};
 
@@ -23,8 +23,9 @@ impl Driver {
         })?;
         let new_vips = vip_specs(&spec);
         let place = &self.places[i];
-        for (addr, old) in &place.vips {
-            let changed = new_vips.get(addr).is_some_and(|new| new != old);
+        for old in &place.vips {
+            let addr = &old.addr;
+            let changed = vip_spec_of(&new_vips, *addr).is_some_and(|new| new != old);
             if changed && self.vips.owns(place.vip_ifindex, *addr) {
                 tracing::warn!(instance = %spec.router.name, %addr,
                     "VIP options changed: applied when the address is next added");
@@ -97,7 +98,10 @@ impl Driver {
             self.accept.probe_before_first().await?;
         }
         let now = self.now();
-        let placed = place_instance(&spec, &self.netlink, &mut self.sockets, now).await;
+        let placed = match self.netlink.interface_by_name(&spec.interface).await {
+            Ok(info) => place_instance(&spec, &info, &self.netlink, &mut self.sockets, now).await,
+            Err(e) => Err(e),
+        };
         let placed = match placed {
             Ok(p) => p,
             Err(e) => {

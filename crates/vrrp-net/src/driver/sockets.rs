@@ -17,6 +17,9 @@ use crate::socket::{OpenOptions, VrrpSocket};
 /// Largest advert a reader forwards (longer payloads are cut).
 const PACKET_CAPACITY: usize = 1500;
 
+/// Capacity of the queue from the reader tasks to the driver task, in packets.
+pub(super) const PACKET_QUEUE: usize = 1024;
+
 /// Which socket: interface index and family.
 pub(super) type SocketKey = (u32, Family);
 
@@ -26,16 +29,17 @@ pub(super) struct Packet {
     pub(super) ifindex: u32,
     /// Addresses and TTL, for the codec.
     pub(super) meta: RxMeta,
-    /// Bytes used in `buf`.
-    pub(super) len: usize,
-    /// The VRRP message.
-    pub(super) buf: [u8; PACKET_CAPACITY],
+    /// The VRRP message, allocated at its own size (an advert is tens of bytes): when a
+    /// burst of adverts waits in the channel (every virtual router of a peer advertises at
+    /// the same moment), full-size buffers would take ~1.5 MB per 1,000 adverts of heap
+    /// that stays resident afterwards.
+    payload: Box<[u8]>,
 }
 
 impl Packet {
     /// The VRRP message.
     pub(super) fn payload(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.payload
     }
 }
 
@@ -128,7 +132,8 @@ async fn read_loop(sock: Arc<VrrpSocket>, tx: mpsc::Sender<Box<Packet>>) {
                 continue;
             }
         };
-        let mut pkt = Box::new(Packet {
+        let len = received.payload.len().min(PACKET_CAPACITY);
+        let pkt = Box::new(Packet {
             ifindex: received.ifindex,
             meta: RxMeta {
                 src: received.src,
@@ -136,10 +141,8 @@ async fn read_loop(sock: Arc<VrrpSocket>, tx: mpsc::Sender<Box<Packet>>) {
                 ttl: received.ttl_or_hoplimit,
                 ifindex: received.ifindex,
             },
-            len: received.payload.len().min(PACKET_CAPACITY),
-            buf: [0; PACKET_CAPACITY],
+            payload: received.payload[..len].into(),
         });
-        pkt.buf[..pkt.len].copy_from_slice(&received.payload[..pkt.len]);
         if tx.send(pkt).await.is_err() {
             return;
         }

@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 
 use vrrp_core::{Input, RouterId, State};
 
+use super::instance::vip_spec_of;
 use super::Driver;
 use crate::error::Error;
 use crate::netlink::{AddressInfo, VipSpec};
@@ -56,9 +57,7 @@ impl VipBook {
 impl Driver {
     /// The options `addr` of router `id` is installed with, lease included.
     fn vip_spec(&self, id: RouterId, addr: IpAddr) -> VipSpec {
-        let mut spec = self.places[id.0]
-            .vips
-            .get(&addr)
+        let mut spec = vip_spec_of(&self.places[id.0].vips, addr)
             .cloned()
             .unwrap_or_else(|| VipSpec::new(addr, 32));
         if let Some(lease) = self.vips.lease {
@@ -142,7 +141,9 @@ impl Driver {
     }
 
     /// Removes VIPs an earlier life of this daemon left behind (marked by the crate's
-    /// address-protocol marker), and says so in the log.
+    /// address-protocol marker) on the instances' interfaces, and says so in the log. One
+    /// address dump for all interfaces. Runs before the routers start, so that it never
+    /// removes a VIP they add (an owner re-adding a leftover VIP gets a fresh address).
     pub(super) async fn remove_leftovers(&mut self) {
         let ifindexes: HashSet<u32> = self
             .places
@@ -150,24 +151,25 @@ impl Driver {
             .filter(|p| !p.removed)
             .flat_map(|p| [p.ifindex, p.vip_ifindex])
             .collect();
-        for ifindex in ifindexes {
-            let leftovers: Vec<AddressInfo> =
-                match self.netlink.find_leftover_vips(ifindex, "").await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::warn!(ifindex, error = %e, "could not list addresses");
-                        continue;
-                    }
-                };
-            for a in leftovers {
-                tracing::warn!(ifindex, addr = %a.addr, "removing a VIP left behind by an earlier run");
-                if let Err(e) = self
-                    .netlink
-                    .del_address(ifindex, a.addr, a.prefix_len)
-                    .await
-                {
-                    tracing::warn!(ifindex, addr = %a.addr, error = %e, "leftover VIP not removed");
-                }
+        let leftovers: Vec<AddressInfo> = match self.netlink.list_all_addresses().await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|a| a.is_vrrpd() && ifindexes.contains(&a.ifindex))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list addresses");
+                return;
+            }
+        };
+        for a in leftovers {
+            let ifindex = a.ifindex;
+            tracing::warn!(ifindex, addr = %a.addr, "removing a VIP left behind by an earlier run");
+            if let Err(e) = self
+                .netlink
+                .del_address(ifindex, a.addr, a.prefix_len)
+                .await
+            {
+                tracing::warn!(ifindex, addr = %a.addr, error = %e, "leftover VIP not removed");
             }
         }
     }

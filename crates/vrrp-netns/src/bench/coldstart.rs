@@ -11,7 +11,10 @@
 //! 100 on r2), odd ones on r2. Both daemons are started back to back; the harness polls
 //! `ip -j addr` in both namespaces until every VIP is on its intended node and on no other,
 //! and counts from the captures the virtual routers for which the wrong node advertised as
-//! Active (at least one advert with priority > 0).
+//! Active (at least one advert with priority > 0). A run waits at most
+//! [`super::placement_time_box`] of the target (10 x, at least 20 s) and fails validity if
+//! not every VIP is placed by then; an implementation whose runs fail the same check twice in
+//! a row stops ([`super::STOP_AFTER`]).
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -20,11 +23,69 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::failover::interval_label;
 use super::multi::{self, ConfOpts, MultiLab, Seen};
-use super::{ms_between, BenchOptions, BenchReport, Daemon, Row, Summary, Table, KINDS};
+use super::{
+    ms_between, placement_time_box, BenchOptions, BenchReport, Daemon, Estimate, Problem, Row,
+    Runs, Summary, Table, KINDS,
+};
 use crate::error::Result;
 use crate::lab::Host;
 use crate::router::{down_interval, RouterKind, VirtualRouterSpec, WorkDir};
 use crate::util::wait_until;
+
+/// (priority, interval in cs) of the cold-start cases.
+fn coldstart_cases(quick: bool) -> Vec<(u8, u16)> {
+    if quick {
+        vec![(255, 10), (100, 10)]
+    } else {
+        vec![(255, 100), (100, 100), (100, 10)]
+    }
+}
+
+/// The RFC value of a cold start: 0 for the owner, else the Active_Down_Interval.
+fn coldstart_rfc(prio: u8, cs: u16) -> Duration {
+    if prio == 255 {
+        Duration::ZERO
+    } else {
+        down_interval(prio, cs)
+    }
+}
+
+/// Estimated duration of [`run_coldstart`]: per run the RFC value, ~50 ms to the first
+/// advert, the 3-interval check and the stop.
+pub(crate) fn estimate_coldstart(opts: &BenchOptions) -> Estimate {
+    let reps = opts.reps_or(5, 2) as u32;
+    let mut t = super::EST_LAB_PER_HOST;
+    for (prio, cs) in coldstart_cases(opts.quick) {
+        let run = coldstart_rfc(prio, cs)
+            + Duration::from_millis(50 + u64::from(cs) * 30 + 100)
+            + super::est_stop(1);
+        t += run * reps * 2;
+    }
+    Estimate {
+        expected: t,
+        at_most: t,
+    }
+}
+
+/// Estimated duration of [`run_scale`]: per run placement at 1.5 x the target (at most the
+/// time box), two intervals of steady state, the stops.
+pub(crate) fn estimate_scale(opts: &BenchOptions) -> Estimate {
+    let reps = opts.reps_or(5, 1) as u32;
+    let target = down_interval(200, SCALE_CS) + Duration::from_millis(50);
+    let mut e = Estimate::default();
+    for (n, ifaces) in scale_sizes(opts.quick) {
+        let lab = super::EST_LAB_PER_HOST * (2 * ifaces) as u32;
+        let fixed = Duration::from_millis(u64::from(SCALE_CS) * 25) + super::est_stop(n) * 2;
+        e = e + Estimate {
+            expected: lab + (target.mul_f64(1.5) + fixed) * reps * 2,
+            at_most: lab + (placement_time_box(target) + fixed) * reps * 2,
+        };
+    }
+    e
+}
+
+/// Advertisement interval of the scale benchmark (cs).
+const SCALE_CS: u16 = 100;
 
 /// Runs the single-router cold-start benchmark.
 pub fn run_coldstart(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
@@ -36,18 +97,9 @@ pub fn run_coldstart(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
     let cap = &caps[0];
     let h = ml.host("r1");
     let vip: IpAddr = "192.0.2.100".parse().expect("VIP");
-    let cases: Vec<(u8, u16)> = if opts.quick {
-        vec![(255, 10), (100, 10)]
-    } else {
-        vec![(255, 100), (100, 100), (100, 10)]
-    };
     let mut rows = Vec::new();
-    for (prio, cs) in cases {
-        let rfc = if prio == 255 {
-            Duration::ZERO
-        } else {
-            down_interval(prio, cs)
-        };
+    for (prio, cs) in coldstart_cases(opts.quick) {
+        let rfc = coldstart_rfc(prio, cs);
         let label = format!(
             "{}, interval {} (RFC value {:.1} ms)",
             if prio == 255 {
@@ -176,7 +228,7 @@ pub fn run_scale(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
     let reps = opts.reps_or(5, 1);
     let mut report = BenchReport::new("scale");
     let dir = WorkDir::new("bench-scale")?;
-    let cs: u16 = 100;
+    let cs = SCALE_CS;
     let names = ["r1", "r2"];
     let mut rows_time = Vec::new();
     let mut rows_wire = Vec::new();
@@ -201,13 +253,17 @@ pub fn run_scale(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
             .collect();
         let sets: Vec<_> = (0..2).map(|i| vip_sets(&vrs, i)).collect();
         let adi = down_interval(200, cs);
-        let timeout = Duration::from_secs(60) + Duration::from_millis(n as u64 * 20);
+        let target = adi + Duration::from_millis(50);
+        let timeout = placement_time_box(target);
         let mut t_all: HashMap<RouterKind, Vec<f64>> = HashMap::new();
         let mut t_wire: HashMap<RouterKind, Vec<f64>> = HashMap::new();
         let mut wrong: HashMap<RouterKind, Vec<f64>> = HashMap::new();
-        let mut problems: HashMap<RouterKind, Vec<String>> = HashMap::new();
+        let mut runs = Runs::default();
         for _ in 0..reps {
             for kind in KINDS {
+                if !runs.go(kind) {
+                    continue;
+                }
                 for r in names {
                     super::remove_leftover_vips(ml.host(r), &all_vips)?;
                 }
@@ -264,10 +320,13 @@ pub fn run_scale(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
                     }
                 }
                 wrong.entry(kind).or_default().push(wrong_n as f64);
-                let p = problems.entry(kind).or_default();
+                let mut p = Vec::new();
                 match done_at {
                     Some(d) => t_all.entry(kind).or_default().push(d.as_secs_f64()),
-                    None => p.push(format!("VIPs not all placed within {timeout:?}")),
+                    None => p.push(Problem::new(
+                        "every VIP placed",
+                        format!("not within the {:.1} s time box", timeout.as_secs_f64()),
+                    )),
                 }
                 if let Some(l) = last_first {
                     t_wire
@@ -280,45 +339,65 @@ pub fn run_scale(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
                     .iter()
                     .map(|c| Seen::decode(&c.frames(), recent, &ml.alias))
                     .collect();
-                p.extend(multi::check_steady(&vrs, &names, &tail));
+                p.extend(
+                    multi::check_steady(&vrs, &names, &tail)
+                        .into_iter()
+                        .map(|d| Problem::new("one Active per VR at the end", d)),
+                );
                 let invalid: usize = seen.iter().map(|s| s.invalid.len()).sum();
                 if invalid > 0 {
-                    p.push(format!("{invalid} rejected VRRP packets during the run"));
+                    p.push(Problem::new(
+                        "no rejected packets",
+                        format!("{invalid} rejected VRRP packets during the run"),
+                    ));
                 }
                 for d in &mut ds {
                     if let Err(e) = d.check_alive() {
-                        p.push(format!("daemon exited: {e}"));
+                        p.push(Problem::new("daemon running", format!("exited: {e}")));
                     }
                 }
                 for mut d in ds {
                     d.stop(Duration::from_secs(5));
                 }
+                runs.record(kind, p);
             }
         }
         for r in names {
             super::remove_leftover_vips(ml.host(r), &all_vips)?;
         }
+        let stops: Vec<String> = KINDS
+            .iter()
+            .filter_map(|&k| runs.stop_note(k, reps).map(|n| format!("{k} {n}")))
+            .collect();
         for kind in KINDS {
-            let p = problems.remove(&kind).unwrap_or_default();
             report.check(
-                format!("{label} {kind}: every VIP placed, one Active per VR at the end, no rejected packets"),
-                p.is_empty(),
-                if p.is_empty() {
-                    format!("{reps} runs")
-                } else {
-                    p.join("; ")
-                },
+                format!(
+                    "{label} {kind}: every VIP placed within the {:.1} s time box, one Active \
+                     per VR at the end, no rejected packets",
+                    timeout.as_secs_f64()
+                ),
+                runs.passed(kind),
+                runs.detail(kind, reps),
             );
+            if let Some(n) = runs.stop_note(kind, reps) {
+                report.notes.push(format!("{label} {kind}: {n}"));
+            }
         }
-        let target = adi.as_secs_f64() + 0.05;
+        let mut note = format!(
+            "target {:.3} s (Active_Down_Interval {:.3} s + 50 ms); time box {:.1} s",
+            target.as_secs_f64(),
+            adi.as_secs_f64(),
+            timeout.as_secs_f64()
+        );
+        for s in &stops {
+            note.push_str("; ");
+            note.push_str(s);
+        }
         rows_time.push(Row {
             label: label.clone(),
             vrrpd: Summary::of(t_all.remove(&RouterKind::Vrrpd).unwrap_or_default()),
             keepalived: Summary::of(t_all.remove(&RouterKind::Keepalived).unwrap_or_default()),
-            note: format!(
-                "target {target:.3} s (Active_Down_Interval {:.3} s + 50 ms)",
-                adi.as_secs_f64()
-            ),
+            note,
         });
         rows_wire.push(Row {
             label: label.clone(),

@@ -11,7 +11,15 @@
 //! 3. figure: kill / link down: (new Active's first advert - old Active's last advert) -
 //!    Active_Down_Interval of the new Active (3 x interval + Skew_Time); SIGTERM: (first
 //!    advert - priority-0 advert) - Skew_Time. GARP: first GARP - first advert;
-//! 4. restarts (or re-plugs) the old Active and checks it stays Backup.
+//! 4. restarts (or re-plugs) the old Active and waits until it is demonstrably a ready Backup
+//!    (checking it stays Backup): seen in the Backup state (its daemon logged "Entering BACKUP
+//!    STATE" and is in the VRRP multicast group, or, re-plugged, logged it again with its
+//!    `eth0` up), then a full Active_Down_Interval of its own, then an advert of the current
+//!    Active in the capture, and none of its own since the recovery.
+//!
+//! Before every fault (also the first of a block, after the initial election) every router
+//! but the Active must be shown ready the same way, so that no start-up Active_Down_Timer can
+//! expire right after the fault and pass for a takeover.
 //!
 //! Runs come in blocks of up to 5 repetitions with fresh daemons, alternating vrrpd and
 //! keepalived. Anomalies (the wrong router took over, a router advertised that should not
@@ -22,7 +30,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::multi::Seen;
-use super::{ms_between, BenchOptions, BenchReport, Daemon, Row, Summary, Table, KINDS};
+use super::{ms_between, BenchOptions, BenchReport, Daemon, Estimate, Row, Summary, Table, KINDS};
 use crate::capture::Capture;
 use crate::error::Result;
 use crate::lab::Lab;
@@ -107,6 +115,43 @@ pub fn cases(quick: bool) -> Vec<Case> {
 }
 
 const PRIOS: [u8; 3] = [200, 150, 100];
+
+/// Repetitions per block of fresh daemons.
+const BLOCK: usize = 5;
+
+/// Estimated duration of [`run`]. Per block: start, the initial election and the readiness of
+/// the Backups (the lowest priority's Active_Down_Interval and an interval), the stops. Per
+/// repetition: the takeover (Active_Down_Interval or Skew_Time of the new Active), the
+/// recovered router's readiness (its Active_Down_Interval and half an interval on average),
+/// ~150 ms of restarts and capture analysis (SIGTERM: +0.5 s for the old daemon to exit).
+pub(crate) fn estimate(opts: &BenchOptions) -> Estimate {
+    let reps = opts.reps_or(20, 2);
+    let mut t = Duration::ZERO;
+    let mut labs = std::collections::BTreeSet::new();
+    for case in cases(opts.quick) {
+        if labs.insert(case.routers) {
+            t += super::EST_LAB_PER_HOST * case.routers as u32;
+        }
+        let iv = Duration::from_millis(u64::from(case.interval_cs) * 10);
+        let adi = |p: u8| down_interval(p, case.interval_cs);
+        // The Active alternates between r1 and r2 (nopreempt); take r1's figures.
+        let takeover = match case.fault {
+            Fault::Sigterm => adi(PRIOS[1]) - iv * 3 + Duration::from_millis(500),
+            _ => adi(PRIOS[1]),
+        };
+        let rep = takeover + adi(PRIOS[0]) + iv / 2 + Duration::from_millis(150);
+        let block = adi(PRIOS[case.routers - 1])
+            + iv
+            + Duration::from_millis(300)
+            + super::est_stop(1) * case.routers as u32;
+        let blocks = reps.div_ceil(BLOCK) as u32 * 2;
+        t += rep * (reps as u32 * 2) + block * blocks;
+    }
+    Estimate {
+        expected: t,
+        at_most: t,
+    }
+}
 const VIP: &str = "192.0.2.100";
 
 /// Samples of one case and implementation.
@@ -115,6 +160,8 @@ struct Samples {
     failover_ms: Vec<f64>,
     garp_ms: Vec<f64>,
     anomalies: Vec<String>,
+    /// Readiness not shown (reported as notes; not anomalies, the figure is not affected).
+    not_ready: Vec<String>,
     end_ok: usize,
     blocks: usize,
     invalid: usize,
@@ -141,7 +188,7 @@ pub fn run(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
         let (lab, cap) = &labs[&case.routers];
         opts.progress(format!("failover: {}", case.label()));
         let mut per_kind: HashMap<RouterKind, Samples> = HashMap::new();
-        let block = reps.min(5);
+        let block = reps.min(BLOCK);
         let mut done: HashMap<RouterKind, usize> = HashMap::new();
         while KINDS
             .iter()
@@ -215,6 +262,11 @@ pub fn run(opts: &BenchOptions, vrrpd: &Path) -> Result<BenchReport> {
             for a in &s.anomalies {
                 report.notes.push(format!("{} {kind}: {a}", case.label()));
             }
+            for a in &s.not_ready {
+                report
+                    .notes
+                    .push(format!("{} {kind}: readiness: {a}", case.label()));
+            }
         }
     }
     report.tables.push(Table {
@@ -265,6 +317,187 @@ fn single_active(cap: &Capture, window: Duration, timeout: Duration) -> Option<S
     who
 }
 
+/// The log line both daemons print when an instance enters the Backup state (keepalived's
+/// wording, which vrrpd keeps), with `--log-console` / `-l`.
+const BACKUP_LINE: &str = "Entering BACKUP STATE";
+
+/// How long a (re)started or re-plugged router may take to be seen in the Backup state before
+/// the harness gives up and counts from then (with a note).
+const RECEIVING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The instant the harness first saw `in_backup()` hold, polled every 10 ms: the router is in
+/// the Backup state and can hear adverts (its daemon logged [`BACKUP_LINE`] and is in the VRRP
+/// multicast group, or, after a re-plug, logged it again with its `eth0` up). Its
+/// Active_Down_Timer started at or before that instant. `Err` with the instant the harness
+/// gave up, after [`RECEIVING_TIMEOUT`].
+fn backup_since(
+    mut in_backup: impl FnMut() -> bool,
+) -> std::result::Result<SystemTime, SystemTime> {
+    crate::util::wait_for(RECEIVING_TIMEOUT, || in_backup().then(SystemTime::now))
+        .ok_or_else(SystemTime::now)
+}
+
+/// A router that must be shown to be a ready Backup.
+#[derive(Debug, Clone, Copy)]
+struct Standby {
+    /// Index into the router names.
+    idx: usize,
+    /// From when it was seen in the Backup state, able to hear adverts ([`backup_since`]).
+    since: SystemTime,
+    /// Its Active_Down_Interval (3 x interval + Skew_Time of its priority).
+    adi: Duration,
+}
+
+/// Outcome of [`wait_ready`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Readiness {
+    /// Every standby router is a ready Backup.
+    Ready,
+    /// A standby router advertised (strict mode): it did not stay Backup.
+    Advertised(String),
+    /// Not shown within the timeout.
+    Timeout,
+}
+
+/// Waits, on the capture, until every router of `standby` is demonstrably a ready Backup:
+///
+/// - a full Active_Down_Interval of its own has passed since `since` (so an Active_Down_Timer
+///   started then that heard nothing would have expired),
+/// - and the capture holds an advert of `active` (`None`: of any other router) at or after
+///   that instant and after the standby router's own last advert, while that router has not
+///   advertised within the last `quiet`.
+///
+/// A Backup that is still silent once its Active_Down_Interval has run out, while the Active
+/// keeps advertising, hears the Active. With `strict_from` (a recovered router, `nopreempt`:
+/// it must stay Backup) any advert of a standby router from that instant on ends the wait at
+/// once.
+fn wait_ready(
+    cap: &Capture,
+    names: &[String],
+    active: Option<&str>,
+    standby: &[Standby],
+    strict_from: Option<SystemTime>,
+    quiet: Duration,
+    timeout: Duration,
+) -> Readiness {
+    let Some(from) = standby.iter().map(|b| b.since).min() else {
+        return Readiness::Ready;
+    };
+    let none = HashMap::new();
+    let mut out = Readiness::Timeout;
+    wait_until(timeout, || {
+        let seen = Seen::decode(&cap.frames(), from, &none);
+        match readiness(
+            &seen,
+            SystemTime::now(),
+            names,
+            active,
+            standby,
+            strict_from,
+            quiet,
+        ) {
+            Some(r) => {
+                out = r;
+                true
+            }
+            None => false,
+        }
+    });
+    out
+}
+
+/// The condition of [`wait_ready`] on the adverts seen up to `now`: `None` while not decided.
+fn readiness(
+    seen: &Seen,
+    now: SystemTime,
+    names: &[String],
+    active: Option<&str>,
+    standby: &[Standby],
+    strict_from: Option<SystemTime>,
+    quiet: Duration,
+) -> Option<Readiness> {
+    let mut all = true;
+    for b in standby {
+        let me = names[b.idx].as_str();
+        let mine = |from: SystemTime| {
+            seen.adverts
+                .iter()
+                .filter(move |x| x.router == me && x.priority > 0 && x.ts >= from)
+                .map(|x| x.ts)
+        };
+        if let Some(from) = strict_from {
+            if let Some(t) = mine(from).next() {
+                return Some(Readiness::Advertised(format!(
+                    "{me} advertised {:.1} ms after its recovery",
+                    ms_between(from, t)
+                )));
+            }
+        }
+        let last = mine(b.since).max();
+        let due = b.since + b.adi;
+        if now < due || last.is_some_and(|t| t + quiet > now) {
+            all = false;
+            continue;
+        }
+        let after = last.map_or(due, |t| t.max(due));
+        let heard = seen.adverts.iter().any(|x| {
+            x.priority > 0
+                && x.ts >= after
+                && x.router != me
+                && active.is_none_or(|a| x.router == a)
+        });
+        all &= heard;
+    }
+    all.then_some(Readiness::Ready)
+}
+
+/// The Active before a fault: the only router that advertised in the last `window`, once every
+/// other router is a ready Backup ([`wait_ready`]). `Err`: the anomaly.
+fn ready_active(
+    cap: &Capture,
+    names: &[String],
+    since: &[SystemTime],
+    adis: &[Duration],
+    window: Duration,
+    timeout: Duration,
+) -> std::result::Result<String, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let left = || deadline.saturating_duration_since(std::time::Instant::now());
+    // One attempt covers the longest Active_Down_Interval and a few adverts; then the Active
+    // is looked for again (it may have changed).
+    let attempt = adis.iter().max().copied().unwrap_or_default() + window * 2;
+    loop {
+        let Some(active) = single_active(cap, window, left()) else {
+            return Err("no single Active before the fault: skipped".to_string());
+        };
+        let standby: Vec<Standby> = (0..names.len())
+            .filter(|&i| names[i] != active)
+            .map(|i| Standby {
+                idx: i,
+                since: since[i],
+                adi: adis[i],
+            })
+            .collect();
+        let r = wait_ready(
+            cap,
+            names,
+            Some(&active),
+            &standby,
+            None,
+            window,
+            attempt.min(left()),
+        );
+        if r == Readiness::Ready {
+            return Ok(active);
+        }
+        if left().is_zero() {
+            return Err(format!(
+                "Backups not shown ready before the fault within {timeout:?}: skipped"
+            ));
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_block(
     lab: &Lab,
@@ -279,6 +512,9 @@ fn run_block(
     let iv = Duration::from_millis(u64::from(case.interval_cs) * 10);
     let window = iv * 2 + Duration::from_millis(60);
     let names: Vec<String> = (1..=case.routers).map(|i| format!("r{i}")).collect();
+    let adis: Vec<Duration> = (0..case.routers)
+        .map(|i| down_interval(PRIOS[i], case.interval_cs))
+        .collect();
     let none = HashMap::new();
     let vips = [VIP.parse().expect("VIP")];
     let start = |i: usize| -> Result<Daemon> {
@@ -287,6 +523,20 @@ fn run_block(
         super::remove_leftover_vips(h, &vips)?;
         Daemon::start(kind, h, &conf, dir, vrrpd)
     };
+    // From when a started daemon is a Backup that hears adverts.
+    let joined = |d: &Daemon, s: &mut Samples| {
+        backup_since(|| d.log_count(BACKUP_LINE) > 0 && d.in_vrrp_group_v4()).unwrap_or_else(
+            |gave_up| {
+                s.not_ready.push(format!(
+                    "{}: not seen in the Backup state (\"{BACKUP_LINE}\" logged, VRRP group \
+                     joined) within {RECEIVING_TIMEOUT:?}; its Active_Down_Interval counted \
+                     from then",
+                    d.host
+                ));
+                gave_up
+            },
+        )
+    };
     cap.clear();
     let block_start = SystemTime::now();
     s.blocks += 1;
@@ -294,12 +544,25 @@ fn run_block(
     for i in 0..case.routers {
         daemons.push(Some(start(i)?));
     }
-    let settle = down_interval(PRIOS[case.routers - 1], case.interval_cs) * 2;
+    let mut since: Vec<SystemTime> = Vec::new();
+    for d in daemons.iter().flatten() {
+        since.push(joined(d, s));
+    }
+    let settle = adis[case.routers - 1] * 2;
     for _ in 0..reps {
-        let Some(active) = single_active(cap, window, settle + Duration::from_secs(5)) else {
-            s.anomalies
-                .push("no single Active before the fault: skipped".to_string());
-            continue;
+        let active = match ready_active(
+            cap,
+            &names,
+            &since,
+            &adis,
+            window,
+            settle + Duration::from_secs(5),
+        ) {
+            Ok(a) => a,
+            Err(anomaly) => {
+                s.anomalies.push(anomaly);
+                continue;
+            }
         };
         let a = names
             .iter()
@@ -343,11 +606,56 @@ fn run_block(
                         d.stop(Duration::from_secs(2));
                     }
                 }
-                daemons[a] = Some(start(a)?);
+                let d = start(a)?;
+                since[a] = joined(&d, s);
+                daemons[a] = Some(d);
             }
-            Fault::LinkDown => lab.plug(&active)?,
+            Fault::LinkDown => {
+                let d = daemons[a].as_ref().expect("link down keeps the daemon");
+                let entered = d.log_count(BACKUP_LINE);
+                lab.plug(&active)?;
+                let host = lab.host(&active);
+                since[a] = backup_since(|| {
+                    d.log_count(BACKUP_LINE) > entered && host.is_up().unwrap_or(false)
+                })
+                .unwrap_or_else(|gave_up| {
+                    s.not_ready.push(format!(
+                        "{active}: not seen back in the Backup state (\"{BACKUP_LINE}\" \
+                         logged, eth0 up) within {RECEIVING_TIMEOUT:?} of the re-plug; its \
+                         Active_Down_Interval counted from then"
+                    ));
+                    gave_up
+                });
+            }
         }
-        std::thread::sleep(Duration::from_millis(300) + iv + iv / 5);
+        // Until the recovered router is demonstrably a ready Backup: a full Active_Down_Interval
+        // of its own after it was seen in the Backup state, then the current Active's advert,
+        // and no advert of its own since the recovery (nopreempt: it must stay Backup). An
+        // advert of its own ends the wait; it is counted below (another router advertised
+        // after the takeover).
+        let current = first_new.as_ref().map(|n| n.router.clone());
+        let recovered = Standby {
+            idx: a,
+            since: since[a],
+            adi: adis[a],
+        };
+        let ready_timeout = adis[a] + iv * 2 + Duration::from_secs(2);
+        let readiness = wait_ready(
+            cap,
+            &names,
+            current.as_deref(),
+            &[recovered],
+            Some(recover_at),
+            window,
+            ready_timeout,
+        );
+        if readiness == Readiness::Timeout {
+            s.not_ready.push(format!(
+                "{active} not shown a ready Backup within {ready_timeout:?} of entering the \
+                 Backup state (no advert of {} seen after its Active_Down_Interval)",
+                current.as_deref().unwrap_or("another router")
+            ));
+        }
         let Some(new) = first_new else {
             s.anomalies.push(format!(
                 "no takeover: nobody advertised within {:?} of the fault",
@@ -377,6 +685,21 @@ fn run_block(
             });
             continue;
         };
+        // A kill -9 or a link down leaves the Active silent; a priority-0 advert means it left
+        // gracefully (a harness fault: the figure would be Skew_Time, not the
+        // Active_Down_Interval).
+        if case.fault != Fault::Sigterm
+            && seen
+                .adverts
+                .iter()
+                .any(|x| x.router == active && x.priority == 0 && x.ts >= t_fault && x.ts <= new.ts)
+        {
+            s.anomalies.push(format!(
+                "old Active sent a priority-0 advert after the {}: not measured",
+                case.fault.label()
+            ));
+            continue;
+        }
         if new.router != names[expected] {
             s.anomalies.push(format!(
                 "wrong router took over: {} instead of {}",
@@ -430,4 +753,136 @@ fn run_block(
         super::remove_leftover_vips(lab.host(n), &vips)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::multi::Adv;
+    use super::*;
+
+    const T0: Duration = Duration::from_secs(1_000_000);
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + T0 + Duration::from_millis(ms)
+    }
+
+    fn adv(router: &str, ms: u64) -> Adv {
+        Adv {
+            ts: at(ms),
+            router: router.to_string(),
+            vrid: 1,
+            ipv6: false,
+            priority: 150,
+        }
+    }
+
+    fn seen(adverts: Vec<Adv>) -> Seen {
+        Seen {
+            adverts,
+            ..Seen::default()
+        }
+    }
+
+    fn names() -> Vec<String> {
+        vec!["r1".into(), "r2".into(), "r3".into()]
+    }
+
+    /// r1 restarted, able to hear adverts at 0 ms, Active_Down_Interval 340 ms.
+    fn r1() -> [Standby; 1] {
+        [Standby {
+            idx: 0,
+            since: at(0),
+            adi: Duration::from_millis(340),
+        }]
+    }
+
+    const QUIET: Duration = Duration::from_millis(260);
+
+    #[test]
+    fn restarted_router_is_ready_only_after_its_down_interval_and_an_active_advert() {
+        let n = names();
+        let ads = seen((0..5).map(|i| adv("r2", 50 + 100 * i)).collect());
+        // Before its Active_Down_Interval has run out: not yet, whatever was heard.
+        let r = readiness(&ads, at(339), &n, Some("r2"), &r1(), Some(at(0)), QUIET);
+        assert_eq!(r, None);
+        // Run out, but the Active's last advert (250 ms) is from before that.
+        let early = seen((0..3).map(|i| adv("r2", 50 + 100 * i)).collect());
+        let r = readiness(&early, at(345), &n, Some("r2"), &r1(), Some(at(0)), QUIET);
+        assert_eq!(r, None);
+        // The Active advertised at 350 ms, after the 340 ms: ready.
+        let r = readiness(&ads, at(360), &n, Some("r2"), &r1(), Some(at(0)), QUIET);
+        assert_eq!(r, Some(Readiness::Ready));
+    }
+
+    #[test]
+    fn only_the_current_active_counts() {
+        let n = names();
+        let ads = seen(vec![adv("r3", 350), adv("r3", 450)]);
+        let r = readiness(&ads, at(500), &n, Some("r2"), &r1(), Some(at(0)), QUIET);
+        assert_eq!(r, None, "r3 is not the Active");
+        // Without a known Active (no takeover), any other router's advert counts.
+        let r = readiness(&ads, at(500), &n, None, &r1(), Some(at(0)), QUIET);
+        assert_eq!(r, Some(Readiness::Ready));
+    }
+
+    #[test]
+    fn strict_ends_at_an_advert_of_the_restarted_router() {
+        let n = names();
+        let ads = seen(vec![adv("r2", 50), adv("r1", 120), adv("r2", 150)]);
+        let r = readiness(&ads, at(130), &n, Some("r2"), &r1(), Some(at(0)), QUIET);
+        assert!(
+            matches!(&r, Some(Readiness::Advertised(m)) if m.starts_with("r1 advertised 120.0 ms after")),
+            "{r:?}"
+        );
+        // Also an advert from before it was seen in the Backup state, after the recovery.
+        let late = [Standby {
+            since: at(200),
+            ..r1()[0]
+        }];
+        let r = readiness(&ads, at(130), &n, Some("r2"), &late, Some(at(0)), QUIET);
+        assert!(matches!(r, Some(Readiness::Advertised(_))), "{r:?}");
+        // Without strictness an advert from before `since` does not count.
+        let ads = seen(vec![adv("r2", 50), adv("r1", 120), adv("r2", 560)]);
+        let r = readiness(&ads, at(600), &n, Some("r2"), &late, None, QUIET);
+        assert_eq!(r, Some(Readiness::Ready));
+        let r = readiness(&ads, at(600), &n, Some("r2"), &late, Some(at(0)), QUIET);
+        assert!(matches!(r, Some(Readiness::Advertised(_))), "{r:?}");
+    }
+
+    #[test]
+    fn election_advert_needs_quiet_and_a_later_active_advert() {
+        // Not strict (before a fault): r1 advertised during the initial election at 360 ms.
+        let n = names();
+        let ads = seen(vec![adv("r1", 360), adv("r2", 400), adv("r2", 500)]);
+        // Quiet for less than 260 ms: not yet, although r2 advertised after it.
+        let r = readiness(&ads, at(550), &n, Some("r2"), &r1(), None, QUIET);
+        assert_eq!(r, None);
+        // Quiet long enough and r2 advertised after r1's last advert: ready.
+        let r = readiness(&ads, at(650), &n, Some("r2"), &r1(), None, QUIET);
+        assert_eq!(r, Some(Readiness::Ready));
+        // r2's adverts all before r1's: not ready.
+        let ads = seen(vec![adv("r2", 340), adv("r1", 360)]);
+        let r = readiness(&ads, at(700), &n, Some("r2"), &r1(), None, QUIET);
+        assert_eq!(r, None);
+    }
+
+    #[test]
+    fn every_standby_router_must_be_ready() {
+        let n = names();
+        let both = [
+            r1()[0],
+            Standby {
+                idx: 2,
+                since: at(100),
+                adi: Duration::from_millis(360),
+            },
+        ];
+        let ads = seen(vec![adv("r2", 350), adv("r2", 450)]);
+        // r1 is ready at 350 ms; r3 only once r2 advertised at or after 460 ms.
+        let r = readiness(&ads, at(470), &n, Some("r2"), &both, None, QUIET);
+        assert_eq!(r, None);
+        let ads = seen(vec![adv("r2", 350), adv("r2", 460)]);
+        let r = readiness(&ads, at(470), &n, Some("r2"), &both, None, QUIET);
+        assert_eq!(r, Some(Readiness::Ready));
+    }
 }

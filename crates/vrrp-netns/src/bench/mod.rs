@@ -20,6 +20,7 @@
 //! benchmark whose validity checks fail (not exactly one Active at the end, packets with bad
 //! checksums, ...) reports them and [`BenchReport::valid`] is false.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,11 @@ pub struct BenchOptions {
     pub window: Option<Duration>,
     /// Print progress lines to stderr.
     pub verbose: bool,
+    /// Cost benchmark only: the numbers of virtual routers to run (each on
+    /// `ceil(n / 250)` interfaces, at most 4 as in the full matrix); empty: the default matrix.
+    pub cost_sizes: Vec<usize>,
+    /// Cost benchmark only: the advertisement intervals (centiseconds); empty: the default.
+    pub cost_intervals: Vec<u16>,
 }
 
 impl BenchOptions {
@@ -111,6 +117,200 @@ impl BenchOptions {
 
 /// The two implementations compared, in the order runs alternate.
 pub const KINDS: [RouterKind; 2] = [RouterKind::Vrrpd, RouterKind::Keepalived];
+
+/// How long a run may wait for every VIP to reach its intended node before it is reported as
+/// failing validity: ten times the target (one Active_Down_Interval of the intended Active +
+/// 50 ms), at least 20 s. Proportionate to the protocol, so that an implementation that never
+/// places every VIP costs tens of seconds per run, not minutes.
+pub fn placement_time_box(target: Duration) -> Duration {
+    (target * 10).max(Duration::from_secs(20))
+}
+
+/// Runs of one implementation in one case stop once this many consecutive runs failed the
+/// same validity check (the report gives n and the check): a broken case does not cost a
+/// time box per repetition.
+pub const STOP_AFTER: usize = 2;
+
+/// A validity problem of one run: which check failed, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// The check (short, stable: consecutive failures are matched on it).
+    pub check: &'static str,
+    /// Details.
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(check: &'static str, detail: impl Into<String>) -> Problem {
+        Problem {
+            check,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Per implementation, the problems of its runs in one case and the [`STOP_AFTER`] rule.
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    runs: HashMap<RouterKind, usize>,
+    problems: HashMap<RouterKind, Vec<Problem>>,
+    /// Consecutive failed runs per check, up to the last run.
+    streak: HashMap<RouterKind, BTreeMap<&'static str, usize>>,
+    stopped: HashMap<RouterKind, &'static str>,
+}
+
+impl Runs {
+    /// Whether `kind` still runs (has not been stopped by [`STOP_AFTER`]).
+    pub fn go(&self, kind: RouterKind) -> bool {
+        !self.stopped.contains_key(&kind)
+    }
+
+    /// Records one finished run of `kind` with its problems (empty: it passed every check).
+    pub fn record(&mut self, kind: RouterKind, problems: Vec<Problem>) {
+        *self.runs.entry(kind).or_default() += 1;
+        let streak = self.streak.entry(kind).or_default();
+        streak.retain(|c, _| problems.iter().any(|p| p.check == *c));
+        let mut checks: Vec<&'static str> = problems.iter().map(|p| p.check).collect();
+        checks.sort_unstable();
+        checks.dedup();
+        for c in checks {
+            let n = streak.entry(c).or_default();
+            *n += 1;
+            if *n >= STOP_AFTER {
+                self.stopped.entry(kind).or_insert(c);
+            }
+        }
+        self.problems.entry(kind).or_default().extend(problems);
+    }
+
+    /// Runs of `kind` so far.
+    pub fn runs(&self, kind: RouterKind) -> usize {
+        self.runs.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Whether every run of `kind` passed (and there was one).
+    pub fn passed(&self, kind: RouterKind) -> bool {
+        self.runs(kind) > 0 && self.problems.get(&kind).is_none_or(Vec::is_empty)
+    }
+
+    /// Why `kind` was stopped early, if it was: `stopped after n of reps runs: ...`.
+    pub fn stop_note(&self, kind: RouterKind, reps: usize) -> Option<String> {
+        self.stopped.get(&kind).map(|c| {
+            format!(
+                "stopped after {} of {reps} runs: {STOP_AFTER} consecutive runs failed \"{c}\"",
+                self.runs(kind)
+            )
+        })
+    }
+
+    /// The detail of the validity check of `kind`: the run count, the stop note, the problems.
+    pub fn detail(&self, kind: RouterKind, reps: usize) -> String {
+        let mut parts = vec![format!("{} of {reps} runs", self.runs(kind))];
+        parts.extend(self.stop_note(kind, reps));
+        for p in self.problems.get(&kind).into_iter().flatten() {
+            parts.push(format!("{}: {}", p.check, p.detail));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Estimated duration of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Estimate {
+    /// From the protocol timers and the harness's fixed waits, with placement (scale, cost)
+    /// at 1.5 x its target on average, on an idle machine.
+    pub expected: Duration,
+    /// With every placement time box used in full (scale, cost); else the same.
+    pub at_most: Duration,
+}
+
+impl std::ops::Add for Estimate {
+    type Output = Estimate;
+    fn add(self, o: Estimate) -> Estimate {
+        Estimate {
+            expected: self.expected + o.expected,
+            at_most: self.at_most + o.at_most,
+        }
+    }
+}
+
+/// One benchmark of a report: its estimate and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// Benchmark name.
+    pub name: String,
+    /// Estimated before the run.
+    pub estimate: Estimate,
+    /// Measured.
+    pub elapsed: Duration,
+}
+
+/// The options a benchmark runs with: inside `all` (not quick), the cost benchmark is
+/// shortened to 3 runs of 5 s unless given explicitly.
+fn part_opts(name: BenchName, in_all: bool, opts: &BenchOptions) -> BenchOptions {
+    if name == BenchName::Cost && in_all && !opts.quick {
+        BenchOptions {
+            reps: opts.reps.or(Some(3)),
+            window: opts.window.or(Some(Duration::from_secs(5))),
+            ..opts.clone()
+        }
+    } else {
+        opts.clone()
+    }
+}
+
+/// The benchmarks `name` runs, with their options.
+fn parts_of(name: BenchName, opts: &BenchOptions) -> Vec<(BenchName, BenchOptions)> {
+    let names = match name {
+        BenchName::All => vec![
+            BenchName::Failover,
+            BenchName::Coldstart,
+            BenchName::Scale,
+            BenchName::Cost,
+        ],
+        n => vec![n],
+    };
+    names
+        .into_iter()
+        .map(|n| (n, part_opts(n, name == BenchName::All, opts)))
+        .collect()
+}
+
+/// The estimated duration of each benchmark `name` runs (one for `all`'s every part).
+pub fn estimate(name: BenchName, opts: &BenchOptions) -> Vec<(BenchName, Estimate)> {
+    parts_of(name, opts)
+        .into_iter()
+        .map(|(n, o)| {
+            let e = match n {
+                BenchName::Failover => failover::estimate(&o),
+                BenchName::Coldstart => coldstart::estimate_coldstart(&o),
+                BenchName::Scale => coldstart::estimate_scale(&o),
+                BenchName::Cost => cost::estimate(&o),
+                BenchName::All => unreachable!("expanded"),
+            };
+            (n, e)
+        })
+        .collect()
+}
+
+/// Estimation constants (idle machine): building a lab, per host (namespace, veth,
+/// addresses: a dozen `ip` runs).
+pub(crate) const EST_LAB_PER_HOST: Duration = Duration::from_millis(500);
+
+/// Estimation: stopping one daemon with `n` virtual routers (SIGTERM until every process is
+/// gone; keepalived takes about 1 s, vrrpd much less) and removing leftover VIPs.
+pub(crate) fn est_stop(n: usize) -> Duration {
+    Duration::from_millis(600) + Duration::from_millis(n as u64)
+}
+
+fn minutes(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.1} min", s / 60.0)
+    }
+}
 
 /// Median, minimum and maximum of a set of samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,6 +441,8 @@ pub struct BenchReport {
     pub checks: Vec<Check>,
     /// Remarks: binaries used, machine load, anomalies.
     pub notes: Vec<String>,
+    /// The benchmarks run, with their estimated and measured durations.
+    pub parts: Vec<Part>,
 }
 
 impl BenchReport {
@@ -252,6 +454,7 @@ impl BenchReport {
             tables: Vec::new(),
             checks: Vec::new(),
             notes: Vec::new(),
+            parts: Vec::new(),
         }
     }
 
@@ -301,6 +504,39 @@ impl fmt::Display for BenchReport {
             self.started,
             self.elapsed.as_secs_f64()
         )?;
+        if !self.parts.is_empty() {
+            writeln!(
+                f,
+                "| part | estimated | at most (every placement time box used) | took |"
+            )?;
+            writeln!(f, "|---|---|---|---|")?;
+            let mut total = Estimate::default();
+            for p in &self.parts {
+                total = total + p.estimate;
+                writeln!(
+                    f,
+                    "| {} | {} | {} | {} |",
+                    p.name,
+                    minutes(p.estimate.expected),
+                    minutes(p.estimate.at_most),
+                    minutes(p.elapsed)
+                )?;
+            }
+            if self.parts.len() > 1 {
+                writeln!(
+                    f,
+                    "| total | {} | {} | {} |",
+                    minutes(total.expected),
+                    minutes(total.at_most),
+                    minutes(self.elapsed)
+                )?;
+            }
+            writeln!(
+                f,
+                "\nEstimates: protocol timers and the harness's fixed waits, placement at 1.5 x \
+                 its target on average, idle machine; load stretches every part.\n"
+            )?;
+        }
         for t in &self.tables {
             writeln!(f, "### {} [{}]\n", t.title, t.unit)?;
             writeln!(
@@ -371,34 +607,37 @@ pub fn run(name: BenchName, opts: &BenchOptions) -> Result<BenchReport> {
         machine(),
         loadavg()
     ));
-    let names: Vec<BenchName> = match name {
-        BenchName::All => vec![
-            BenchName::Failover,
-            BenchName::Coldstart,
-            BenchName::Scale,
-            BenchName::Cost,
-        ],
-        n => vec![n],
-    };
-    for n in names {
+    let parts = parts_of(name, opts);
+    let estimates = estimate(name, opts);
+    opts.progress(format!(
+        "estimated: {}",
+        estimates
+            .iter()
+            .map(|(n, e)| format!(
+                "{} ~{} (at most {})",
+                n.name(),
+                minutes(e.expected),
+                minutes(e.at_most)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for ((n, o), (_, est)) in parts.into_iter().zip(estimates) {
         opts.progress(format!("starting {} (load {})", n.name(), loadavg()));
-        let r = match n {
-            BenchName::Failover => failover::run(opts, &vrrpd)?,
-            BenchName::Coldstart => coldstart::run_coldstart(opts, &vrrpd)?,
-            BenchName::Scale => coldstart::run_scale(opts, &vrrpd)?,
-            BenchName::Cost if name == BenchName::All && !opts.quick => {
-                // Inside `all`, the cost benchmark is shortened to keep the whole run near
-                // 20 minutes: 3 runs of 5 s unless given explicitly.
-                let o = BenchOptions {
-                    reps: opts.reps.or(Some(3)),
-                    window: opts.window.or(Some(Duration::from_secs(5))),
-                    ..opts.clone()
-                };
-                cost::run(&o, &vrrpd)?
-            }
-            BenchName::Cost => cost::run(opts, &vrrpd)?,
+        let t_part = std::time::Instant::now();
+        let mut r = match n {
+            BenchName::Failover => failover::run(&o, &vrrpd)?,
+            BenchName::Coldstart => coldstart::run_coldstart(&o, &vrrpd)?,
+            BenchName::Scale => coldstart::run_scale(&o, &vrrpd)?,
+            BenchName::Cost => cost::run(&o, &vrrpd)?,
             BenchName::All => unreachable!("expanded above"),
         };
+        r.elapsed = t_part.elapsed();
+        report.parts.push(Part {
+            name: n.name().to_string(),
+            estimate: est,
+            elapsed: r.elapsed,
+        });
         if name == BenchName::All {
             // A long run keeps what it measured so far even if it is interrupted later.
             opts.progress(format!("{} done:\n{r}", n.name()));
@@ -502,6 +741,22 @@ impl Daemon {
         })
     }
 
+    /// Whether the daemon's namespace is in the IPv4 VRRP multicast group 224.0.0.18 on some
+    /// interface (`/proc/PID/net/igmp` of its main process): it has opened its receive
+    /// socket and can hear adverts. Both daemons join the group with `IP_ADD_MEMBERSHIP`; the
+    /// membership goes with the socket, so it is gone once a killed daemon has been reaped.
+    pub fn in_vrrp_group_v4(&self) -> bool {
+        let Some(g) = &self.guard else {
+            return false;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/net/igmp", g.pid())) else {
+            return false;
+        };
+        // The kernel prints the group as the raw (network order) u32 in hex, host endianness.
+        let group = format!("{:08X}", u32::from_ne_bytes([224, 0, 0, 18]));
+        igmp_has_group(&text, &group)
+    }
+
     /// Every process in the daemon's namespace (keepalived: parent and VRRP child).
     pub fn pids(&self) -> Vec<u32> {
         crate::netns::pids_in(&self.netns).unwrap_or_default()
@@ -521,6 +776,13 @@ impl Daemon {
         Ok(())
     }
 
+    /// How many lines of the daemon's log contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        std::fs::read_to_string(self.dir.join("daemon.log"))
+            .map(|t| t.lines().filter(|l| l.contains(needle)).count())
+            .unwrap_or(0)
+    }
+
     /// The last lines of the daemon's log.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
@@ -529,8 +791,17 @@ impl Daemon {
     }
 
     /// SIGKILL to every process of the daemon, then reaps the main process.
+    ///
+    /// Every process is stopped (SIGSTOP) before any is killed: keepalived's VRRP child has
+    /// its parent-death signal set to SIGTERM, so killing the parent first could let the child
+    /// shut down gracefully, with a priority-0 advert, before its own SIGKILL arrives; a kill
+    /// -9 must leave the Active silent.
     pub fn kill9(&mut self) {
-        for pid in self.pids() {
+        let pids = self.pids();
+        for &pid in &pids {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGSTOP);
+        }
+        for &pid in &pids {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
         if let Some(mut g) = self.guard.take() {
@@ -568,6 +839,18 @@ impl Drop for Daemon {
         self.kill9();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether a `/proc/net/igmp` text lists `group` (8 hex digits as the kernel prints them)
+/// under any device, with at least one user.
+fn igmp_has_group(text: &str, group: &str) -> bool {
+    text.lines()
+        .filter(|l| l.starts_with('\t') || l.starts_with(' '))
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?, it.next()?.parse::<u32>().ok()?))
+        })
+        .any(|(g, users)| g.eq_ignore_ascii_case(group) && users > 0)
 }
 
 /// CPU time (utime + stime, all threads) of a set of processes, in seconds.
@@ -721,6 +1004,90 @@ mod tests {
             note: String::new(),
         };
         assert_eq!(r.ratio(), Some(0.25));
+    }
+
+    #[test]
+    fn runs_stop_after_two_consecutive_failures_of_the_same_check() {
+        let k = RouterKind::Keepalived;
+        let mut r = Runs::default();
+        r.record(k, vec![Problem::new("placed", "not within 20 s")]);
+        assert!(r.go(k), "one failure does not stop");
+        r.record(k, vec![Problem::new("steady", "2 VRs wrong")]);
+        assert!(r.go(k), "two failures of different checks do not stop");
+        r.record(k, vec![]);
+        r.record(k, vec![Problem::new("steady", "1 VR wrong")]);
+        assert!(r.go(k), "a passing run breaks the streak");
+        r.record(
+            k,
+            vec![
+                Problem::new("placed", "not within 20 s"),
+                Problem::new("steady", "3 VRs wrong"),
+            ],
+        );
+        assert!(!r.go(k), "steady failed twice in a row");
+        assert_eq!(r.runs(k), 5);
+        assert!(!r.passed(k));
+        let d = r.detail(k, 7);
+        assert!(
+            d.starts_with(
+                "5 of 7 runs; stopped after 5 of 7 runs: 2 consecutive runs failed \"steady\""
+            ),
+            "{d}"
+        );
+        assert!(d.contains("placed: not within 20 s"), "{d}");
+        // The other implementation is unaffected.
+        assert!(r.go(RouterKind::Vrrpd));
+        assert!(!r.passed(RouterKind::Vrrpd), "no runs: not passed");
+        r.record(RouterKind::Vrrpd, vec![]);
+        assert!(r.passed(RouterKind::Vrrpd));
+    }
+
+    #[test]
+    fn placement_time_box_is_ten_targets_at_least_20_s() {
+        assert_eq!(
+            placement_time_box(Duration::from_millis(3269)),
+            Duration::from_millis(32690)
+        );
+        assert_eq!(
+            placement_time_box(Duration::from_millis(372)),
+            Duration::from_secs(20)
+        );
+    }
+
+    #[test]
+    fn full_all_estimate_fits_35_minutes() {
+        let e = estimate(BenchName::All, &BenchOptions::default());
+        let names: Vec<&str> = e.iter().map(|(n, _)| n.name()).collect();
+        assert_eq!(names, ["failover", "coldstart", "scale", "cost"]);
+        let total = e.iter().fold(Estimate::default(), |a, (_, b)| a + *b);
+        assert!(
+            total.expected > Duration::from_secs(15 * 60)
+                && total.expected < Duration::from_secs(35 * 60),
+            "{e:?}"
+        );
+        for (n, p) in &e {
+            assert!(p.at_most >= p.expected, "{n:?}: {p:?}");
+        }
+        // Inside `all` the cost benchmark is the shortened one.
+        let alone = estimate(BenchName::Cost, &BenchOptions::default());
+        assert!(
+            alone[0].1.expected > e[3].1.expected * 5,
+            "{alone:?} vs {e:?}"
+        );
+    }
+
+    #[test]
+    fn igmp_group_lines() {
+        let text = "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n\
+                    1\tlo        :     1      V3\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n\
+                    2\teth0      :     2      V3\n\
+                    \t\t\t\t120000E0     1 0:00000000\t\t0\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n";
+        assert!(igmp_has_group(text, "120000E0"));
+        assert!(!igmp_has_group(text, "130000E0"));
+        // The device lines ("2 eth0 : 2 V3") are not groups.
+        assert!(!igmp_has_group(text, "2"));
     }
 
     #[test]

@@ -487,6 +487,17 @@ pub struct NotifyScripts {
 }
 
 impl NotifyScripts {
+    /// No script at all (the default).
+    pub const NONE: NotifyScripts = NotifyScripts {
+        master: None,
+        backup: None,
+        fault: None,
+        stop: None,
+        deleted: None,
+        notify: None,
+        master_rx_lower_pri: None,
+    };
+
     /// All configured scripts.
     pub fn iter(&self) -> impl Iterator<Item = &ScriptCommand> {
         [

@@ -28,7 +28,7 @@
 //! `*_fifo_script` is started once with the FIFO path appended to its arguments and stopped by
 //! [`Notifier::shutdown`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -269,6 +269,34 @@ struct Scripts {
     notify_deleted: bool,
 }
 
+impl Scripts {
+    /// No script and no `notify_deleted`: the same as no entry at all.
+    fn is_empty(&self) -> bool {
+        let Scripts {
+            master,
+            backup,
+            fault,
+            stop,
+            deleted,
+            notify,
+            master_rx_lower_pri,
+            notify_deleted,
+        } = self;
+        !notify_deleted
+            && [
+                master,
+                backup,
+                fault,
+                stop,
+                deleted,
+                notify,
+                master_rx_lower_pri,
+            ]
+            .iter()
+            .all(|s| s.is_none())
+    }
+}
+
 /// One script run of a job.
 #[derive(Debug)]
 struct Step {
@@ -289,6 +317,8 @@ pub struct Notifier {
     runtime: Handle,
     /// What the FIFOs were opened and their scripts started with (compared on reload).
     fifo_config: (Vec<FifoSpec>, ScriptPolicy),
+    /// The targets with at least one script or `notify_deleted`; a target that is not here
+    /// has none (most instances: an entry per instance would cost ~2 KiB each).
     targets: HashMap<Key, Scripts>,
     fifos: Vec<(PathBuf, File)>,
     fifo_scripts: Mutex<Vec<(PathBuf, GroupChild)>>,
@@ -367,7 +397,14 @@ impl Notifier {
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(workers) = workers.as_mut() {
             // Dropping the sender lets the worker finish its queue and end.
-            workers.retain(|key, _| self.targets.contains_key(key));
+            let configured: HashSet<(Subject, &str)> = [
+                (Subject::Instance, &config.instances),
+                (Subject::Group, &config.groups),
+            ]
+            .into_iter()
+            .flat_map(|(subject, list)| list.iter().map(move |(name, _)| (subject, name.as_str())))
+            .collect();
+            workers.retain(|(subject, name), _| configured.contains(&(*subject, name.as_str())));
         }
         for p in &problems {
             error!("{p}");
@@ -551,7 +588,9 @@ fn prepare_targets(
     ] {
         for (name, scripts) in list {
             let scripts = prepare_scripts(subject, name, scripts, &config.policy, problems);
-            targets.insert((subject, name.clone()), scripts);
+            if !scripts.is_empty() {
+                targets.insert((subject, name.clone()), scripts);
+            }
         }
     }
     targets

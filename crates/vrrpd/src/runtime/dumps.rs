@@ -79,7 +79,7 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
                 member_init: states.iter().filter(|s| **s == DumpState::Init).count() as u32,
                 tracking_weight: false,
                 smtp_alert: g.notify.smtp_alert,
-                notify: dump::NotifyDump::from_scripts(&g.notify.scripts, uid_gid),
+                notify: dump::NotifyDump::from_scripts(g.notify.scripts(), uid_gid),
             }
         })
         .collect();

@@ -8,7 +8,8 @@ use crate::config::model::Config;
 use crate::convert::{HostFacts, InterfaceFacts};
 
 /// Reads the primary IPv4 address and IPv6 link-local of every interface the configuration
-/// names. Interfaces that do not exist are left out (the mapping reports them).
+/// names (one request per interface, all in flight together, and one address dump).
+/// Interfaces that do not exist are left out (the mapping reports them).
 pub async fn host_facts(cfg: &Config) -> Result<HostFacts, vrrp_net::Error> {
     let netlink = Netlink::new()?;
     let names: BTreeSet<&str> = cfg
@@ -16,19 +17,16 @@ pub async fn host_facts(cfg: &Config) -> Result<HostFacts, vrrp_net::Error> {
         .iter()
         .filter_map(|i| i.interface.as_deref())
         .collect();
+    let names: Vec<&str> = names.into_iter().collect();
     let mut facts = HostFacts::new();
-    for name in names {
-        match netlink.interface_by_name(name).await {
-            Ok(info) => facts.insert(
-                name,
-                InterfaceFacts {
-                    primary_ipv4: info.primary_ipv4.map(|(a, _)| a),
-                    ipv6_link_local: info.ipv6_link_local,
-                },
-            ),
-            Err(vrrp_net::Error::InterfaceNotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
+    for (name, info) in netlink.interfaces_by_name(&names).await? {
+        facts.insert(
+            &name,
+            InterfaceFacts {
+                primary_ipv4: info.primary_ipv4.map(|(a, _)| a),
+                ipv6_link_local: info.ipv6_link_local,
+            },
+        );
     }
     Ok(facts)
 }

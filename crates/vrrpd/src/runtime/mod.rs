@@ -45,8 +45,14 @@ const EXIT_FATAL: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 const EXIT_PERMISSION: u8 = 4;
 
+/// How long the routers must go without a state change before the heap's free memory is
+/// handed back to the kernel ([`crate::heap::release_free_memory`]): a takeover of many
+/// routers leaves freed buffers behind in the middle of the heap.
+const SETTLE: Duration = Duration::from_secs(5);
+
 /// Runs the daemon until it is told to stop. Blocks the calling thread.
 pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
+    crate::heap::configure();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -62,6 +68,8 @@ pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
 
 /// What the runtime keeps about the running configuration.
 struct Running {
+    /// The running configuration, without its `vrrp_instance` blocks once the notifier and
+    /// the trackers are built from it ([`shed`]).
     loaded: Loaded,
     plans: Vec<InstancePlan>,
     /// The driver index of each plan (`None`: it could not be started by a reload). Driver
@@ -116,7 +124,12 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
         "Starting VRRP child process, vrrpd {}",
         env!("CARGO_PKG_VERSION")
     );
-    let code = event_loop(cli, running).await;
+    // Subscribed before the driver task first runs, so that no startup state change is
+    // missed; then the task runs first (this runtime has one thread): the routers start and
+    // the first adverts leave before the services below are set up.
+    let events = running.handle.subscribe();
+    tokio::task::yield_now().await;
+    let code = event_loop(cli, running, events).await;
     tracing::info!("Stopped vrrpd");
     code
 }
@@ -246,8 +259,13 @@ fn exit_for(e: &vrrp_net::Error) -> ExitCode {
     }
 }
 
-async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
-    let mut events = running.handle.subscribe();
+/// Serves signals, trackers and driver `events` (subscribed before the driver started)
+/// until told to stop, then stops the driver.
+async fn event_loop(
+    cli: &Cli,
+    mut running: Running,
+    mut events: broadcast::Receiver<Event>,
+) -> ExitCode {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -264,6 +282,8 @@ async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
     };
     let notifier = Notifier::start(notifier_config(&running.loaded));
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
+    shed(&mut running.loaded);
+    crate::heap::release_free_memory();
     let links = interfaces::LinkTracker::start(&trackers).await;
     let groups = GroupStates::new(&running.driver_groups());
     let mut svc = Services {
@@ -275,6 +295,9 @@ async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
+    let settle = tokio::time::sleep(SETTLE);
+    tokio::pin!(settle);
+    let mut settling = false;
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -308,13 +331,21 @@ async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
             Some(update) = svc.links.next() => {
                 let _ = svc.trackers.interface_tx.send(update).await;
             }
-            ev = events.recv() => match ev {
-                Ok(ev) => on_event(&running, &svc.notifier, &mut svc.groups, ev).await,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "event subscriber lagged");
+            ev = events.recv() => {
+                match ev {
+                    Ok(ev) => on_event(&running, &svc.notifier, &mut svc.groups, ev).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "event subscriber lagged");
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
-            },
+                settle.as_mut().reset(tokio::time::Instant::now() + SETTLE);
+                settling = true;
+            }
+            _ = &mut settle, if settling => {
+                settling = false;
+                crate::heap::release_free_memory();
+            }
         }
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
@@ -337,6 +368,14 @@ async fn event_loop(cli: &Cli, mut running: Running) -> ExitCode {
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+/// Drops what the running configuration no longer needs once the plans, the notifier and the
+/// trackers are built from it: the `vrrp_instance` blocks (the plans hold what the runtime
+/// uses of them; about 2 KiB per instance) and the warnings (logged at load).
+fn shed(loaded: &mut Loaded) {
+    loaded.config.vrrp_instances = Vec::new();
+    loaded.warnings = Vec::new();
 }
 
 fn notifier_config(loaded: &Loaded) -> NotifierConfig {
@@ -459,8 +498,9 @@ async fn reload(
         loaded,
         plans,
         groups,
-        ..
+        specs,
     } = next;
+    drop(specs);
     running.loaded = loaded;
     running.plans = plans;
     running.slots = slots;
@@ -477,6 +517,7 @@ async fn reload(
     let resend = svc
         .trackers
         .reload(&running.loaded.config, &running.plans, &running.slots);
+    shed(&mut running.loaded);
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
     }
@@ -489,6 +530,7 @@ async fn reload(
         removed = diff.removed.len(),
         "Reload finished"
     );
+    crate::heap::release_free_memory();
 }
 
 /// The numeric SIGRTMIN of the C library (glibc: 34), for keepalived's JSON signal.
