@@ -86,13 +86,14 @@ fn v6(ll: bool, last: u16) -> IpAddr {
 }
 
 /// Parse + handle_advert of a higher-priority advert in a steady Backup.
-fn steady_backup(cfg: RouterConfig, peer: IpAddr, version: Version) {
-    let mut router = Router::new(cfg.clone()).unwrap();
-    let mut now = Instant::from_micros(1_000_000);
-    router.handle(now, Input::Startup);
-    while router.poll_action().is_some() {}
-    assert_eq!(router.state(), State::Backup);
-
+/// A priority-200 advert from `peer` for `cfg`'s virtual router, built into `buf`: its length
+/// and the metadata it arrives with.
+fn peer_advert(
+    cfg: &RouterConfig,
+    version: Version,
+    peer: IpAddr,
+    buf: &mut [u8; 128],
+) -> (usize, RxMeta) {
     let dst = cfg.family.multicast_group();
     let (auth_type, auth_data) = cfg.auth.wire();
     let spec = AdvertSpec {
@@ -105,14 +106,25 @@ fn steady_backup(cfg: RouterConfig, peer: IpAddr, version: Version) {
         auth_type,
         auth_data,
     };
-    let mut buf = [0u8; 128];
-    let len = packet::build(&spec, peer, dst, &mut buf).unwrap();
+    let len = packet::build(&spec, peer, dst, buf).unwrap();
     let meta = RxMeta {
         src: peer,
         dst,
         ttl: packet::VRRP_TTL,
         ifindex: 1,
     };
+    (len, meta)
+}
+
+fn steady_backup(cfg: RouterConfig, peer: IpAddr, version: Version) {
+    let mut router = Router::new(cfg.clone()).unwrap();
+    let mut now = Instant::from_micros(1_000_000);
+    router.handle(now, Input::Startup);
+    while router.poll_action().is_some() {}
+    assert_eq!(router.state(), State::Backup);
+
+    let mut buf = [0u8; 128];
+    let (len, meta) = peer_advert(&cfg, version, peer, &mut buf);
     let step = Duration::from_millis(10);
     let mut round = |now: Instant| {
         let adv = packet::parse(&buf[..len], meta).unwrap();
@@ -243,26 +255,8 @@ fn a_second_takeover_does_not_allocate() {
 
     // A higher-priority Active appears: back to Backup.
     let peer = v6(true, 20);
-    let dst = cfg.family.multicast_group();
-    let (auth_type, auth_data) = cfg.auth.wire();
-    let spec = AdvertSpec {
-        version: Version::V3,
-        vrid: cfg.vrid,
-        priority: 200,
-        interval_cs: cfg.advert_interval_cs,
-        addrs: &cfg.vips,
-        checksum_form: ChecksumForm::Rfc9568,
-        auth_type,
-        auth_data,
-    };
     let mut buf = [0u8; 128];
-    let len = packet::build(&spec, peer, dst, &mut buf).unwrap();
-    let meta = RxMeta {
-        src: peer,
-        dst,
-        ttl: packet::VRRP_TTL,
-        ifindex: 1,
-    };
+    let (len, meta) = peer_advert(&cfg, Version::V3, peer, &mut buf);
     now += Duration::from_millis(10);
     let adv = packet::parse(&buf[..len], meta).unwrap();
     router.handle_advert(now, &adv).unwrap();
