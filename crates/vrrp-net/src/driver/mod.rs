@@ -192,13 +192,10 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
     let netlink = Netlink::new()?;
     let mut cleanup = Cleanup::default();
     let started = async {
-        // Together: the watcher subscribes in its first step, before any interface is looked
-        // up, so that no link change after a lookup goes unreported.
-        let (parts, watcher) = tokio::join!(
-            instance::setup(&cfg, &netlink, &mut cleanup),
-            Watcher::new()
-        );
-        let (parts, watcher) = (parts?, watcher?);
+        // The watcher subscribes before any interface is looked up, so that no link change
+        // after a lookup goes unreported.
+        let watcher = Watcher::new().await?;
+        let parts = instance::setup(&cfg, &netlink, &mut cleanup).await?;
         let announce = AnnounceSocket::open()?;
         Ok((parts, watcher, announce))
     };
