@@ -1,9 +1,11 @@
-//! The crate's only `unsafe` code: two one-line wrappers around APIs that
-//! have no safe form.
+//! The crate's only `unsafe` code: one-line wrappers around APIs that have
+//! no safe form.
 
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use nix::sys::socket::{LinkAddr, SockaddrLike};
+use nix::sys::timerfd::TimerFd;
 use socket2::Socket;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -15,6 +17,26 @@ pub(crate) fn async_fd(sock: Socket) -> io::Result<AsyncFd<Socket>> {
     // open and `as_raw_fd()` returns the same value until the `Socket` is
     // dropped, and the `AsyncFd` owns the `Socket` for its whole lifetime.
     unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE | Interest::WRITABLE) }
+        .map_err(io::Error::from)
+}
+
+/// A timerfd that tokio can poll ([`AsyncFd`] needs [`AsRawFd`], which nix's
+/// [`TimerFd`] does not implement).
+pub(crate) struct PolledTimerFd(pub(crate) TimerFd);
+
+impl AsRawFd for PolledTimerFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// Registers a timerfd with the tokio reactor for read readiness.
+#[allow(unsafe_code)]
+pub(crate) fn async_timer_fd(fd: TimerFd) -> io::Result<AsyncFd<PolledTimerFd>> {
+    // SAFETY: `TimerFd` owns its descriptor (an `OwnedFd`): it stays open and
+    // `as_raw_fd()` returns the same value until it is dropped, and the
+    // `AsyncFd` owns the `PolledTimerFd` for its whole lifetime.
+    unsafe { AsyncFd::register_with_interest(PolledTimerFd(fd), Interest::READABLE) }
         .map_err(io::Error::from)
 }
 

@@ -525,7 +525,9 @@ fn logger(dir: &Path, log: &Path) -> PathBuf {
         dir,
         "logger",
         &format!(
-            "{{ for a in \"$@\"; do printf '%s|' \"$a\"; done; echo; }} >> {}",
+            // One write per line (O_APPEND): scripts run in parallel, and a write per
+            // argument interleaved their lines.
+            "line=; for a in \"$@\"; do line=\"$line$a|\"; done; printf '%s\\n' \"$line\" >> {}",
             log.display()
         ),
     )

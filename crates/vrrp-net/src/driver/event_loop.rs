@@ -11,6 +11,7 @@ use vrrp_core::{Action, Input, RouterId};
 use super::handle::Command;
 use super::instance::Placement;
 use super::sockets::Packet;
+use super::timer::DeadlineTimer;
 use super::{Driver, Event};
 use crate::error::{Error, Result};
 use crate::watch::{AddrEvent, LinkEvent, NetEvent, Watcher};
@@ -20,6 +21,9 @@ const PACKET_BATCH: usize = 64;
 
 /// Most packets served before timers that are due: the capacity of the packet queue.
 const PACKET_QUEUE: usize = super::sockets::PACKET_QUEUE;
+
+/// Actions whose room the batch keeps between passes (the steady state's batches are smaller).
+const BATCH_KEPT: usize = 256;
 
 /// Whether the task goes on after a command.
 enum Flow {
@@ -66,10 +70,11 @@ impl Driver {
             self.execute().await;
         }
         let mut renew = tokio::time::interval(self.vips.renew_interval());
+        let mut timer = DeadlineTimer::new();
         loop {
             let deadline = self.deadline();
             tokio::select! {
-                _ = sleep_until_opt(deadline) => {
+                _ = timer.sleep_until(deadline) => {
                     // Adverts already queued arrived before the deadline: they count first,
                     // so a driver that was busy (a slow `nft`, netlink) does not let a
                     // Backup's Active_Down_Timer win over a live Active's advert.
@@ -244,6 +249,9 @@ impl Driver {
         if sync {
             self.sync_filter(false).await;
         }
+        // A start or a takeover of many routers grows the batch to thousands of actions; the
+        // steady state needs a few. Keep room for those, not the peak.
+        batch.shrink_to(BATCH_KEPT);
         self.batch = batch;
     }
 
@@ -259,7 +267,9 @@ impl Driver {
             // The kernel joins a VIP's solicited-node group when the address is added.
             Action::JoinSolicitedNode(_) | Action::LeaveSolicitedNode(_) => {}
             Action::StateChanged { from, to, reason } => {
-                let c = self.node.router(id).config();
+                let router = self.node.router(id);
+                let priority = router.effective_priority();
+                let c = router.config();
                 let name = c.name.clone();
                 tracing::info!(instance = %name, vrid = c.vrid, family = ?c.family,
                     interface = %self.places[id.0].ifname, %from, %to, %reason, "state changed");
@@ -269,6 +279,7 @@ impl Driver {
                     from,
                     to,
                     reason,
+                    priority,
                 });
             }
             Action::PriorityChanged { from, to, cause } => {
@@ -298,12 +309,4 @@ fn changes_filter(action: &Action) -> bool {
         action,
         Action::AddVip(_) | Action::RemoveVip(_) | Action::StateChanged { .. }
     )
-}
-
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until_opt(deadline: Option<TokioInstant>) {
-    match deadline {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
-    }
 }

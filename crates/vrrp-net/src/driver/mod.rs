@@ -4,7 +4,8 @@
 //! (interface, family) shared by all routers on it and demultiplexed by VRID, one send-only
 //! AF_PACKET socket for announcements, a netlink handle and a link/address watcher. It sleeps
 //! until the earliest of the routers' deadlines ([`vrrp_core::Router::poll_timeout`]), a packet,
-//! a netlink event or a command: no per-router task, no busy polling.
+//! a netlink event or a command: no per-router task, no busy polling. The deadline is a
+//! timerfd (microseconds), not tokio's millisecond timer.
 //!
 //! Embedding: [`start`] returns a [`Handle`] to subscribe to [`Event`]s (every state change
 //! with its reason), read [`vrrp_core::Status`], change tracked objects and priorities, and
@@ -117,6 +118,7 @@ mod handle;
 mod instance;
 mod reconfig;
 mod sockets;
+mod timer;
 mod vips;
 mod vmac;
 
@@ -160,6 +162,9 @@ pub enum Event {
         to: State,
         /// Why.
         reason: Reason,
+        /// The router's effective priority when the driver reported the change (what a
+        /// notify script is given), so that a listener need not ask for [`Handle::status`].
+        priority: u8,
     },
     /// A router's effective priority changed.
     PriorityChanged {

@@ -546,13 +546,13 @@ async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStat
             name,
             to,
             reason,
+            priority,
             ..
         } => {
             tracing::info!(
                 "({name}) Entering {} STATE ({reason})",
                 to.keepalived_name()
             );
-            let priority = current_priority(running, instance).await;
             if let Some(state) = notify_state(to) {
                 notifier.notify(Subject::Instance, &name, state, priority);
             }
@@ -583,13 +583,6 @@ async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStat
                 notifier.notify(Subject::Instance, &name, state, to);
             }
         }
-    }
-}
-
-async fn current_priority(running: &Running, instance: usize) -> u8 {
-    match running.handle.status().await {
-        Ok(all) => all.get(instance).map_or(0, |s| s.effective_priority),
-        Err(_) => 0,
     }
 }
 
