@@ -241,10 +241,15 @@ impl Driver {
         if sync {
             self.sync_filter(true).await;
         }
-        for (id, action) in batch.drain(..) {
-            if !matches!(action, Action::SendAdvert { .. }) {
-                self.act(id, action).await;
+        // Many VIPs (a start or a takeover of many routers) are added together, ahead of the
+        // rest; `done` holds their positions, in order.
+        let done = self.add_vips_ahead(&batch).await;
+        let mut done = done.iter().peekable();
+        for (k, (id, action)) in batch.drain(..).enumerate() {
+            if done.next_if_eq(&&k).is_some() || matches!(action, Action::SendAdvert { .. }) {
+                continue;
             }
+            self.act(id, action).await;
         }
         if sync {
             self.sync_filter(false).await;

@@ -6,12 +6,15 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
-use vrrp_core::{Input, RouterId, State};
+use vrrp_core::{Action, Input, RouterId, State};
 
 use super::instance::vip_spec_of;
 use super::Driver;
 use crate::error::Error;
 use crate::netlink::{AddressInfo, VipSpec};
+
+/// Most VIP additions in flight at once ([`Driver::add_vips_ahead`]).
+const ADDS_IN_FLIGHT: usize = 64;
 
 /// A VIP on an interface: (ifindex, address).
 type VipKey = (u32, IpAddr);
@@ -71,7 +74,62 @@ impl Driver {
     pub(super) async fn add_vip(&mut self, id: RouterId, addr: IpAddr) {
         let ifindex = self.places[id.0].vip_ifindex;
         let spec = self.vip_spec(id, addr);
-        match self.netlink.add_address(ifindex, &spec).await {
+        let added = self.netlink.add_address(ifindex, &spec).await;
+        self.record_add(ifindex, &spec, added);
+    }
+
+    /// Carries out the `AddVip` actions of a batch ahead of its other actions, with their
+    /// netlink requests pipelined ([`ADDS_IN_FLIGHT`] at a time), and returns the
+    /// positions of the actions it carried out (empty if the batch adds fewer than two VIPs:
+    /// then nothing is gained).
+    ///
+    /// One request and its ack at a time cost ~0.2 ms per address, so a takeover of 1,000
+    /// virtual routers placed its last VIP ~100 ms after its adverts. An add is never moved
+    /// above a `RemoveVip` of the same address earlier in the batch, and the accept-mode table
+    /// already covers the batch's VIPs when this runs; the announcements follow in the
+    /// batch's order, after the addresses are in place.
+    pub(super) async fn add_vips_ahead(&mut self, batch: &[(RouterId, Action)]) -> Vec<usize> {
+        let adds = batch
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::AddVip(_)))
+            .count();
+        if adds < 2 {
+            return Vec::new();
+        }
+        let mut removed: HashSet<VipKey> = HashSet::new();
+        let mut ahead = Vec::with_capacity(adds);
+        let mut specs = Vec::with_capacity(adds);
+        for (k, (id, action)) in batch.iter().enumerate() {
+            let ifindex = self.places[id.0].vip_ifindex;
+            match *action {
+                Action::RemoveVip(addr) => {
+                    removed.insert((ifindex, addr));
+                }
+                Action::AddVip(addr) if !removed.contains(&(ifindex, addr)) => {
+                    ahead.push(k);
+                    specs.push((ifindex, self.vip_spec(*id, addr)));
+                }
+                _ => {}
+            }
+        }
+        let mut results = Vec::with_capacity(specs.len());
+        for chunk in specs.chunks(ADDS_IN_FLIGHT) {
+            let mut adds = Vec::with_capacity(chunk.len());
+            for (ifindex, spec) in chunk {
+                adds.push(self.netlink.add_address(*ifindex, spec));
+            }
+            results.extend(futures::future::join_all(adds).await);
+        }
+        for ((ifindex, spec), added) in specs.iter().zip(results) {
+            self.record_add(*ifindex, spec, added);
+        }
+        ahead
+    }
+
+    /// Books the outcome of adding `spec` on `ifindex`.
+    fn record_add(&mut self, ifindex: u32, spec: &VipSpec, added: crate::error::Result<()>) {
+        let addr = spec.addr;
+        match added {
             Ok(()) => {
                 self.vips.owned.insert((ifindex, addr), spec.prefix_len);
                 self.vips.expect_removed.remove(&(ifindex, addr));
