@@ -162,7 +162,10 @@ mod tests {
             let mut timer = DeadlineTimer::new();
             let deadline = Instant::now() + Duration::from_millis(30);
             cancelled_wait(&mut timer, deadline).await;
-            timer.sleep_until(Some(deadline)).await;
+            // Not re-armed (same deadline): the armed timer must still fire.
+            tokio::time::timeout(Duration::from_secs(5), timer.sleep_until(Some(deadline)))
+                .await
+                .expect("the armed deadline fires");
             assert!(Instant::now() >= deadline);
             // Re-armed for a new deadline after an expiry.
             let next = Instant::now() + Duration::from_millis(10);
