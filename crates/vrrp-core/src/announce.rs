@@ -51,7 +51,7 @@ impl Default for AnnounceConfig {
 
 /// Where an Active router is in its announcement schedule.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AnnounceSchedule {
+pub(crate) struct AnnounceSchedule {
     /// Rounds left in the current burst, and when the next is due.
     burst_left: u32,
     burst_next: Option<Instant>,
@@ -90,6 +90,12 @@ impl AnnounceSchedule {
         }
         self.last_lower_prio = Some(now);
         self.begin_burst(cfg, now, cfg.lower_prio_count)
+    }
+
+    /// Called when a reload gives an Active router new addresses: a burst (`burst_count`
+    /// rounds, as keepalived's `garp_master_repeat` for added addresses). Returns rounds due now.
+    pub fn addresses_added(&mut self, cfg: &AnnounceConfig, now: Instant) -> u32 {
+        self.begin_burst(cfg, now, cfg.burst_count)
     }
 
     fn begin_burst(&mut self, cfg: &AnnounceConfig, now: Instant, count: u32) -> u32 {

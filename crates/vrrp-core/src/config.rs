@@ -126,8 +126,11 @@ pub struct RouterConfig {
     pub vips: Vec<IpAddr>,
     /// The interface's primary IPv4 address or IPv6 link-local: advert source and tie-breaker.
     pub primary_addr: IpAddr,
-    /// Unicast peers; empty means multicast to the VRRP group.
+    /// Unicast peers; empty means multicast to [`RouterConfig::multicast_group`].
     pub unicast_peers: Vec<UnicastPeer>,
+    /// The multicast group adverts go to and are accepted from (keepalived's `mcast_dst_ip`,
+    /// `vrrp_mcast_group4/6`); `None`: the family's VRRP group (224.0.0.18, ff02::12).
+    pub mcast_group: Option<IpAddr>,
     /// Drop unicast adverts whose source is not a configured peer (`check_unicast_src`).
     pub check_unicast_src: bool,
     /// Checksum form sent for IPv4 VRRPv3 (both are accepted).
@@ -174,6 +177,7 @@ impl RouterConfig {
             vips,
             primary_addr,
             unicast_peers: Vec::new(),
+            mcast_group: None,
             check_unicast_src: false,
             checksum_form: ChecksumForm::default(),
             checksum_follow_peer: true,
@@ -216,6 +220,11 @@ impl RouterConfig {
         if let Some(i) = duplicate {
             return Err(ConfigError::DuplicateVip(self.vips[i]));
         }
+        if let Some(group) = self.mcast_group {
+            if !group.is_multicast() || Family::of(group) != self.family {
+                return Err(ConfigError::MulticastGroup(group));
+            }
+        }
         if self.announce.refresh_interval == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroRefresh);
         }
@@ -241,6 +250,21 @@ impl RouterConfig {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The multicast group in use: [`RouterConfig::mcast_group`] or the family's VRRP group.
+    pub fn multicast_group(&self) -> IpAddr {
+        self.mcast_group
+            .unwrap_or_else(|| self.family.multicast_group())
+    }
+
+    /// The `n`-th destination of this router's adverts: the multicast group, or each unicast
+    /// peer in turn; `None` past the last.
+    pub fn advert_destination(&self, n: usize) -> Option<IpAddr> {
+        if self.unicast_peers.is_empty() {
+            return (n == 0).then(|| self.multicast_group());
+        }
+        self.unicast_peers.get(n).map(|p| p.addr)
     }
 
     /// The interval this router advertises, as a [`Duration`].
@@ -284,6 +308,9 @@ pub enum ConfigError {
     /// A refresh period of zero would announce continuously.
     #[error("announcement refresh interval must be greater than 0 (use None to disable)")]
     ZeroRefresh,
+    /// A multicast group that is not a multicast address of the router's family.
+    #[error("{0} is not a multicast address of the router's family")]
+    MulticastGroup(IpAddr),
     /// `down_timer_adverts` outside 1..100.
     #[error("down_timer_adverts {0} out of range, expected 1..100")]
     DownTimerAdverts(u8),

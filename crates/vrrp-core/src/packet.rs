@@ -445,6 +445,16 @@ pub enum BuildError {
     V2OverIpv6,
 }
 
+/// The length of the message [`build`] writes for `spec` in `family`.
+pub fn advert_len(spec: &AdvertSpec<'_>, family: Family) -> usize {
+    let auth_len = if spec.version == Version::V2 {
+        V2_AUTH_LEN
+    } else {
+        0
+    };
+    HEADER_LEN + spec.addrs.len() * family.addr_len() + auth_len
+}
+
 /// Writes the advertisement into `buf` and returns its length. `src` and `dst` are the IP
 /// addresses it will be sent with (they enter the checksum's pseudo-header).
 pub fn build(
@@ -464,12 +474,7 @@ pub fn build(
     if spec.version == Version::V2 && family == Family::V6 {
         return Err(BuildError::V2OverIpv6);
     }
-    let auth_len = if spec.version == Version::V2 {
-        V2_AUTH_LEN
-    } else {
-        0
-    };
-    let len = HEADER_LEN + spec.addrs.len() * family.addr_len() + auth_len;
+    let len = advert_len(spec, family);
     if buf.len() < len {
         return Err(BuildError::BufferTooSmall {
             need: len,

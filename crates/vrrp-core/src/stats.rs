@@ -62,7 +62,7 @@ pub struct Stats {
     pub released_active: u64,
     /// Every state transition.
     pub transitions: u64,
-    /// Announcements (GARP / NA) requested.
+    /// Announcements (GARP / NA) handed to the data plane.
     pub announcements: u64,
     /// Dual-Active episodes detected (lower-priority adverts received while Active).
     pub dual_active: u64,

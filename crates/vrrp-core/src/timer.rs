@@ -18,7 +18,6 @@ pub enum Timer {
 }
 
 const COUNT: usize = 3;
-const ALL: [Timer; COUNT] = [Timer::Adver, Timer::ActiveDown, Timer::Announce];
 
 /// Absolute deadlines, one slot per [`Timer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,11 +54,6 @@ impl TimerTable {
     /// The earliest armed deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.iter().flatten().min().copied()
-    }
-
-    /// Every timer, in table order.
-    pub fn all() -> [Timer; COUNT] {
-        ALL
     }
 }
 

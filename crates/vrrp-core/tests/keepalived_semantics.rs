@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use vrrp_core::config::UnicastPeer;
+use vrrp_core::UnicastPeer;
 use vrrp_core::{
-    Action, Cause, Duration, Input, Node, PolicyError, Reason, Router, State, TrackState, Tracker,
+    Cause, Duration, Input, Node, PolicyError, Reason, Router, State, TrackState, Tracker, Version,
 };
 
 #[test]
@@ -25,12 +25,9 @@ fn weight_zero_tracker_failure_puts_active_in_fault_with_priority_zero_and_its_n
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert {
-                version: vrrp_core::Version::V3,
-                priority: 0
-            },
-            Action::RemoveVip(ip("192.0.2.1")),
-            Action::StateChanged {
+            mcast_advert(Version::V3, 0),
+            Out::RemoveVip(ip("192.0.2.1")),
+            Out::StateChanged {
                 from: State::Active,
                 to: State::Fault,
                 reason: Reason::TrackerFault {
@@ -52,7 +49,7 @@ fn weight_zero_tracker_failure_puts_active_in_fault_with_priority_zero_and_its_n
         "leaving Fault goes to Backup"
     );
     assert!(
-        matches!(&actions[0], Action::StateChanged { reason: Reason::Recovered { cause }, .. } if &**cause == "chk_haproxy")
+        matches!(&actions[0], Out::StateChanged { reason: Reason::Recovered { cause }, .. } if &**cause == "chk_haproxy")
     );
 }
 
@@ -96,14 +93,11 @@ fn weighted_tracker_changes_priority_with_cause_and_active_advertises_at_once() 
     assert_eq!(
         actions,
         vec![
-            Action::PriorityChanged {
+            mcast_advert(Version::V3, 40),
+            Out::PriorityChanged {
                 from: 60,
                 to: 40,
                 cause: Cause::Tracker(Arc::from("chk_ocp_lb"))
-            },
-            Action::SendAdvert {
-                version: vrrp_core::Version::V3,
-                priority: 40
             },
         ]
     );
@@ -149,7 +143,7 @@ fn preempt_delay_accepts_lower_priority_until_it_expires_then_preempts() {
     );
     assert!(actions.iter().any(|a| matches!(
         a,
-        Action::StateChanged {
+        Out::StateChanged {
             reason: Reason::Preempted { .. },
             ..
         }
@@ -233,10 +227,8 @@ fn unicast_router_checks_source_ttl_window_and_destination_kind() {
     }];
     cfg.check_unicast_src = true;
     let mut r = started(cfg, ms(0));
-    assert_eq!(
-        r.advert_destinations().collect::<Vec<_>>(),
-        vec![ip("192.0.2.20")]
-    );
+    assert_eq!(r.config().advert_destination(0), Some(ip("192.0.2.20")));
+    assert_eq!(r.config().advert_destination(1), None);
     let mut adv = Adv::v4("192.0.2.20", 200);
     adv.dst = ip("192.0.2.10");
     adv.ttl = 252;
@@ -267,14 +259,17 @@ fn unicast_advert_checksum_is_built_per_peer_destination() {
         UnicastPeer::new(ip("192.0.2.20")),
         UnicastPeer::new(ip("192.0.2.30")),
     ];
-    let r = Router::new(cfg).unwrap();
-    let mut a = [0u8; 64];
-    let mut b = [0u8; 64];
-    let dsts: Vec<_> = r.advert_destinations().collect();
-    r.encode_advert(vrrp_core::Version::V3, 100, dsts[0], &mut a)
-        .unwrap();
-    r.encode_advert(vrrp_core::Version::V3, 100, dsts[1], &mut b)
-        .unwrap();
+    let (mut r, t) = active(cfg);
+    r.handle(t, Input::SetPriority(120));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let ta = r.poll_transmit(&mut a).unwrap();
+    let tb = r.poll_transmit(&mut b).unwrap();
+    assert!(
+        r.poll_transmit(&mut Vec::new()).is_none(),
+        "one advert per peer"
+    );
+    assert_eq!((ta.dst, tb.dst), (ip("192.0.2.20"), ip("192.0.2.30")));
+    assert_eq!(a[..2], b[..2]);
     assert_ne!(a[6..8], b[6..8], "pseudo-header uses the real destination");
 }
 
@@ -285,11 +280,7 @@ fn second_burst_and_refresh_follow_garp_master_delay_and_refresh() {
     cfg.announce.refresh_interval = Some(Duration::from_secs(60));
     let mut r = Router::new(cfg).unwrap();
     r.handle(ms(0), Input::Startup);
-    let count = |a: &[Action]| {
-        a.iter()
-            .filter(|x| matches!(x, Action::Announce(_)))
-            .count()
-    };
+    let count = |a: &[Out]| a.iter().filter(|x| matches!(x, Out::Announce(_))).count();
     assert_eq!(count(&drain(&mut r)), 2);
     let mut announced_at = Vec::new();
     while let Some(t) = r.poll_timeout() {
@@ -316,7 +307,7 @@ fn winning_over_another_active_reannounces_the_addresses() {
     let actions = drain(&mut r);
     let announces = actions
         .iter()
-        .filter(|a| matches!(a, Action::Announce(_)))
+        .filter(|a| matches!(a, Out::Announce(_)))
         .count();
     assert_eq!(
         announces, 5,
@@ -331,10 +322,7 @@ fn vip_removed_by_someone_else_is_restored_and_announced_while_active() {
     r.handle(t, Input::VipLost(ip("192.0.2.1")));
     assert_eq!(
         drain(&mut r),
-        vec![
-            Action::AddVip(ip("192.0.2.1")),
-            Action::Announce(ip("192.0.2.1"))
-        ]
+        vec![Out::AddVip(ip("192.0.2.1")), Out::Announce(ip("192.0.2.1"))]
     );
     let mut b = started(v4_config(100), ms(0));
     b.handle(ms(1), Input::VipLost(ip("192.0.2.1")));
@@ -348,17 +336,14 @@ fn reload_diffs_virtual_addresses_without_a_state_change() {
     cfg.vips = vec![ip("192.0.2.1"), ip("192.0.2.2")];
     r.reconfigure(t, cfg).unwrap();
     let actions = drain(&mut r);
-    assert_eq!(
-        actions,
-        vec![
-            Action::AddVip(ip("192.0.2.2")),
-            Action::Announce(ip("192.0.2.2"))
-        ]
-    );
+    // Only the new address, announced garp_master_repeat (5) times as keepalived does.
+    let mut expected = vec![Out::AddVip(ip("192.0.2.2"))];
+    expected.extend(std::iter::repeat_n(Out::Announce(ip("192.0.2.2")), 5));
+    assert_eq!(actions, expected);
     let mut cfg = r.config().clone();
     cfg.vips = vec![ip("192.0.2.2")];
     r.reconfigure(t, cfg).unwrap();
-    assert_eq!(drain(&mut r), vec![Action::RemoveVip(ip("192.0.2.1"))]);
+    assert_eq!(drain(&mut r), vec![Out::RemoveVip(ip("192.0.2.1"))]);
     assert_eq!(r.state(), State::Active);
     let mut bad = r.config().clone();
     bad.advert_interval_cs = 0;
@@ -400,9 +385,10 @@ fn sync_group_members_become_active_together() {
     node.handle_timeout(first);
     assert_eq!(node.router(a).state(), State::Active);
     assert_eq!(node.router(b).state(), State::Active);
-    let reasons: Vec<_> = std::iter::from_fn(|| node.poll_action())
+    let reasons: Vec<_> = drain_node(&mut node)
+        .into_iter()
         .filter_map(|(id, a)| match a {
-            Action::StateChanged {
+            Out::StateChanged {
                 to: State::Active,
                 reason,
                 ..
@@ -411,9 +397,7 @@ fn sync_group_members_become_active_together() {
         })
         .collect();
     assert!(
-        reasons
-            .iter()
-            .any(|(id, r)| *id == b && vrrp_core::sync::is_sync_reason(r)),
+        reasons.iter().any(|(id, r)| *id == b && r.is_sync_group()),
         "{reasons:?}"
     );
 }
@@ -459,11 +443,11 @@ fn reload_replaces_trackers_with_one_priority_change() {
     );
     let changes: Vec<_> = drain(&mut r)
         .into_iter()
-        .filter(|a| matches!(a, Action::PriorityChanged { .. }))
+        .filter(|a| matches!(a, Out::PriorityChanged { .. }))
         .collect();
     assert_eq!(
         changes,
-        vec![Action::PriorityChanged {
+        vec![Out::PriorityChanged {
             from: 110,
             to: 90,
             cause: Cause::Reconfigured

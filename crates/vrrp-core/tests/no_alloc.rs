@@ -11,7 +11,24 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use vrrp_core::packet::{self, AdvertSpec, ChecksumForm, RxMeta, Version};
-use vrrp_core::{Action, Duration, Input, Instant, Router, RouterConfig, State, VersionMode};
+use vrrp_core::{Duration, Input, Instant, Router, RouterConfig, State, VersionMode};
+
+/// Drains every output of `router`, adverts written into `buf` (reused); returns the number
+/// of adverts.
+fn drain_all(router: &mut Router, buf: &mut Vec<u8>) -> u64 {
+    let mut sent = 0;
+    while let Some(tx) = router.poll_transmit(buf) {
+        std::hint::black_box(&buf[..tx.len]);
+        sent += 1;
+    }
+    while let Some(c) = router.poll_command() {
+        std::hint::black_box(c);
+    }
+    while let Some(e) = router.poll_event() {
+        std::hint::black_box(e);
+    }
+    sent
+}
 
 thread_local! {
     // `const` initialisers without destructors: reading them never allocates.
@@ -119,8 +136,9 @@ fn peer_advert(
 fn steady_backup(cfg: RouterConfig, peer: IpAddr, version: Version) {
     let mut router = Router::new(cfg.clone()).unwrap();
     let mut now = Instant::from_micros(1_000_000);
+    let mut out = Vec::new();
     router.handle(now, Input::Startup);
-    while router.poll_action().is_some() {}
+    drain_all(&mut router, &mut out);
     assert_eq!(router.state(), State::Backup);
 
     let mut buf = [0u8; 128];
@@ -129,9 +147,7 @@ fn steady_backup(cfg: RouterConfig, peer: IpAddr, version: Version) {
     let mut round = |now: Instant| {
         let adv = packet::parse(&buf[..len], meta).unwrap();
         router.handle_advert(now, &adv).unwrap();
-        while let Some(a) = router.poll_action() {
-            std::hint::black_box(a);
-        }
+        drain_all(&mut router, &mut out);
     };
     // Warm-up: the first adverts emit notices (checksum form) and learn the Active.
     for _ in 0..100 {
@@ -170,28 +186,19 @@ fn parse_and_handle_advert_in_backup_do_not_allocate() {
     steady_backup(v2, v4(20), Version::V2);
 }
 
-/// An owner's Adver timer: handle_timeout at the deadline, drain, encode each SendAdvert.
+/// An owner's Adver timer: handle_timeout at the deadline, drain, each advert written into a
+/// reused buffer.
 fn active_timer(cfg: RouterConfig) {
     let mut router = Router::new(cfg).unwrap();
+    let mut buf = Vec::new();
     router.handle(Instant::ZERO, Input::Startup);
-    while router.poll_action().is_some() {}
+    drain_all(&mut router, &mut buf);
     assert_eq!(router.state(), State::Active);
     let mut sent = 0u64;
     let mut round = |router: &mut Router| {
         let now = router.poll_timeout().unwrap();
         router.handle_timeout(now);
-        while let Some(action) = router.poll_action() {
-            if let Action::SendAdvert { version, priority } = action {
-                let mut buf = [0u8; 128];
-                for dst in router.advert_destinations() {
-                    let len = router
-                        .encode_advert(version, priority, dst, &mut buf)
-                        .unwrap();
-                    std::hint::black_box(&buf[..len]);
-                }
-                sent += 1;
-            }
-        }
+        sent += drain_all(router, &mut buf);
     };
     // A short warm-up, so that the default second announcement burst (5 s after becoming
     // Active) falls inside the measured region.
@@ -235,23 +242,22 @@ fn active_timer_expiry_and_encoding_do_not_allocate() {
 fn a_second_takeover_does_not_allocate() {
     let cfg = RouterConfig::new("v6", 2, v6(true, 10), vec![v6(true, 1), v6(false, 1)]);
     let mut router = Router::new(cfg.clone()).unwrap();
-    let drain = |router: &mut Router| {
-        while let Some(a) = router.poll_action() {
-            std::hint::black_box(a);
-        }
+    let mut out = Vec::new();
+    let drain = |router: &mut Router, out: &mut Vec<u8>| {
+        drain_all(router, out);
     };
-    let take_over = |router: &mut Router| {
+    let take_over = |router: &mut Router, out: &mut Vec<u8>| {
         let now = router.poll_timeout().unwrap();
         router.handle_timeout(now);
-        drain(router);
+        drain(router, out);
         assert_eq!(router.state(), State::Active);
         now
     };
     let mut now = Instant::from_micros(1_000_000);
     router.handle(now, Input::Startup);
-    drain(&mut router);
+    drain(&mut router, &mut out);
     assert_eq!(router.state(), State::Backup);
-    now = take_over(&mut router);
+    now = take_over(&mut router, &mut out);
 
     // A higher-priority Active appears: back to Backup.
     let peer = v6(true, 20);
@@ -260,12 +266,12 @@ fn a_second_takeover_does_not_allocate() {
     now += Duration::from_millis(10);
     let adv = packet::parse(&buf[..len], meta).unwrap();
     router.handle_advert(now, &adv).unwrap();
-    drain(&mut router);
+    drain(&mut router, &mut out);
     assert_eq!(router.state(), State::Backup);
 
     // It goes silent: the second takeover.
     let n = allocations_in(|| {
-        take_over(&mut router);
+        take_over(&mut router, &mut out);
     });
     assert_eq!(n, 0, "{n} allocations in the second takeover");
 }

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{v4_config, Adv};
+use common::{drain, drain_node as drain_all, v4_config, Adv, Out};
 use proptest::prelude::*;
 use vrrp_core::packet;
-use vrrp_core::{Action, Input, Instant, Node, Router, RouterId};
+use vrrp_core::{Input, Instant, Node, Router, RouterId};
 
 const ROUTERS: usize = 6;
 
@@ -56,19 +56,16 @@ fn advert(i: usize, priority: u8) -> (Vec<u8>, vrrp_core::RxMeta) {
     (adv.bytes(), adv.meta())
 }
 
-fn drain_node(node: &mut Node) -> Vec<Vec<Action>> {
+fn drain_node(node: &mut Node) -> Vec<Vec<Out>> {
     let mut per_router = vec![Vec::new(); ROUTERS];
-    while let Some((id, a)) = node.poll_action() {
+    for (id, a) in drain_all(node) {
         per_router[id.0].push(a);
     }
     per_router
 }
 
-fn drain_plain(routers: &mut [Router]) -> Vec<Vec<Action>> {
-    routers
-        .iter_mut()
-        .map(|r| std::iter::from_fn(|| r.poll_action()).collect())
-        .collect()
+fn drain_plain(routers: &mut [Router]) -> Vec<Vec<Out>> {
+    routers.iter_mut().map(drain).collect()
 }
 
 proptest! {
@@ -148,7 +145,7 @@ proptest! {
                     let _ = node.handle_advert_for(now, RouterId(i), &parsed);
                 }
             }
-            while node.poll_action().is_some() {}
+            drain_all(&mut node);
             let earliest = node.routers().filter_map(|(_, r)| r.poll_timeout()).min();
             prop_assert_eq!(node.poll_timeout(), earliest);
             if let Some(t) = node.poll_timeout() {

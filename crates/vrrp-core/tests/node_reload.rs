@@ -3,12 +3,8 @@
 
 mod common;
 
-use common::{ip, v4_config};
-use vrrp_core::{Action, Input, Instant, Node, Router, RouterId, State};
-
-fn drain(node: &mut Node) -> Vec<(RouterId, Action)> {
-    std::iter::from_fn(|| node.poll_action()).collect()
-}
+use common::{drain_node as drain, ip, v4_config, Out};
+use vrrp_core::{Input, Instant, Node, Router, RouterId, State};
 
 fn two_routers() -> Node {
     let mut node = Node::new();
@@ -51,16 +47,16 @@ fn reconfigure_diffs_vips_without_a_state_change() {
     cfg.vips = vec![ip("192.0.2.1"), ip("192.0.2.2")];
     cfg.name = "VI_renamed".into();
     node.reconfigure(t, RouterId(0), cfg).unwrap();
-    let actions: Vec<Action> = drain(&mut node).into_iter().map(|(_, a)| a).collect();
+    let actions: Vec<Out> = drain(&mut node).into_iter().map(|(_, a)| a).collect();
     assert!(
-        actions.contains(&Action::AddVip(ip("192.0.2.2"))),
+        actions.contains(&Out::AddVip(ip("192.0.2.2"))),
         "{actions:?}"
     );
     assert!(
         !actions.iter().any(|a| matches!(
             a,
-            Action::StateChanged { .. } | Action::RemoveVip(_) | Action::AddVip(_)
-                if *a != Action::AddVip(ip("192.0.2.2"))
+            Out::StateChanged { .. } | Out::RemoveVip(_) | Out::AddVip(_)
+                if *a != Out::AddVip(ip("192.0.2.2"))
         )),
         "{actions:?}"
     );

@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use vrrp_core::packet::{AuthType, Version};
-use vrrp_core::router::skew_time;
+use vrrp_core::skew_time;
 use vrrp_core::{
-    Action, ConfigError, Duration, Input, Instant, Notice, PolicyError, Reason, Router,
-    RouterConfig, State, VersionMode,
+    ConfigError, Duration, Input, Instant, Notice, PolicyError, Reason, Router, RouterConfig,
+    State, VersionMode, ADVERT_SLACK,
 };
 
 #[test]
@@ -173,15 +173,12 @@ fn r8_owner_startup_sends_advert_announces_each_vip_and_goes_active() {
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert {
-                version: Version::V3,
-                priority: 255
-            },
-            Action::AddVip(ip("192.0.2.1")),
-            Action::AddVip(ip("192.0.2.2")),
-            Action::Announce(ip("192.0.2.1")),
-            Action::Announce(ip("192.0.2.2")),
-            Action::StateChanged {
+            mcast_advert(Version::V3, 255),
+            Out::AddVip(ip("192.0.2.1")),
+            Out::AddVip(ip("192.0.2.2")),
+            Out::Announce(ip("192.0.2.1")),
+            Out::Announce(ip("192.0.2.2")),
+            Out::StateChanged {
                 from: State::Initialize,
                 to: State::Active,
                 reason: Reason::Startup
@@ -196,16 +193,18 @@ fn r8_owner_startup_sends_advert_announces_each_vip_and_goes_active() {
 }
 
 #[test]
-fn r8_owner_startup_on_ipv6_joins_solicited_node_before_announcing() {
+fn r8_owner_startup_on_ipv6_adds_each_address_before_announcing_it() {
+    // The kernel joins an address's solicited-node group when the address is added, so the
+    // add coming first is what puts the join before the NA.
     let mut cfg = v6_config(255);
     cfg.announce.burst_count = 1;
     let mut r = Router::new(cfg).unwrap();
     r.handle(ms(0), Input::Startup);
     let actions = drain(&mut r);
-    let pos = |a: &Action| actions.iter().position(|b| b == a).unwrap();
-    let v6 = "2001:db8::1".parse().unwrap();
-    assert!(pos(&Action::JoinSolicitedNode(v6)) < pos(&Action::Announce(ip("2001:db8::1"))));
-    assert!(pos(&Action::AddVip(ip("2001:db8::1"))) < pos(&Action::JoinSolicitedNode(v6)));
+    let pos = |a: &Out| actions.iter().position(|b| b == a).unwrap();
+    for vip in ["fe80::1", "2001:db8::1"] {
+        assert!(pos(&Out::AddVip(ip(vip))) < pos(&Out::Announce(ip(vip))));
+    }
 }
 
 #[test]
@@ -215,7 +214,7 @@ fn r9_non_owner_startup_goes_backup_with_down_timer_and_never_active() {
     let actions = drain(&mut r);
     assert_eq!(
         actions,
-        vec![Action::StateChanged {
+        vec![Out::StateChanged {
             from: State::Initialize,
             to: State::Backup,
             reason: Reason::Startup
@@ -253,14 +252,11 @@ fn r13_down_timer_expiry_sends_advert_announces_and_goes_active() {
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert {
-                version: Version::V3,
-                priority: 100
-            },
-            Action::AddVip(ip("192.0.2.1")),
-            Action::Announce(ip("192.0.2.1")),
-            Action::Announce(ip("192.0.2.1")),
-            Action::StateChanged {
+            mcast_advert(Version::V3, 100),
+            Out::AddVip(ip("192.0.2.1")),
+            Out::Announce(ip("192.0.2.1")),
+            Out::Announce(ip("192.0.2.1")),
+            Out::StateChanged {
                 from: State::Backup,
                 to: State::Active,
                 reason: Reason::ActiveSilent { last_active: None }
@@ -281,7 +277,7 @@ fn r14_priority_zero_sets_down_timer_to_skew_without_preempt_test() {
     );
     r.handle_timeout(r.poll_timeout().unwrap());
     let actions = drain(&mut r);
-    assert!(actions.contains(&Action::StateChanged {
+    assert!(actions.contains(&Out::StateChanged {
         from: State::Backup,
         to: State::Active,
         reason: Reason::ActiveLeft {
@@ -324,7 +320,7 @@ fn r16_lower_priority_advert_is_discarded_and_down_timer_not_reset() {
     }
     r.handle_timeout(armed);
     let actions = drain(&mut r);
-    assert!(actions.contains(&Action::StateChanged {
+    assert!(actions.contains(&Out::StateChanged {
         from: State::Backup,
         to: State::Active,
         reason: Reason::Preempted {
@@ -343,12 +339,9 @@ fn r19_active_shutdown_sends_priority_zero_and_initializes() {
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert {
-                version: Version::V3,
-                priority: 0
-            },
-            Action::RemoveVip(ip("192.0.2.1")),
-            Action::StateChanged {
+            mcast_advert(Version::V3, 0),
+            Out::RemoveVip(ip("192.0.2.1")),
+            Out::StateChanged {
                 from: State::Active,
                 to: State::Initialize,
                 reason: Reason::Shutdown
@@ -384,7 +377,56 @@ fn handle_timeout_early_late_or_repeated_is_harmless() {
     assert_eq!(adverts(&drain(&mut r)), vec![100], "late call fires once");
     r.handle_timeout(due + cs(30));
     assert!(drain(&mut r).is_empty(), "repeated call does nothing");
-    assert_eq!(r.poll_timeout(), Some(due + cs(130)));
+    // Served 300 ms late, beyond the slack: the schedule re-anchors on the late advert.
+    assert_eq!(r.poll_timeout(), Some(due + cs(130) - ADVERT_SLACK));
+}
+
+#[test]
+fn r20_adverts_keep_the_configured_rate_when_every_wakeup_is_late() {
+    // 10 ms adverts served 0.4 ms late each time: the deadlines stay on the schedule, so
+    // 1,000 adverts take exactly 10 s; no gap between two sends is below interval - slack.
+    let mut cfg = v4_config(100);
+    cfg.advert_interval_cs = 1;
+    cfg.announce.second_burst_delay = None;
+    let (mut r, t) = active(cfg);
+    let late = Duration::from_micros(400);
+    let mut last_sent = t;
+    for k in 1..=1000u64 {
+        let due = r.poll_timeout().unwrap();
+        assert_eq!(due, t + cs(k), "advert {k} is due on the schedule");
+        let sent = due + late;
+        r.handle_timeout(sent);
+        assert_eq!(adverts(&drain(&mut r)), vec![100]);
+        assert!(
+            sent - last_sent >= cs(1) - ADVERT_SLACK,
+            "gap {:?}",
+            sent - last_sent
+        );
+        last_sent = sent;
+    }
+}
+
+#[test]
+fn r20_an_advert_later_than_the_slack_reanchors_and_the_next_gap_stays_above_the_interval_minus_slack(
+) {
+    let mut cfg = v4_config(100);
+    cfg.advert_interval_cs = 1;
+    cfg.announce.second_burst_delay = None;
+    let (mut r, t) = active(cfg);
+    let due = r.poll_timeout().unwrap();
+    let stalled = due + Duration::from_millis(37); // a daemon stall
+    r.handle_timeout(stalled);
+    assert_eq!(
+        adverts(&drain(&mut r)),
+        vec![100],
+        "one advert, no catch-up burst"
+    );
+    let next = r.poll_timeout().unwrap();
+    assert_eq!(next, stalled + cs(1) - ADVERT_SLACK);
+    assert!(
+        next > t + cs(2),
+        "no advert is sent to catch up with the schedule"
+    );
 }
 
 #[test]
@@ -410,8 +452,8 @@ fn r22_higher_priority_advert_makes_active_yield_and_adopt_interval() {
     assert_eq!(
         actions,
         vec![
-            Action::RemoveVip(ip("192.0.2.1")),
-            Action::StateChanged {
+            Out::RemoveVip(ip("192.0.2.1")),
+            Out::StateChanged {
                 from: State::Active,
                 to: State::Backup,
                 reason: Reason::HigherPriority {
@@ -420,7 +462,7 @@ fn r22_higher_priority_advert_makes_active_yield_and_adopt_interval() {
                     our_priority: 100
                 }
             },
-            Action::Notice(Notice::IntervalMismatch {
+            Out::Notice(Notice::IntervalMismatch {
                 from: ip("192.0.2.20"),
                 theirs_cs: 50,
                 ours_cs: 100
@@ -463,13 +505,7 @@ fn r23_active_answers_lower_priority_advert_immediately() {
     let (mut r, t) = active(cfg);
     Adv::v4("192.0.2.20", 50).feed(&mut r, t + cs(30)).unwrap();
     let actions = drain(&mut r);
-    assert_eq!(
-        actions[0],
-        Action::SendAdvert {
-            version: Version::V3,
-            priority: 100
-        }
-    );
+    assert_eq!(actions[0], mcast_advert(Version::V3, 100));
     assert_eq!(r.state(), State::Active);
     assert_eq!(r.poll_timeout(), Some(t + cs(130)));
 }
@@ -500,7 +536,7 @@ fn r30_erratum_8298_owner_processes_adverts_and_two_owners_settle_by_address() {
     let actions = drain(&mut low);
     assert_eq!(low.state(), State::Backup);
     assert!(
-        actions.contains(&Action::Notice(Notice::AnotherOwner {
+        actions.contains(&Out::Notice(Notice::AnotherOwner {
             from: ip("192.0.2.20")
         })),
         "R46 logs it"
@@ -521,7 +557,7 @@ fn r34_interval_mismatch_is_logged_never_dropped() {
     adv.interval_cs = 300;
     assert_eq!(adv.feed(&mut r, ms(5)), Ok(()));
     assert!(
-        drain(&mut r).contains(&Action::Notice(Notice::IntervalMismatch {
+        drain(&mut r).contains(&Out::Notice(Notice::IntervalMismatch {
             from: ip("192.0.2.20"),
             theirs_cs: 300,
             ours_cs: 100
@@ -539,7 +575,7 @@ fn r35_address_list_mismatch_is_logged_only() {
     adv.addrs = &other;
     assert_eq!(adv.feed(&mut r, ms(5)), Ok(()));
     assert!(
-        drain(&mut r).contains(&Action::Notice(Notice::AddressListMismatch {
+        drain(&mut r).contains(&Out::Notice(Notice::AddressListMismatch {
             from: ip("192.0.2.20")
         }))
     );
@@ -553,7 +589,7 @@ fn r46_equal_priority_is_logged_and_notices_are_rate_limited() {
     Adv::v4("192.0.2.20", 100).feed(&mut r, ms(1005)).unwrap();
     let notices = drain(&mut r)
         .into_iter()
-        .filter(|a| matches!(a, Action::Notice(Notice::EqualPriority { .. })))
+        .filter(|a| matches!(a, Out::Notice(Notice::EqualPriority { .. })))
         .count();
     assert_eq!(notices, 1);
     Adv::v4("192.0.2.20", 100).feed(&mut r, ms(11_000)).unwrap();
@@ -572,28 +608,16 @@ fn r47_v2v3_active_sends_both_versions_at_the_configured_rate() {
     cfg.advert_interval_cs = 50;
     let (mut r, t) = active(cfg);
     r.handle_timeout(t + cs(50));
-    let actions = drain(&mut r);
+    let mut buf = Vec::new();
+    let v3 = r.poll_transmit(&mut buf).unwrap();
+    assert_eq!((v3.version, buf[0]), (Version::V3, 0x31));
+    let v2 = r.poll_transmit(&mut buf).unwrap();
     assert_eq!(
-        &actions[..2],
-        &[
-            Action::SendAdvert {
-                version: Version::V3,
-                priority: 100
-            },
-            Action::SendAdvert {
-                version: Version::V2,
-                priority: 100
-            },
-        ]
-    );
-    let mut buf = [0u8; 64];
-    let dst = r.advert_destinations().next().unwrap();
-    let n = r.encode_advert(Version::V2, 100, dst, &mut buf).unwrap();
-    assert_eq!(
-        (buf[0], buf[5], n),
-        (0x21, 1, 20),
+        (v2.version, buf[0], buf[5], v2.len),
+        (Version::V2, 0x21, 1, 20),
         "v2 interval rounds to whole seconds, at least 1"
     );
+    assert_eq!(r.poll_transmit(&mut buf), None, "one advert per version");
 }
 
 #[test]
@@ -671,12 +695,10 @@ fn p1_checksum_form_of_each_peer_is_counted_and_a_mismatch_noticed() {
     adv.form = vrrp_core::ChecksumForm::Rfc9568;
     adv.feed(&mut r, ms(1)).unwrap();
     assert_eq!(r.stats().checksum_rfc9568_rx, 1);
-    assert!(
-        drain(&mut r).contains(&Action::Notice(Notice::ChecksumForm {
-            from: ip("192.0.2.20"),
-            theirs: vrrp_core::ChecksumForm::Rfc9568
-        }))
-    );
+    assert!(drain(&mut r).contains(&Out::Notice(Notice::ChecksumForm {
+        from: ip("192.0.2.20"),
+        theirs: vrrp_core::ChecksumForm::Rfc9568
+    })));
     Adv::v4("192.0.2.20", 200).feed(&mut r, ms(2)).unwrap();
     assert_eq!(r.stats().checksum_pseudo_header_rx, 1);
 }
@@ -696,25 +718,27 @@ fn config_rejects_duplicate_vips_and_a_zero_refresh_period() {
 
 #[test]
 fn p1_sent_checksum_form_follows_a_peer_that_uses_the_other_form() {
-    let mut r = started(v4_config(100), ms(0)); // sends the pseudo-header form
-    let mut adv = Adv::v4("192.0.2.20", 200);
+    let (mut r, t) = active(v4_config(100)); // sends the pseudo-header form
+    let mut adv = Adv::v4("192.0.2.20", 50);
     adv.form = vrrp_core::ChecksumForm::Rfc9568;
-    adv.feed(&mut r, ms(1)).unwrap();
+    adv.feed(&mut r, t + Duration::from_millis(1)).unwrap();
     assert_eq!(r.status().checksum_form, vrrp_core::ChecksumForm::Rfc9568);
-    let mut buf = [0u8; 64];
-    let n = r
-        .encode_advert(Version::V3, 100, ip("224.0.0.18"), &mut buf)
-        .unwrap();
+    // The lower priority is answered at once (R23), in the peer's form.
+    let mut buf = Vec::new();
+    let tx = r.poll_transmit(&mut buf).unwrap();
     let meta = vrrp_core::RxMeta {
-        src: ip("192.0.2.10"),
-        dst: ip("224.0.0.18"),
+        src: tx.src,
+        dst: tx.dst,
         ttl: 255,
         ifindex: 1,
     };
-    let sent = vrrp_core::packet::parse(&buf[..n], meta).unwrap();
+    let sent = vrrp_core::packet::parse(&buf[..tx.len], meta).unwrap();
     assert_eq!(sent.checksum_form, Some(vrrp_core::ChecksumForm::Rfc9568));
+    drain(&mut r);
     // A second peer with the other form within a minute does not flip it back.
-    Adv::v4("192.0.2.30", 200).feed(&mut r, ms(2_000)).unwrap();
+    Adv::v4("192.0.2.30", 200)
+        .feed(&mut r, t + Duration::from_secs(2))
+        .unwrap();
     assert_eq!(r.status().checksum_form, vrrp_core::ChecksumForm::Rfc9568);
 }
 

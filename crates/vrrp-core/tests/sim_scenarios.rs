@@ -6,7 +6,7 @@ mod sim_common;
 
 use sim_common::*;
 use vrrp_core::sim::{Fault, Sim, SimId, TraceEvent};
-use vrrp_core::{Action, Duration, Input, Instant, Reason, RouterConfig, State};
+use vrrp_core::{Command, Duration, Event, Input, Instant, Reason, RouterConfig, State};
 
 const IV: u16 = 100;
 
@@ -166,7 +166,7 @@ fn announces_after(sim: &Sim, id: SimId, t: Instant) -> usize {
     sim.trace()
         .iter()
         .filter(|e| {
-            matches!(e, TraceEvent::Action { router, at, action: Action::Announce(_) }
+            matches!(e, TraceEvent::Command { router, at, command: Command::Announce(_) }
                 if *router == id && *at >= t)
         })
         .count()
@@ -190,7 +190,7 @@ fn partition_gives_two_actives_and_heal_returns_to_one_and_the_winner_reannounce
     // re-announced its addresses (the dual-Active burst, 5 rounds x 1 VIP).
     assert_eq!(announces_after(&sim, winner, t_heal), 5);
     assert!(sim.trace().iter().any(|e| matches!(e,
-        TraceEvent::Action { router, action: Action::Notice(vrrp_core::Notice::DualActive { their_priority: 100, .. }), .. }
+        TraceEvent::Event { router, event: Event::Notice(vrrp_core::Notice::DualActive { their_priority: 100, .. }), .. }
             if *router == winner)));
     checked(&sim);
 }
@@ -445,4 +445,111 @@ fn two_owners_settle_by_address() {
         Some(State::Backup)
     );
     checked(&sim);
+}
+
+/// Two hosts, each running VRIDs 1 and 2 in sync group "G": host a at priority 200, host b
+/// at 100.
+fn two_hosts_with_sync_groups() -> (Sim, [SimId; 2], [SimId; 2]) {
+    let mut sim = Sim::new(5);
+    let host = |name: &str, h: u8, p: u8| {
+        (1..=2u8)
+            .map(|vrid| {
+                let mut cfg = config(&format!("{name}{vrid}"), false, h, p, IV);
+                cfg.vrid = vrid;
+                cfg.vips = vec![format!("192.0.2.{}", 100 + vrid).parse().unwrap()];
+                cfg
+            })
+            .collect::<Vec<_>>()
+    };
+    let group = vec![("G".to_string(), vec![0, 1])];
+    let (_, a) = sim.add_host(host("a", 10, 200), group.clone());
+    let (_, b) = sim.add_host(host("b", 20, 100), group);
+    (sim, [a[0], a[1]], [b[0], b[1]])
+}
+
+#[test]
+fn sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes() {
+    let (mut sim, a, b) = two_hosts_with_sync_groups();
+    sim.start_all();
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.actives(), a.to_vec());
+    let t_crash = sim.now();
+    sim.crash(a[0]); // the whole host, both routers
+    assert!(!sim.is_alive(a[1]));
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.actives(), b.to_vec());
+    let took_over: Vec<Instant> = b
+        .iter()
+        .map(|&id| sim.history().became_active_after(id, t_crash).unwrap())
+        .collect();
+    assert_eq!(took_over[0], took_over[1], "the group moves in one step");
+    let b_host = sim.host_of(b[0]);
+    let b_group: Vec<(State, State)> = sim
+        .trace()
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::GroupChanged { host, from, to, .. } if *host == b_host => {
+                Some((*from, *to))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        b_group,
+        [
+            (State::Initialize, State::Backup),
+            (State::Backup, State::Active)
+        ]
+    );
+    // The member that did not time out itself follows its group.
+    let forced = sim.trace().iter().any(|e| {
+        matches!(e, TraceEvent::StateChanged { router, to: State::Active, reason, .. }
+            if b.contains(router) && reason.is_sync_group())
+    });
+    assert!(forced, "one member went Active because the group did");
+    checked_sync(&sim);
+}
+
+#[test]
+fn a_restarted_host_rebuilds_its_routers_and_sync_group_and_preempts() {
+    let (mut sim, a, b) = two_hosts_with_sync_groups();
+    sim.start_all();
+    sim.run_for(Duration::from_secs(10));
+    sim.crash(a[0]);
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.actives(), b.to_vec());
+    sim.restart(a[1]);
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(
+        sim.actives(),
+        a.to_vec(),
+        "the higher host preempts with its group"
+    );
+    assert_eq!(
+        sim.node(sim.host_of(a[0])).sync_group_state(0),
+        Some(State::Active)
+    );
+    assert_eq!(
+        sim.node(sim.host_of(b[0])).sync_group_state(0),
+        Some(State::Backup)
+    );
+}
+
+/// At no recorded instant is a VRID Active on two hosts.
+fn checked_sync(sim: &Sim) {
+    let h = sim.history();
+    for c in h.changes() {
+        for vrid in [1u8, 2] {
+            let actives: Vec<SimId> = h
+                .actives_at(c.at)
+                .into_iter()
+                .filter(|&id| sim.config(id).vrid == vrid)
+                .collect();
+            assert!(
+                actives.len() <= 1,
+                "VRID {vrid} Active on {actives:?} at {}",
+                c.at
+            );
+        }
+    }
 }

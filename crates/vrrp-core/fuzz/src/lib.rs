@@ -9,13 +9,12 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use arbitrary::Arbitrary;
-use vrrp_core::announce::AnnounceConfig;
 use vrrp_core::checksum;
-use vrrp_core::config::{Auth, RouterConfig, UnicastPeer, VersionMode};
 use vrrp_core::packet::{self, Advert, AdvertSpec, AuthType, ChecksumForm, RxMeta, Version};
 use vrrp_core::{
-    Action, Duration, Input, Instant, PolicyError, Router, State, Stats, SyncCommand, TrackState,
-    Tracker, TrackerId,
+    AnnounceConfig, Auth, Command, Duration, Event as Output, Input, Instant, PolicyError, Router,
+    RouterConfig, State, Stats, SyncCommand, TrackState, Tracker, TrackerId, UnicastPeer,
+    VersionMode,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -562,45 +561,80 @@ impl Model {
         }
     }
 
-    /// Drains the router's actions and checks them and the router against the model.
+    /// Drains the router's outputs and checks them and the router against the model. The
+    /// events come last (`vrrp_core::output`), so the state changes of the input are read
+    /// first and the transmissions and commands checked against them.
     fn drain(&mut self, router: &mut Router, now: Instant) -> usize {
-        let actions: Vec<Action> = core::iter::from_fn(|| router.poll_action()).collect();
+        let mut buf = Vec::new();
+        let mut transmits = Vec::new();
+        while let Some(tx) = router.poll_transmit(&mut buf) {
+            let meta = RxMeta {
+                src: tx.src,
+                dst: tx.dst,
+                ttl: packet::VRRP_TTL,
+                ifindex: 1,
+            };
+            let adv = packet::parse(&buf[..tx.len], meta).expect("own advert parses");
+            assert_eq!((adv.version, adv.priority), (tx.version, tx.priority));
+            transmits.push(tx);
+        }
+        let commands: Vec<Command> = core::iter::from_fn(|| router.poll_command()).collect();
+        let events: Vec<Output> = core::iter::from_fn(|| router.poll_event()).collect();
         let cfg = router.config().clone();
-        for (i, action) in actions.iter().enumerate() {
-            let next_change = actions[i + 1..].iter().find_map(|a| match a {
-                Action::StateChanged { from, to, .. } => Some((*from, *to)),
+        let changes: Vec<(State, State)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Output::StateChanged { from, to, .. } => Some((*from, *to)),
                 _ => None,
-            });
-            let entering = next_change.is_some_and(|(_, to)| to == State::Active);
-            let active_or_entering = self.state == State::Active || entering;
-            let leaving = self.state == State::Active
-                && next_change
-                    .is_some_and(|(from, to)| from == State::Active && to != State::Active);
-            match action {
-                Action::SendAdvert { version, priority } => {
-                    assert!(
-                        cfg.version.accepts(*version),
-                        "{version:?} in {:?}",
-                        cfg.version
-                    );
-                    if *priority == 0 {
-                        assert!(leaving, "priority-0 advert while not leaving Active");
-                        self.priority_zero_tx += 1;
-                    } else {
-                        assert!(active_or_entering, "advert while {:?}", self.state);
-                        assert_eq!(*priority, self.effective, "advert with a stale priority");
-                        self.last_send = Some(now);
-                    }
-                    self.adverts_tx += 1;
-                }
-                Action::AddVip(v) => {
+            })
+            .collect();
+        let was_active = self.state == State::Active;
+        let entering = changes.iter().any(|&(_, to)| to == State::Active);
+        let leaving = was_active && changes.iter().any(|&(from, _)| from == State::Active);
+        let active_or_entering = was_active || entering;
+        let effective_after = events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Output::PriorityChanged { to, .. } => Some(*to),
+                _ => None,
+            })
+            .unwrap_or(self.effective);
+        let destinations = (0..)
+            .take_while(|&i| cfg.advert_destination(i).is_some())
+            .count();
+        assert_eq!(
+            transmits.len() % destinations,
+            0,
+            "an advert missed a destination"
+        );
+        for tx in transmits.iter().step_by(destinations) {
+            assert!(
+                cfg.version.accepts(tx.version),
+                "{:?} in {:?}",
+                tx.version,
+                cfg.version
+            );
+            if tx.priority == 0 {
+                assert!(leaving, "priority-0 advert while not leaving Active");
+                self.priority_zero_tx += 1;
+            } else {
+                assert!(active_or_entering, "advert while {:?}", self.state);
+                assert_eq!(tx.priority, effective_after, "advert with a stale priority");
+                self.last_send = Some(now);
+            }
+            self.adverts_tx += 1;
+        }
+        for command in &commands {
+            match command {
+                Command::AddVip(v) => {
                     assert!(active_or_entering, "AddVip({v}) while {:?}", self.state);
                     assert!(cfg.vips.contains(v), "AddVip({v}) of a foreign address");
                     if !self.installed.contains(v) {
                         self.installed.push(*v);
                     }
                 }
-                Action::RemoveVip(v) => {
+                Command::RemoveVip(v) => {
                     assert!(leaving, "RemoveVip({v}) while not leaving Active");
                     // A VIP configured twice (not rejected by validate) is removed twice.
                     let twice = cfg.vips.iter().filter(|a| *a == v).count() > 1;
@@ -610,20 +644,20 @@ impl Model {
                     );
                     self.installed.retain(|a| a != v);
                 }
-                Action::JoinSolicitedNode(v) => {
-                    assert!(active_or_entering);
-                    assert!(cfg.vips.contains(&IpAddr::V6(*v)));
-                }
-                Action::LeaveSolicitedNode(v) => {
-                    assert!(leaving);
-                    assert!(cfg.vips.contains(&IpAddr::V6(*v)));
-                }
-                Action::Announce(v) => {
+                Command::Announce(v) => {
                     assert!(active_or_entering, "Announce({v}) while {:?}", self.state);
                     assert!(cfg.vips.contains(v), "Announce({v}) of a foreign address");
+                    assert!(
+                        self.installed.contains(v),
+                        "Announce({v}) before its AddVip"
+                    );
                     self.announcements += 1;
                 }
-                Action::StateChanged { from, to, reason } => {
+            }
+        }
+        for event in &events {
+            match event {
+                Output::StateChanged { from, to, reason } => {
                     assert_eq!(
                         *from, self.state,
                         "StateChanged from a state we were not in"
@@ -638,7 +672,7 @@ impl Model {
                     }
                     self.state = *to;
                 }
-                Action::PriorityChanged { from, to, .. } => {
+                Output::PriorityChanged { from, to, .. } => {
                     assert_eq!(
                         *from, self.effective,
                         "PriorityChanged from a stale priority"
@@ -646,11 +680,11 @@ impl Model {
                     assert_ne!(from, to);
                     self.effective = *to;
                 }
-                Action::Notice(_) => {}
+                Output::Notice(_) => {}
             }
         }
         self.check(router, now);
-        actions.len()
+        transmits.len() + commands.len() + events.len()
     }
 
     fn check(&self, router: &Router, now: Instant) {

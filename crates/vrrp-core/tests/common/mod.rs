@@ -4,7 +4,54 @@
 use std::net::IpAddr;
 
 use vrrp_core::packet::{self, AdvertSpec, AuthType, ChecksumForm, RxMeta, Version};
-use vrrp_core::{Action, Duration, Input, Instant, Router, RouterConfig};
+use vrrp_core::{Cause, Command, Duration, Event, Input, Instant, Notice, Reason, State};
+use vrrp_core::{Router, RouterConfig};
+
+/// One output of a router, of any kind, in the order [`drain`] takes them (transmissions,
+/// commands, events): what the tests assert on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out {
+    /// An advert, one per destination.
+    SendAdvert {
+        version: Version,
+        priority: u8,
+        dst: IpAddr,
+    },
+    AddVip(IpAddr),
+    RemoveVip(IpAddr),
+    Announce(IpAddr),
+    StateChanged {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    PriorityChanged {
+        from: u8,
+        to: u8,
+        cause: Cause,
+    },
+    Notice(Notice),
+}
+
+impl From<Command> for Out {
+    fn from(c: Command) -> Out {
+        match c {
+            Command::AddVip(a) => Out::AddVip(a),
+            Command::RemoveVip(a) => Out::RemoveVip(a),
+            Command::Announce(a) => Out::Announce(a),
+        }
+    }
+}
+
+impl From<Event> for Out {
+    fn from(e: Event) -> Out {
+        match e {
+            Event::StateChanged { from, to, reason } => Out::StateChanged { from, to, reason },
+            Event::PriorityChanged { from, to, cause } => Out::PriorityChanged { from, to, cause },
+            Event::Notice(n) => Out::Notice(n),
+        }
+    }
+}
 
 /// Decodes a hex string (no spaces).
 pub fn hex(s: &str) -> Vec<u8> {
@@ -93,9 +140,29 @@ pub fn active(cfg: RouterConfig) -> (Router, Instant) {
     (r, t)
 }
 
-/// Drains every pending action.
-pub fn drain(r: &mut Router) -> Vec<Action> {
-    std::iter::from_fn(|| r.poll_action()).collect()
+/// Drains every pending output in the documented order: transmissions (each advert is also
+/// parsed back, so every one is a valid message), commands, events.
+pub fn drain(r: &mut Router) -> Vec<Out> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(tx) = r.poll_transmit(&mut buf) {
+        let meta = RxMeta {
+            src: tx.src,
+            dst: tx.dst,
+            ttl: 255,
+            ifindex: 1,
+        };
+        let adv = packet::parse(&buf[..tx.len], meta).expect("a router's advert parses");
+        assert_eq!((adv.version, adv.priority), (tx.version, tx.priority));
+        out.push(Out::SendAdvert {
+            version: tx.version,
+            priority: tx.priority,
+            dst: tx.dst,
+        });
+    }
+    out.extend(std::iter::from_fn(|| r.poll_command()).map(Out::from));
+    out.extend(std::iter::from_fn(|| r.poll_event()).map(Out::from));
+    out
 }
 
 /// Description of an advert to feed a router.
@@ -186,23 +253,52 @@ pub fn cs(n: u64) -> Duration {
 }
 
 /// The state changes among `actions`.
-pub fn transitions(actions: &[Action]) -> Vec<(vrrp_core::State, vrrp_core::State)> {
+pub fn transitions(actions: &[Out]) -> Vec<(vrrp_core::State, vrrp_core::State)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::StateChanged { from, to, .. } => Some((*from, *to)),
+            Out::StateChanged { from, to, .. } => Some((*from, *to)),
             _ => None,
         })
         .collect()
 }
 
 /// The priorities of the adverts among `actions`.
-pub fn adverts(actions: &[Action]) -> Vec<u8> {
+pub fn adverts(actions: &[Out]) -> Vec<u8> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::SendAdvert { priority, .. } => Some(*priority),
+            Out::SendAdvert { priority, .. } => Some(*priority),
             _ => None,
         })
         .collect()
+}
+
+/// An IPv4 advert to the VRRP group, as [`drain`] reports it.
+pub fn mcast_advert(version: Version, priority: u8) -> Out {
+    Out::SendAdvert {
+        version,
+        priority,
+        dst: ip("224.0.0.18"),
+    }
+}
+
+/// Drains every pending output of a node in the documented order, with the router of each.
+pub fn drain_node(node: &mut vrrp_core::Node) -> Vec<(vrrp_core::RouterId, Out)> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Some((id, tx)) = node.poll_transmit(&mut buf) {
+        let (version, priority, dst) = (tx.version, tx.priority, tx.dst);
+        out.push((
+            id,
+            Out::SendAdvert {
+                version,
+                priority,
+                dst,
+            },
+        ));
+    }
+    out.extend(std::iter::from_fn(|| node.poll_command()).map(|(id, c)| (id, Out::from(c))));
+    out.extend(std::iter::from_fn(|| node.poll_event()).map(|(id, e)| (id, Out::from(e))));
+    out
 }

@@ -63,7 +63,7 @@ pub fn down(priority: u8, interval_cs: u16) -> Duration {
 pub fn dump(sim: &Sim) -> String {
     let mut out = String::new();
     for e in sim.trace() {
-        if matches!(e, TraceEvent::Action { .. }) {
+        if matches!(e, TraceEvent::Command { .. } | TraceEvent::Event { .. }) {
             continue;
         }
         out.push_str(&format!("{e:?}\n"));
@@ -125,7 +125,10 @@ pub fn check_causes(sim: &Sim, interval_cs: u16) -> Result<(), String> {
     let mut i = 0;
     while i < trace.len() {
         let cause = &trace[i];
-        let r = cause.router();
+        let Some(r) = cause.router() else {
+            i += 1;
+            continue;
+        };
         let at = cause.at();
         // The effects of a cause are the events the router queued in answer, which the
         // simulator records right after it.
@@ -170,7 +173,8 @@ fn is_effect_of(e: &TraceEvent, r: SimId, at: Instant) -> bool {
     match e {
         TraceEvent::AdvertSent { .. }
         | TraceEvent::StateChanged { .. }
-        | TraceEvent::Action { .. } => e.router() == r && e.at() == at,
+        | TraceEvent::Command { .. }
+        | TraceEvent::Event { .. } => e.router() == Some(r) && e.at() == at,
         TraceEvent::Dropped { from, .. } => *from == r && e.at() == at,
         _ => false,
     }

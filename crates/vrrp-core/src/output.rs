@@ -1,25 +1,86 @@
-//! What a router tells its driver: [`Action`]s, with the [`State`]s and [`Reason`]s they carry.
+//! What a router asks of its driver, in three kinds drained separately (the quinn-proto and
+//! str0m shape): [`Transmit`]s written into the caller's buffer, kernel [`Command`]s, and
+//! application [`Event`]s.
 //!
 //! # Order
-//! Actions produced by one input are queued in this order, which tests check:
 //!
-//! 1. `PriorityChanged` (the cause comes before its effect),
-//! 2. `SendAdvert`,
-//! 3. `AddVip` / `RemoveVip`,
-//! 4. `JoinSolicitedNode` (IPv6, before the NAs) / `LeaveSolicitedNode`,
-//! 5. `Announce`,
-//! 6. `StateChanged` (with its reason),
-//! 7. `Notice` (log-worthy observations, rate-limited). Counters in [`crate::Stats`] are
-//!    updated by the time the input returns.
+//! After every input, drain `poll_transmit` until `None`, then `poll_command` until `None`,
+//! then `poll_event` until `None` ([`crate::Router`] and [`crate::Node`] alike). Carried out in
+//! that order, the outputs are always correct; a driver never reorders them:
 //!
-//! On leaving Active the order is: priority-0 `SendAdvert`, `RemoveVip`s,
-//! `LeaveSolicitedNode`s, `StateChanged`.
+//! 1. **Transmissions** first: a takeover's first advert never waits for the kernel, and a
+//!    leaving Active's priority-0 advert leaves before its addresses go.
+//! 2. **Commands**: every address change ([`Command::AddVip`], [`Command::RemoveVip`]) in the
+//!    order decided (a removal comes before a later add of the same address), then every
+//!    [`Command::Announce`], so an announcement always follows its address. A [`crate::Node`]
+//!    yields the address changes of *all* routers before any announcement, so a driver may
+//!    pipeline a run of consecutive adds. An announcement of an address removed in the same
+//!    round is dropped.
+//! 3. **Events**, once the kernel work is done: a listener that runs a notify script on
+//!    [`Event::StateChanged`] to Active finds the addresses in place. A
+//!    [`Event::PriorityChanged`] comes before the state change it caused.
+//!
+//! Counters in [`crate::Stats`] are updated by the time the input returns.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv6Addr};
+use core::net::IpAddr;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::packet::{ChecksumForm, Version};
+
+/// One advert to send, written by `poll_transmit` into the caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The IP source (the interface's primary IPv4 address or IPv6 link-local).
+    pub src: IpAddr,
+    /// The IP destination: the multicast group or one unicast peer.
+    pub dst: IpAddr,
+    /// Length of the VRRP message written at the start of the buffer.
+    pub len: usize,
+    /// Its version.
+    pub version: Version,
+    /// Its priority (0 when leaving).
+    pub priority: u8,
+}
+
+/// A change the data plane makes to the kernel for a router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Command {
+    /// Install a virtual address.
+    AddVip(IpAddr),
+    /// Remove a virtual address.
+    RemoveVip(IpAddr),
+    /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for this address.
+    Announce(IpAddr),
+}
+
+/// Something that happened, for the application (logs, notify scripts, status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Event {
+    /// The protocol state changed.
+    StateChanged {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// The effective priority changed.
+    PriorityChanged {
+        /// Previous effective priority.
+        from: u8,
+        /// New effective priority.
+        to: u8,
+        /// Why.
+        cause: Cause,
+    },
+    /// Something worth logging (rate-limited per kind).
+    Notice(Notice),
+}
 
 /// Protocol state of a virtual router (RFC 9568 §6.4 plus keepalived's Fault).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -116,6 +177,13 @@ pub enum Reason {
     },
 }
 
+impl Reason {
+    /// True for a change forced by a sync group.
+    pub fn is_sync_group(&self) -> bool {
+        matches!(self, Reason::SyncGroup { .. })
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -123,12 +191,10 @@ impl fmt::Display for Reason {
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::ActiveSilent {
                 last_active: Some(a),
-            } => {
-                write!(
-                    f,
-                    "no advertisement from active {a} within the down interval"
-                )
-            }
+            } => write!(
+                f,
+                "no advertisement from active {a} within the down interval"
+            ),
             Reason::ActiveSilent { last_active: None } => {
                 f.write_str("no active router heard within the down interval")
             }
@@ -226,46 +292,102 @@ pub enum Notice {
     },
 }
 
-/// An output of the state machine, drained with [`crate::Router::poll_action`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Action {
-    /// Send an advertisement with this priority to every destination
-    /// ([`crate::Router::advert_destinations`]); build it with [`crate::Router::encode_advert`].
-    SendAdvert {
-        /// Version to send (two actions in v2/v3 mode).
-        version: Version,
-        /// Priority to advertise (0 when leaving).
-        priority: u8,
-    },
-    /// Install a virtual address.
-    AddVip(IpAddr),
-    /// Remove a virtual address.
-    RemoveVip(IpAddr),
-    /// Join the solicited-node multicast group of an IPv6 virtual address.
-    JoinSolicitedNode(Ipv6Addr),
-    /// Leave that group.
-    LeaveSolicitedNode(Ipv6Addr),
-    /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for this address.
-    Announce(IpAddr),
-    /// The protocol state changed.
-    StateChanged {
-        /// Previous state.
-        from: State,
-        /// New state.
-        to: State,
-        /// Why.
-        reason: Reason,
-    },
-    /// The effective priority changed.
-    PriorityChanged {
-        /// Previous effective priority.
-        from: u8,
-        /// New effective priority.
-        to: u8,
-        /// Why.
-        cause: Cause,
-    },
-    /// Something worth logging.
-    Notice(Notice),
+impl Notice {
+    /// Number of kinds, for per-kind rate limits.
+    pub(crate) const KINDS: usize = 6;
+
+    /// The kind's index, below [`Notice::KINDS`].
+    pub(crate) fn kind(&self) -> usize {
+        match self {
+            Notice::IntervalMismatch { .. } => 0,
+            Notice::AddressListMismatch { .. } => 1,
+            Notice::AnotherOwner { .. } => 2,
+            Notice::EqualPriority { .. } => 3,
+            Notice::DualActive { .. } => 4,
+            Notice::ChecksumForm { .. } => 5,
+        }
+    }
+}
+
+/// Bit positions of the output kinds, in drain order.
+pub(crate) const KIND_TRANSMITS: usize = 0;
+pub(crate) const KIND_ADDRESSES: usize = 1;
+pub(crate) const KIND_ANNOUNCES: usize = 2;
+pub(crate) const KIND_EVENTS: usize = 3;
+/// Number of output kinds.
+pub(crate) const KINDS: usize = 4;
+
+/// An advert decided but not yet written: `next_dst` counts the destinations done.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueuedAdvert {
+    pub(crate) version: Version,
+    pub(crate) priority: u8,
+    pub(crate) next_dst: usize,
+}
+
+/// The outputs of one router not yet drained, by kind. Each queue starts unallocated and keeps
+/// the largest capacity one input needed (typically the first takeover), so the steady state
+/// does not allocate.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outputs {
+    pub(crate) adverts: VecDeque<QueuedAdvert>,
+    addresses: VecDeque<Command>,
+    announces: VecDeque<IpAddr>,
+    events: VecDeque<Event>,
+}
+
+impl Outputs {
+    pub(crate) fn advert(&mut self, version: Version, priority: u8) {
+        self.adverts.push_back(QueuedAdvert {
+            version,
+            priority,
+            next_dst: 0,
+        });
+    }
+
+    pub(crate) fn add_vip(&mut self, addr: IpAddr) {
+        self.addresses.push_back(Command::AddVip(addr));
+    }
+
+    /// A removal also drops the announcements of `addr` still queued.
+    pub(crate) fn remove_vip(&mut self, addr: IpAddr) {
+        self.announces.retain(|a| *a != addr);
+        self.addresses.push_back(Command::RemoveVip(addr));
+    }
+
+    pub(crate) fn announce(&mut self, addr: IpAddr) {
+        self.announces.push_back(addr);
+    }
+
+    pub(crate) fn event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn pop_address(&mut self) -> Option<Command> {
+        self.addresses.pop_front()
+    }
+
+    pub(crate) fn pop_announce(&mut self) -> Option<Command> {
+        self.announces.pop_front().map(Command::Announce)
+    }
+
+    pub(crate) fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The kinds of output queued, one bit per kind ([`KIND_TRANSMITS`] ...).
+    pub(crate) fn kinds(&self) -> u8 {
+        u8::from(!self.adverts.is_empty()) << KIND_TRANSMITS
+            | u8::from(!self.addresses.is_empty()) << KIND_ADDRESSES
+            | u8::from(!self.announces.is_empty()) << KIND_ANNOUNCES
+            | u8::from(!self.events.is_empty()) << KIND_EVENTS
+    }
+
+    /// True when nothing of any kind is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.adverts.is_empty()
+            && self.addresses.is_empty()
+            && self.announces.is_empty()
+            && self.events.is_empty()
+    }
 }

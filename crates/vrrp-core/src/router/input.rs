@@ -1,0 +1,55 @@
+//! The inputs of a router other than received adverts and timeouts.
+
+use core::net::IpAddr;
+use std::sync::Arc;
+
+use crate::track::{TrackState, TrackerId};
+
+/// An input other than a received advert or a timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Start the router (leaves Initialize; R8, R9).
+    Startup,
+    /// Stop the router (R12, R19): an Active sends priority 0 and releases its addresses.
+    Shutdown,
+    /// The interface is up with carrier.
+    LinkUp,
+    /// The interface went down or lost carrier: Fault.
+    LinkDown,
+    /// A tracked object reported a new state.
+    Tracker(TrackerId, TrackState),
+    /// Change the base priority at runtime (1..254; ignored for the owner).
+    SetPriority(u8),
+    /// The interface's primary address (advert source, tie-breaker) changed.
+    PrimaryAddress(IpAddr),
+    /// A virtual address disappeared from the interface (someone else removed it).
+    VipLost(IpAddr),
+    /// A command from this router's sync group (sent by [`crate::Node`]).
+    Sync(SyncCommand),
+}
+
+/// What a sync group asks of a member (see [`crate::Node`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncCommand {
+    /// Become Active with the group (from Backup).
+    BecomeActive {
+        /// The group.
+        group: Arc<str>,
+        /// The member that went first.
+        member: Arc<str>,
+    },
+    /// Become Backup with the group (from Active).
+    BecomeBackup {
+        /// The group.
+        group: Arc<str>,
+        /// The member that went first.
+        member: Arc<str>,
+    },
+    /// Set or clear the Fault imposed by another member's Fault.
+    Fault {
+        /// The group.
+        group: Arc<str>,
+        /// The faulty member, or `None` when no member is faulty any more.
+        member: Option<Arc<str>>,
+    },
+}
