@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use vrrp_core::packet::{self, RxMeta};
-use vrrp_core::{Action, Input, Instant, Router, RouterConfig};
+use vrrp_core::{Command, Event, Input, Instant, Router, RouterConfig};
 
 fn main() {
     let vip: IpAddr = "192.0.2.1".parse().unwrap();
@@ -51,37 +51,37 @@ fn router(name: &str, primary: &str, priority: u8, vip: IpAddr) -> Router {
     Router::new(cfg).expect("valid config")
 }
 
-/// Drains every router's actions; adverts are encoded, parsed and handed to the other router.
+/// Drains every router's outputs in vrrp-core's order (adverts, kernel commands, events);
+/// adverts are written, parsed and handed to the other router.
 fn deliver(routers: &mut [Router; 2], now: Instant) {
-    let mut buf = [0u8; 128];
+    let mut buf = Vec::new();
     loop {
         let mut progressed = false;
         for i in 0..routers.len() {
-            while let Some(action) = routers[i].poll_action() {
+            let name = routers[i].config().name.clone();
+            while let Some(tx) = routers[i].poll_transmit(&mut buf) {
                 progressed = true;
-                let name = routers[i].config().name.clone();
-                match action {
-                    Action::SendAdvert { version, priority } => {
-                        let dst = routers[i].advert_destinations().next().unwrap();
-                        let len = routers[i]
-                            .encode_advert(version, priority, dst, &mut buf)
-                            .unwrap();
-                        let src = routers[i].config().primary_addr;
-                        let meta = RxMeta {
-                            src,
-                            dst,
-                            ttl: 255,
-                            ifindex: 1,
-                        };
-                        let advert = packet::parse(&buf[..len], meta).expect("valid advert");
-                        let _ = routers[1 - i].handle_advert(now, &advert);
-                    }
-                    Action::StateChanged { from, to, reason } => {
-                        println!("{now}  {name}: {from} -> {to} ({reason})");
-                    }
-                    Action::AddVip(ip) => println!("{now}  {name}: add {ip}"),
-                    Action::RemoveVip(ip) => println!("{now}  {name}: remove {ip}"),
-                    _ => {}
+                let meta = RxMeta {
+                    src: tx.src,
+                    dst: tx.dst,
+                    ttl: 255,
+                    ifindex: 1,
+                };
+                let advert = packet::parse(&buf[..tx.len], meta).expect("valid advert");
+                let _ = routers[1 - i].handle_advert(now, &advert);
+            }
+            while let Some(command) = routers[i].poll_command() {
+                progressed = true;
+                match command {
+                    Command::AddVip(ip) => println!("{now}  {name}: add {ip}"),
+                    Command::RemoveVip(ip) => println!("{now}  {name}: remove {ip}"),
+                    Command::Announce(_) => {}
+                }
+            }
+            while let Some(event) = routers[i].poll_event() {
+                progressed = true;
+                if let Event::StateChanged { from, to, reason } = event {
+                    println!("{now}  {name}: {from} -> {to} ({reason})");
                 }
             }
         }

@@ -77,6 +77,9 @@ pub enum Event {
         to: u8,
         /// Why.
         cause: Cause,
+        /// The router's state when it changed (keepalived's `MASTER_PRIORITY` or
+        /// `BACKUP_PRIORITY` notification).
+        state: State,
     },
     /// Something worth logging (rate-limited per kind).
     Notice(Notice),

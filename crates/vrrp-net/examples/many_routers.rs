@@ -159,7 +159,11 @@ async fn main() -> Result<(), String> {
     let cpu = cpu_secs() - cpu0;
     let window = t0.elapsed().as_secs_f64();
     let status = handle.status().await.map_err(|e| e.to_string())?;
-    let adverts: u64 = status.iter().map(|s| s.stats.adverts_tx).sum();
+    let adverts: u64 = status
+        .instances
+        .iter()
+        .map(|s| s.router.stats.adverts_tx)
+        .sum();
     let rss = kb("/proc/self/status", "VmRSS:");
     let pss = kb("/proc/self/smaps_rollup", "Pss:");
     println!(

@@ -349,6 +349,18 @@ macro_rules! shared_socket_api {
             pub async fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Received<'a>> {
                 self.core.recv(buf, $recv_once).await
             }
+
+            /// Receives one packet without waiting: `Ok(None)` when none is queued. Malformed
+            /// and truncated packets are counted and skipped, as [`Self::recv`] does.
+            pub fn try_recv<'a>(&self, buf: &'a mut [u8]) -> Result<Option<Received<'a>>> {
+                self.core.try_recv(buf, $recv_once)
+            }
+
+            /// Polls for a queued packet to read with [`Self::try_recv`]; registers the
+            /// task's waker when there is none.
+            pub fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+                self.core.poll_readable(cx)
+            }
         }
     };
 }
@@ -432,6 +444,32 @@ impl SocketCore {
             }
         };
         Ok(meta.into_received(buf))
+    }
+
+    /// One packet that `recv_once` accepts, if one is queued; malformed and truncated ones
+    /// are counted and skipped.
+    fn try_recv<'a>(&self, buf: &'a mut [u8], recv_once: RecvOnce) -> Result<Option<Received<'a>>> {
+        let meta = loop {
+            match self.fd.try_io(Interest::READABLE, |s| recv_once(s, buf)) {
+                Ok(Some(meta)) => break meta,
+                Ok(None) => self.count_malformed(),
+                Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    self.count_truncated(buf.len())
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(self.rx_err(e)),
+            }
+        };
+        Ok(Some(meta.into_received(buf)))
+    }
+
+    /// Ready when the socket may hold a packet (the readiness tokio last saw, cleared by a
+    /// `try_recv` that found nothing).
+    fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match self.fd.poll_read_ready(cx) {
+            std::task::Poll::Ready(_) => std::task::Poll::Ready(()),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
     }
 
     fn count_malformed(&self) {
@@ -859,6 +897,22 @@ impl VrrpSocket {
         match self {
             Self::V4(s) => s.recv(buf).await,
             Self::V6(s) => s.recv(buf).await,
+        }
+    }
+
+    /// See [`VrrpSocketV4::try_recv`] / [`VrrpSocketV6::try_recv`].
+    pub fn try_recv<'a>(&self, buf: &'a mut [u8]) -> Result<Option<Received<'a>>> {
+        match self {
+            Self::V4(s) => s.try_recv(buf),
+            Self::V6(s) => s.try_recv(buf),
+        }
+    }
+
+    /// See [`VrrpSocketV4::poll_readable`] / [`VrrpSocketV6::poll_readable`].
+    pub fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match self {
+            Self::V4(s) => s.poll_readable(cx),
+            Self::V6(s) => s.poll_readable(cx),
         }
     }
 

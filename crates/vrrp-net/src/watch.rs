@@ -182,6 +182,24 @@ impl Watcher {
         }
     }
 
+    /// Polls for the next event; `Ready(None)` when the netlink connection has closed.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<NetEvent>> {
+        use std::task::Poll;
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Poll::Ready(Some(ev));
+            }
+            match self.messages.poll_next_unpin(cx) {
+                Poll::Ready(Some((msg, _))) => self.handle(msg),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
     /// Turns the watcher into a `Stream` of events.
     pub fn into_stream(self) -> impl Stream<Item = NetEvent> {
         futures::stream::unfold(

@@ -427,6 +427,8 @@ pub fn instance_plan(
                 max_ttl: p.max_ttl,
             })
             .collect(),
+        // `mcast_dst_ip` is not acted on yet (the startup warning says so).
+        mcast_group: None,
         check_unicast_src: inst.check_unicast_src,
         checksum_form: if inst.v3_checksum_as_v2 {
             ChecksumForm::Rfc9568
@@ -621,7 +623,7 @@ impl Lists {
                 t.weight = Some(0);
             }
         }
-        if inst.priority == Some(vrrp_core::config::OWNER_PRIORITY) {
+        if inst.priority == Some(vrrp_core::OWNER_PRIORITY) {
             for list in [
                 &mut lists.scripts,
                 &mut lists.interfaces,

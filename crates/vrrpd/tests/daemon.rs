@@ -108,7 +108,8 @@ fn notify_scripts_get_keepalived_arguments_in_order() {
             "INSTANCE VI_1 BACKUP 150".into(), // notify: keepalived's four arguments
             "master-arg".into(),
             "INSTANCE VI_1 MASTER 150".into(),
-            "INSTANCE VI_1 STOP 0".into(),
+            // keepalived passes the configured priority to STOP notifications.
+            "INSTANCE VI_1 STOP 150".into(),
         ],
         "specific script first, then notify, in state order"
     );

@@ -355,7 +355,7 @@ fn removed_instances_are_released_and_notified_and_new_ones_elect() {
         "INSTANCE VI_4 DELETED 0",
         "INSTANCE VI_3 BACKUP 150",
         "INSTANCE VI_3 MASTER 150",
-        "INSTANCE VI_3 STOP 0",
+        "INSTANCE VI_3 STOP 150", // keepalived: the configured priority
     ];
     for e in expected {
         assert!(lines.contains(&e), "{e:?} notified: {lines:?}");

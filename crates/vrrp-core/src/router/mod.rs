@@ -555,6 +555,7 @@ impl Router {
             from: old,
             to: new,
             cause,
+            state: self.state,
         });
         if self.state == State::Active {
             // Tell the Backups at once rather than at the next interval.

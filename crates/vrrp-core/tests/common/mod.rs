@@ -47,7 +47,9 @@ impl From<Event> for Out {
     fn from(e: Event) -> Out {
         match e {
             Event::StateChanged { from, to, reason } => Out::StateChanged { from, to, reason },
-            Event::PriorityChanged { from, to, cause } => Out::PriorityChanged { from, to, cause },
+            Event::PriorityChanged {
+                from, to, cause, ..
+            } => Out::PriorityChanged { from, to, cause },
             Event::Notice(n) => Out::Notice(n),
         }
     }

@@ -6,16 +6,18 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::instance::Placement;
+use super::plane::DataPlane;
 use super::Driver;
 use crate::error::{Error, Result};
 use crate::nft::AcceptModeFilter;
 
-/// The accept-mode state of a driver (the table itself lives in `Cleanup::filter`).
+/// The accept-mode state of a driver (the table itself belongs to the data plane).
 #[derive(Debug)]
 pub(super) struct AcceptMode {
     /// Some instance needs Accept_Mode enforcement.
     pub(super) filtering: bool,
+    /// The instances changed since the table was last brought in line.
+    pub(super) dirty: bool,
     /// The VIPs currently in the accept-mode table.
     filtered_vips: BTreeSet<IpAddr>,
     /// The `nft` program.
@@ -25,10 +27,11 @@ pub(super) struct AcceptMode {
 }
 
 impl AcceptMode {
-    /// Nothing filtered yet; `filtering` if an instance of `places` needs it.
-    pub(super) fn new(places: &[Placement], nft_program: PathBuf, table_id: String) -> Self {
+    /// Nothing filtered yet.
+    pub(super) fn new(nft_program: PathBuf, table_id: String) -> Self {
         AcceptMode {
-            filtering: places.iter().any(|p| p.filtered),
+            filtering: false,
+            dirty: false,
             filtered_vips: BTreeSet::new(),
             nft_program,
             table_id,
@@ -64,7 +67,7 @@ fn probe_context(table_id: &str) -> String {
 }
 
 /// Checks that `program` can manage table `table_id` (off the runtime thread).
-pub(super) async fn probe_nft(program: &Path, table_id: &str) -> Result<()> {
+async fn probe_nft(program: &Path, table_id: &str) -> Result<()> {
     let program = program.to_path_buf();
     let id = table_id.to_string();
     tokio::task::spawn_blocking(move || AcceptModeFilter::probe(&program, &id))
@@ -75,14 +78,14 @@ pub(super) async fn probe_nft(program: &Path, table_id: &str) -> Result<()> {
         })?
 }
 
-impl Driver {
-    /// The VIPs to filter: those of every (live) router without Accept_Mode, whatever its
+impl<D: DataPlane> Driver<D> {
+    /// The VIPs to filter: those of every live router without Accept_Mode, whatever its
     /// state. The rules sit in the input hook, so they only ever match while this host holds
     /// the VIP; keeping them installed in Backup means a takeover never waits for `nft`.
     fn wanted_filter(&self) -> BTreeSet<IpAddr> {
         self.node
             .routers()
-            .filter(|(id, _)| self.places[id.0].filtered && !self.places[id.0].removed)
+            .filter(|(id, _)| self.place(*id).is_some_and(|p| p.filtered))
             .flat_map(|(_, r)| r.config().vips.iter().copied())
             .collect()
     }
@@ -98,43 +101,14 @@ impl Driver {
         if want == self.accept.filtered_vips {
             return;
         }
-        let vips: Vec<IpAddr> = want.iter().copied().collect();
-        let filter = self.cleanup.filter.take();
-        let program = self.accept.nft_program.clone();
-        let id = self.accept.table_id.clone();
-        let job = tokio::task::spawn_blocking(move || apply_filter(filter, &program, &id, &vips));
         let table = self.accept.table_name();
-        match job.await {
-            Ok((filter, Ok(()))) => {
-                self.cleanup.filter = filter;
+        match self.plane.set_filter(&want).await {
+            Ok(()) => {
                 tracing::info!(%table, vips = want.len(), "accept-mode filter updated");
                 self.accept.filtered_vips = want;
             }
-            Ok((filter, Err(e))) => {
-                self.cleanup.filter = filter;
-                tracing::error!(%table, error = %e,
-                    "accept-mode filter not updated: traffic to the VIPs is not enforced");
-            }
-            Err(e) => tracing::error!(error = %e, "accept-mode filter task failed"),
+            Err(e) => tracing::error!(%table, error = %e,
+                "accept-mode filter not updated: traffic to the VIPs is not enforced"),
         }
     }
-}
-
-/// Makes the table (`filter`, if it exists) hold exactly `vips`: creates, updates or deletes
-/// it. Returns the table as it is now, and whether that worked.
-fn apply_filter(
-    mut filter: Option<AcceptModeFilter>,
-    program: &Path,
-    id: &str,
-    vips: &[IpAddr],
-) -> (Option<AcceptModeFilter>, Result<()>) {
-    let r = match (&mut filter, vips.is_empty()) {
-        (Some(_), true) => filter.take().map_or(Ok(()), AcceptModeFilter::remove),
-        (Some(f), false) => f.update(vips),
-        (None, true) => Ok(()),
-        (None, false) => {
-            AcceptModeFilter::install_with(program, id, vips).map(|f| filter = Some(f))
-        }
-    };
-    (filter, r)
 }

@@ -26,6 +26,10 @@ pub struct InstanceSpec {
     pub vips: Vec<VipSpec>,
     /// Tracked objects, in registration order (their ids are 0, 1, ...).
     pub trackers: Vec<Tracker>,
+    /// Trackers the driver feeds itself from its link watcher (keepalived's
+    /// `track_interface`): a position in `trackers` and an interface name. The tracker is Up
+    /// while the interface is up with carrier, Down otherwise (also while it does not exist).
+    pub tracked_interfaces: Vec<(usize, String)>,
     /// Run with a virtual MAC macvlan (keepalived `use_vmac`); `None`: the interface's MAC.
     pub vmac: Option<VmacSpec>,
 }
@@ -38,6 +42,7 @@ impl InstanceSpec {
             interface: interface.into(),
             vips: Vec::new(),
             trackers: Vec::new(),
+            tracked_interfaces: Vec::new(),
             vmac: None,
         }
     }

@@ -1,17 +1,52 @@
 //! [`Handle`], the embedding API of a running driver: each call is a [`Command`] sent to the
 //! driver task over a channel, most with a one-shot channel for the answer.
 
+use std::sync::Arc;
+
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use vrrp_core::{Input, Status, TrackState, TrackerId};
+use vrrp_core::{Input, State, Status, TrackState, TrackerId};
 
 use super::{Event, InstanceSpec};
 use crate::error::{Error, Result};
 
+/// A snapshot of a running driver ([`Handle::status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverStatus {
+    /// The live instances, by index.
+    pub instances: Vec<InstanceStatus>,
+    /// The sync groups, in declaration order.
+    pub sync_groups: Vec<GroupStatus>,
+}
+
+/// One live instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceStatus {
+    /// Its index (see [`Handle::add_instance`]).
+    pub index: usize,
+    /// The interface it runs on.
+    pub interface: Arc<str>,
+    /// The interface its VIPs live on (the VMAC, or `interface`).
+    pub vip_interface: Arc<str>,
+    /// The router's view.
+    pub router: Status,
+}
+
+/// One sync group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStatus {
+    /// Its name.
+    pub name: Arc<str>,
+    /// Its members' instance indexes.
+    pub members: Vec<usize>,
+    /// Its state ([`vrrp_core::Node::sync_group_state`]).
+    pub state: State,
+}
+
 /// What a [`Handle`] asks the driver task to do.
 pub(super) enum Command {
-    /// Answer a status snapshot of every router.
-    Status(oneshot::Sender<Vec<Status>>),
+    /// Answer a status snapshot.
+    Status(oneshot::Sender<DriverStatus>),
     /// Feed an input to one instance.
     Input(usize, Input),
     /// Stop every router and end the task.
@@ -68,15 +103,15 @@ impl Handle {
         self.events.subscribe()
     }
 
-    /// A status snapshot of every router, in instance order.
-    pub async fn status(&self) -> Result<Vec<Status>> {
+    /// A status snapshot of every live instance, in index order, and of the sync groups.
+    pub async fn status(&self) -> Result<DriverStatus> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Status(tx)).await?;
         rx.await.map_err(|_| stopped())
     }
 
     /// Reports a tracked object's state to one instance; `id` is the tracker's position in
-    /// the instance's current [`InstanceSpec::trackers`].
+    /// the instance's current [`InstanceSpec::trackers`]. Ignored for a removed instance.
     pub async fn set_tracker(
         &self,
         instance: usize,
@@ -121,7 +156,7 @@ impl Handle {
 
     /// Stops an instance for good: an Active sends priority 0 and releases its VIPs, the
     /// instance leaves its sync group and its VMAC is deleted. Returns once that is done. The
-    /// index stays allocated (a dead slot; see the module documentation).
+    /// index is never given to another instance.
     pub async fn remove_instance(&self, instance: usize) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::RemoveInstance(instance, tx)).await?;

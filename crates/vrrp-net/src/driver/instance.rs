@@ -2,20 +2,18 @@
 //! ([`Placement`]: interfaces, MAC, sockets, the spec parts a reconfiguration must keep), and
 //! its sockets; and building every instance of a [`DriverConfig`] at start.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use vrrp_core::packet::{self, Family};
-use vrrp_core::{Input, Node, Router, RouterConfig, RouterId, TrackerId};
+use vrrp_core::{Input, Router, RouterConfig, RouterId, TrackState, TrackerId};
 
-use super::cleanup::Cleanup;
-use super::sockets::{Packet, SocketSet};
-use super::{vmac, DriverConfig, InstanceSpec, VmacSpec};
+use super::plane::{DataPlane, SocketKey};
+use super::{vmac, Driver, DriverConfig, InstanceSpec, VmacSpec};
 use crate::error::{Error, Result};
-use crate::netlink::{InterfaceInfo, Netlink, VipSpec};
+use crate::netlink::{InterfaceInfo, VipSpec};
 use crate::socket::OpenOptions;
-use crate::sysctl;
 
 /// Where one router lives.
 pub(super) struct Placement {
@@ -25,6 +23,8 @@ pub(super) struct Placement {
     pub(super) ifname: Arc<str>,
     /// Where the VIPs live and announcements leave: the VMAC, or the interface.
     pub(super) vip_ifindex: u32,
+    /// Its name.
+    pub(super) vip_ifname: Arc<str>,
     /// Source MAC of announcements (the VMAC, or the interface's MAC).
     pub(super) mac: [u8; 6],
     /// Interface whose socket sends this router's adverts.
@@ -43,19 +43,22 @@ pub(super) struct Placement {
     pub(super) spec_interface: String,
     pub(super) vmac_spec: Option<VmacSpec>,
     pub(super) unicast: bool,
-    /// The router's tracker id for each position of the spec's trackers.
-    pub(super) trackers: Vec<TrackerId>,
-    /// Removed ([`super::Handle::remove_instance`]): a dead slot.
-    pub(super) removed: bool,
+    /// Trackers fed from the link watcher: tracker id and interface name.
+    pub(super) tracked_interfaces: Vec<(TrackerId, String)>,
+    /// The span the instance's log lines carry.
+    pub(super) span: tracing::Span,
 }
 
 impl Placement {
     /// An instance of `spec` directly on interface `info` (no VMAC yet).
-    fn on_interface(spec: &InstanceSpec, info: &InterfaceInfo, trackers: Vec<TrackerId>) -> Self {
+    fn on_interface(spec: &InstanceSpec, cfg: &RouterConfig, info: &InterfaceInfo) -> Self {
+        let span = tracing::info_span!("instance", instance = %cfg.name, vrid = cfg.vrid,
+            family = ?cfg.family, interface = %info.name);
         Placement {
             ifindex: info.index,
             ifname: Arc::from(info.name.as_str()),
             vip_ifindex: info.index,
+            vip_ifname: Arc::from(info.name.as_str()),
             mac: info.mac.unwrap_or([0; 6]),
             tx_ifindex: info.index,
             rx_ifindex: info.index,
@@ -65,13 +68,13 @@ impl Placement {
             spec_interface: spec.interface.clone(),
             vmac_spec: spec.vmac.clone(),
             unicast: !spec.router.unicast_peers.is_empty(),
-            trackers,
-            removed: false,
+            tracked_interfaces: tracked_interfaces(spec),
+            span,
         }
     }
 
     /// The sockets this placement uses for `family`: receive, send, and the parent's.
-    pub(super) fn socket_keys(&self, family: Family) -> [(u32, Family); 3] {
+    pub(super) fn socket_keys(&self, family: Family) -> [SocketKey; 3] {
         [
             (self.ifindex, family),
             (self.tx_ifindex, family),
@@ -80,61 +83,33 @@ impl Placement {
     }
 }
 
-/// What [`place_instance`] built: the router (not started), where it lives, and the kernel
-/// state to undo later (VMAC, sysctls).
-pub(super) struct Placed {
-    pub(super) router: Router,
-    pub(super) place: Placement,
-    pub(super) vmac: Option<(u32, String)>,
-    pub(super) sysctls: Vec<sysctl::Setting>,
+/// The trackers of `spec` fed from the link watcher, with their router ids.
+pub(super) fn tracked_interfaces(spec: &InstanceSpec) -> Vec<(TrackerId, String)> {
+    (spec.tracked_interfaces.iter())
+        .filter(|(i, _)| *i < spec.trackers.len())
+        .map(|(i, name)| (TrackerId(*i as u16), name.clone()))
+        .collect()
 }
 
-/// Builds one instance on its interface `info`: its router (with trackers, not started),
-/// sockets and VMAC. On error the VMAC and sysctls it created are undone; sockets it opened
-/// stay (shared, pruned later).
-pub(super) async fn place_instance(
-    spec: &InstanceSpec,
-    info: &InterfaceInfo,
-    netlink: &Netlink,
-    sockets: &mut SocketSet,
-    now: vrrp_core::Instant,
-) -> Result<Placed> {
-    let (router, trackers) = build_router(spec, info, now)?;
-    let family = router.config().family;
-    sockets.open(info.index, &info.name, family, OpenOptions::default())?;
-    let mut placed = Placed {
-        router,
-        place: Placement::on_interface(spec, info, trackers),
-        vmac: None,
-        sysctls: Vec::new(),
-    };
-    if let Some(vmac) = &spec.vmac {
-        vmac::attach(&mut placed, vmac, info, netlink, sockets).await?;
-    }
-    Ok(placed)
-}
-
-/// The router of `spec` on `info`, with its trackers (their router ids in spec order), Down
-/// if the link is.
+/// The router of `spec` on `info`, with its trackers (router ids = positions in the spec),
+/// Down if the link is.
 fn build_router(
     spec: &InstanceSpec,
     info: &InterfaceInfo,
     now: vrrp_core::Instant,
-) -> Result<(Router, Vec<TrackerId>)> {
+) -> Result<Router> {
     let router_cfg = with_primary(spec.router.clone(), info)?;
     let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
         context: format!("instance {} on {}", spec.router.name, spec.interface),
         message: e.to_string(),
     })?;
-    let trackers = spec
-        .trackers
-        .iter()
-        .map(|t| router.add_tracker(t.clone()))
-        .collect();
+    for t in &spec.trackers {
+        router.add_tracker(t.clone());
+    }
     if !info.is_usable() {
         router.handle(now, Input::LinkDown);
     }
-    Ok((router, trackers))
+    Ok(router)
 }
 
 /// `cfg` with an unspecified primary address replaced by the interface's primary IPv4
@@ -183,56 +158,97 @@ pub(super) fn vip_spec_of(list: &[VipSpec], addr: IpAddr) -> Option<&VipSpec> {
     list.iter().find(|s| s.addr == addr)
 }
 
-/// Every instance of a config, built: what the driver task starts from.
-pub(super) struct Parts {
-    pub(super) node: Node,
-    pub(super) places: Vec<Placement>,
-    pub(super) sockets: SocketSet,
-    /// Where the reader tasks send packets.
-    pub(super) pkt_rx: mpsc::Receiver<Box<Packet>>,
+impl<D: DataPlane> Driver<D> {
+    /// Builds every instance of `cfg` (routers not started), their sockets and VMACs, and the
+    /// sync groups. The interfaces are looked up once, all together. On error the caller
+    /// releases the plane (VMACs and sysctls created so far).
+    pub(super) async fn setup(&mut self, cfg: &DriverConfig) -> Result<()> {
+        let mut names: Vec<&str> = cfg.instances.iter().map(|s| s.interface.as_str()).collect();
+        names.extend(
+            cfg.instances
+                .iter()
+                .flat_map(|s| s.tracked_interfaces.iter().map(|(_, n)| n.as_str())),
+        );
+        names.sort_unstable();
+        names.dedup();
+        let infos = self.plane.interfaces(&names).await?;
+        let now = self.now();
+        for spec in &cfg.instances {
+            let info = infos
+                .get(&spec.interface)
+                .ok_or_else(|| Error::InterfaceNotFound(spec.interface.clone()))?;
+            let id = self.place_instance(spec, info, now).await?;
+            self.seed_link_trackers(now, id, &infos);
+        }
+        for (name, members) in &cfg.sync_groups {
+            self.node
+                .add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
+        }
+        self.accept.dirty = self.accept.filtering;
+        self.rebuild_rx_index();
+        Ok(())
+    }
+
+    /// Builds one instance on its interface `info`: its router (with trackers, not started),
+    /// sockets and VMAC, and adds it to the node. On error the VMAC and sysctls it created
+    /// stay with the plane (released at exit or by the caller); sockets it opened stay
+    /// (shared, pruned later).
+    pub(super) async fn place_instance(
+        &mut self,
+        spec: &InstanceSpec,
+        info: &InterfaceInfo,
+        now: vrrp_core::Instant,
+    ) -> Result<RouterId> {
+        let router = build_router(spec, info, now)?;
+        let family = router.config().family;
+        self.plane
+            .open_socket((info.index, family), &info.name, OpenOptions::default())?;
+        let mut place = Placement::on_interface(spec, router.config(), info);
+        if let Some(vmac) = &spec.vmac {
+            vmac::attach(&mut self.plane, &mut place, router.config(), vmac, info).await?;
+        }
+        self.accept.filtering |= place.filtered;
+        let id = self.node.add_router(router);
+        if self.places.len() <= id.0 {
+            self.places.resize_with(id.0 + 1, || None);
+        }
+        self.places[id.0] = Some(place);
+        Ok(id)
+    }
+
+    /// Gives the link trackers of router `id` their states from interface lookups `infos`
+    /// (a missing interface is Down).
+    pub(super) fn seed_link_trackers(
+        &mut self,
+        now: vrrp_core::Instant,
+        id: RouterId,
+        infos: &HashMap<String, InterfaceInfo>,
+    ) {
+        let Some(place) = self.place(id) else { return };
+        let inputs: Vec<Input> = (place.tracked_interfaces.iter())
+            .map(|(t, name)| Input::Tracker(*t, link_state(infos.get(name))))
+            .collect();
+        for input in inputs {
+            self.node.handle(now, id, input);
+        }
+    }
+
+    /// Closes the sockets no live instance uses any more.
+    pub(super) fn prune_sockets(&mut self) {
+        let used: HashSet<SocketKey> = self
+            .node
+            .routers()
+            .filter_map(|(id, r)| Some(self.place(id)?.socket_keys(r.config().family)))
+            .flatten()
+            .collect();
+        self.plane.retain_sockets(&used);
+    }
 }
 
-/// Builds the routers, VMACs and sockets; everything to undo goes into `cleanup`. The
-/// interfaces are looked up once each, all together ([`Netlink::interfaces_by_name`]), not
-/// once per instance.
-pub(super) async fn setup(
-    cfg: &DriverConfig,
-    netlink: &Netlink,
-    cleanup: &mut Cleanup,
-) -> Result<Parts> {
-    let mut names: Vec<&str> = cfg.instances.iter().map(|s| s.interface.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let infos = netlink.interfaces_by_name(&names).await?;
-    let mut node = Node::new();
-    let mut places = Vec::new();
-    let (pkt_tx, pkt_rx) = mpsc::channel::<Box<Packet>>(super::sockets::PACKET_QUEUE);
-    let mut sockets = SocketSet::new(pkt_tx);
-    for spec in &cfg.instances {
-        let placed = match infos.get(&spec.interface) {
-            Some(info) => {
-                place_instance(spec, info, netlink, &mut sockets, vrrp_core::Instant::ZERO).await
-            }
-            None => Err(Error::InterfaceNotFound(spec.interface.clone())),
-        };
-        let placed = match placed {
-            Ok(p) => p,
-            Err(e) => {
-                sockets.abort_readers();
-                return Err(e);
-            }
-        };
-        cleanup.adopt(placed.vmac, placed.sysctls);
-        node.add_router(placed.router);
-        places.push(placed.place);
+/// A tracked interface's state from its lookup: Up when usable, Down when not or missing.
+fn link_state(info: Option<&InterfaceInfo>) -> TrackState {
+    match info {
+        Some(i) if i.is_usable() => TrackState::Up,
+        _ => TrackState::Down,
     }
-    for (name, members) in &cfg.sync_groups {
-        node.add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
-    }
-    Ok(Parts {
-        node,
-        places,
-        sockets,
-        pkt_rx,
-    })
 }

@@ -1,15 +1,26 @@
 //! The tokio driver: runs any number of vrrp-core routers on this host's interfaces.
 //!
-//! One task owns a [`vrrp_core::Node`] and every kernel resource: one raw VRRP socket per
+//! One task owns a [`vrrp_core::Node`] and the host's data plane: one raw VRRP socket per
 //! (interface, family) shared by all routers on it and demultiplexed by VRID, one send-only
 //! AF_PACKET socket for announcements, a netlink handle and a link/address watcher. It sleeps
-//! until the earliest of the routers' deadlines ([`vrrp_core::Router::poll_timeout`]), a packet,
-//! a netlink event or a command: no per-router task, no busy polling. The deadline is a
+//! until the earliest of the routers' deadlines ([`vrrp_core::Node::poll_timeout`]), a packet,
+//! a netlink event or a command: no per-router task, no busy polling, and no reader task
+//! either: the driver task reads the sockets itself when they are readable. The deadline is a
 //! timerfd (microseconds), not tokio's millisecond timer.
 //!
 //! Embedding: [`start`] returns a [`Handle`] to subscribe to [`Event`]s (every state change
 //! with its reason), read [`vrrp_core::Status`], change tracked objects and priorities, and
 //! [`Handle::shutdown`] (priority-0 adverts, addresses removed).
+//!
+//! # What the driver does with a router's outputs
+//!
+//! After every input the driver drains the node in vrrp-core's order ([`vrrp_core::output`])
+//! and carries each output out in that order: adverts first (a takeover's first advert never
+//! waits for the kernel), then address changes, a run of consecutive additions pipelined (64
+//! netlink requests in flight: a takeover of 1,000 virtual routers places its last VIP
+//! milliseconds, not a hundred, after its adverts), then announcements, then events for
+//! subscribers. The data plane is behind a trait (`plane::DataPlane`), so this logic is
+//! tested from recorded operations without root (`crates/vrrp-net/tests/golden/`).
 //!
 //! # Reconfiguration (reload)
 //!
@@ -24,28 +35,27 @@
 //! * [`Handle::add_instance`] builds a new instance (sockets, VMAC) and starts it as at
 //!   [`start`]; it returns the new instance's index.
 //! * [`Handle::remove_instance`] stops one instance (priority-0 advert and VIPs released if it
-//!   was Active, VMAC deleted). **Indexes are stable**: a removed instance leaves a dead slot,
-//!   which keeps its index (never reused), reports [`State::Initialize`] in
-//!   [`Handle::status`] and ignores inputs; new instances get the next index.
+//!   was Active, VMAC deleted). **Indexes are stable**: they are the node's router ids, never
+//!   reused; a removed instance is gone from [`Handle::status`] and ignores inputs.
 //! * [`Handle::set_sync_groups`] replaces the sync groups.
 //!
-//! Tracker ids given to [`Handle::set_tracker`] are always the positions in the instance's
-//! current [`InstanceSpec::trackers`]; the driver maps them to the router's own trackers.
+//! Tracker ids given to [`Handle::set_tracker`] are the positions in the instance's current
+//! [`InstanceSpec::trackers`]. Trackers listed in [`InstanceSpec::tracked_interfaces`] are fed
+//! by the driver itself from its link watcher.
 //!
 //! # Accept_Mode
 //!
 //! While a router is Active with `accept_mode` false and is not the address owner, its VIPs
 //! are listed in one nftables table per driver ([`Handle::accept_table`], see [`crate::nft`])
-//! that drops packets addressed to them (IPv6 ND excepted). The table is extended *before* a
-//! VIP is added and shrunk *after* it is removed; it is deleted when no router needs it, on
-//! shutdown, and (best effort) when the driver is dropped. If any instance needs it, [`start`]
-//! first checks that `nft` is installed ([`DriverConfig::nft_program`], looked up without
-//! running it) and fails clearly otherwise. The table is first written with the routers'
-//! first actions, after their first adverts (which never wait for `nft`) and, as every
-//! update, before any VIP is added; it then holds the VIPs of every filtered router, so a
-//! later takeover does not run `nft`. If `nft` fails then (no `CAP_NET_ADMIN`, no
-//! nf_tables), the error is logged and the update retried at the next change, as any failed
-//! update.
+//! that drops packets addressed to them (IPv6 ND excepted). The table holds the VIPs of every
+//! such router whatever its state (the rules sit in the input hook, so they only match while
+//! this host holds the address), so a takeover never runs `nft`; it is updated when the
+//! instances change, growing before any VIP is added and shrinking after VIPs are removed,
+//! and deleted on shutdown. If any instance needs it, [`start`] first checks that `nft` is
+//! installed ([`DriverConfig::nft_program`], looked up without running it) and fails clearly
+//! otherwise. The table is first written after the routers' first adverts (which never wait
+//! for `nft`) and before any VIP is added. If `nft` fails then (no `CAP_NET_ADMIN`, no
+//! nf_tables), the error is logged and the update retried at the next change.
 //!
 //! # Virtual MAC ([`InstanceSpec::vmac`], keepalived `use_vmac`)
 //!
@@ -84,24 +94,31 @@
 //! our own adverts, adverts while not running and VRRPv2 adverts of a router that also sends
 //! VRRPv3 (normal in v2/v3 mode) stay at TRACE.
 //!
+//! # Logs
+//!
+//! Each instance has a span (`instance`, `vrid`, `family`, `interface`) that its log lines
+//! carry. The driver logs state changes at DEBUG: the embedding program reports them (vrrpd
+//! in keepalived's words), so each change is one line at INFO.
+//!
 //! # Modules
 //!
 //! | Module | What it holds |
 //! |---|---|
 //! | `config` | The public specifications: [`DriverConfig`], [`InstanceSpec`], [`VmacSpec`]. |
 //! | `handle` | [`Handle`] and the commands it sends to the driver task. |
+//! | `plane` | The data-plane trait: every operation on the host. |
+//! | `linux` | Its Linux implementation: sockets, netlink, watcher, AF_PACKET, sysctls, nft. |
 //! | this one | [`start`], [`Event`] and the driver's state. |
-//! | `event_loop` | The task: the select loop, action execution, link and address events. |
+//! | `event_loop` | The task: the select loop, link and address events, commands. |
+//! | `execute` | Carrying out the routers' outputs in order. |
 //! | `instance` | Building one instance: its router, where it lives (`Placement`), its sockets. |
-//! | `sockets` | The shared raw VRRP sockets and their reader tasks. |
-//! | `adverts` | Adverts out (encode, send) and in (parse, demultiplex, hand to the router). |
+//! | `adverts` | Adverts out (send) and in (parse, demultiplex, hand to the router). |
 //! | `discards` | The rate limit of the warnings about discarded adverts. |
 //! | `vips` | VIP add/remove, leases, leftovers of earlier runs, the set of VIPs we own. |
 //! | `vmac` | The VMAC macvlan of an instance: creation, sysctls, advert routing, deletion. |
 //! | `accept` | Accept_Mode: the VIPs the nftables table must hold, and keeping it in sync. |
-//! | `announce` | Gratuitous ARPs and unsolicited NAs, paced per interface. |
 //! | `reconfig` | Reconfiguration, adding and removing instances, sync groups. |
-//! | `cleanup` | The kernel state to undo on exit (VMACs, sysctls, the nftables table). |
+//! | `timer` | The deadline timer (timerfd). |
 //!
 //! [`MacvlanMode::Private`]: crate::netlink::MacvlanMode::Private
 //! [`MacvlanMode::Bridge`]: crate::netlink::MacvlanMode::Bridge
@@ -109,15 +126,17 @@
 
 mod accept;
 mod adverts;
-mod announce;
-mod cleanup;
 mod config;
 mod discards;
 mod event_loop;
+mod execute;
 mod handle;
 mod instance;
+mod linux;
+mod plane;
 mod reconfig;
-mod sockets;
+#[cfg(test)]
+mod recording;
 mod timer;
 mod vips;
 mod vmac;
@@ -127,32 +146,28 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
-use tokio::time::Instant as TokioInstant;
 use vrrp_core::packet::Family;
-use vrrp_core::{Action, Node, Reason, RouterId, State};
+use vrrp_core::{Command, Node, Notice, Reason, RouterId, State};
 
 use crate::error::Result;
-use crate::netlink::Netlink;
-use crate::watch::Watcher;
-use crate::AnnounceSocket;
+use crate::socket::RECV_BUFFER_SIZE;
 
 use accept::AcceptMode;
-use announce::Announcer;
-use cleanup::Cleanup;
 use discards::DiscardLog;
-use instance::{Parts, Placement};
-use sockets::SocketSet;
+use instance::Placement;
+use linux::LinuxPlane;
+use plane::DataPlane;
 use vips::VipBook;
 
 pub use config::{DriverConfig, InstanceSpec, VmacSpec, DEFAULT_LABEL_SUFFIX};
-pub use handle::Handle;
+pub use handle::{DriverStatus, GroupStatus, Handle, InstanceStatus};
 
 /// Something that happened, for subscribers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A router changed state.
     StateChanged {
-        /// Index of the instance in [`DriverConfig::instances`].
+        /// The instance's index (see [`Handle::add_instance`]).
         instance: usize,
         /// Instance name.
         name: Arc<str>,
@@ -178,6 +193,26 @@ pub enum Event {
         to: u8,
         /// Why.
         cause: vrrp_core::Cause,
+        /// The router's state when it changed.
+        state: State,
+    },
+    /// A sync group's state changed (see [`vrrp_core::Node::sync_group_state`]).
+    GroupStateChanged {
+        /// The group.
+        group: Arc<str>,
+        /// Its previous state.
+        from: State,
+        /// Its new state.
+        to: State,
+    },
+    /// A router noticed something worth logging (rate-limited by the router).
+    Notice {
+        /// Instance index.
+        instance: usize,
+        /// Instance name.
+        name: Arc<str>,
+        /// What.
+        notice: Notice,
     },
 }
 
@@ -194,87 +229,107 @@ pub async fn start(cfg: DriverConfig) -> Result<Handle> {
     if cfg.instances.iter().any(InstanceSpec::needs_accept_filter) {
         accept::find_nft(&cfg.nft_program, &table_id)?;
     }
-    let netlink = Netlink::new()?;
-    let mut cleanup = Cleanup::default();
-    let started = async {
-        // The watcher subscribes before any interface is looked up, so that no link change
-        // after a lookup goes unreported.
-        let watcher = Watcher::new().await?;
-        let parts = instance::setup(&cfg, &netlink, &mut cleanup).await?;
-        let announce = AnnounceSocket::open()?;
-        Ok((parts, watcher, announce))
-    };
-    let (parts, watcher, announce) = match started.await {
-        Ok(started) => started,
-        Err(e) => {
-            cleanup.release(&netlink).await;
-            return Err(e);
-        }
-    };
-    let Parts {
-        node,
-        places,
-        sockets,
-        pkt_rx,
-    } = parts;
-    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let plane = LinuxPlane::open(&cfg, table_id.clone()).await?;
     let (ev_tx, _) = broadcast::channel(1024);
-    let accept = AcceptMode::new(&places, cfg.nft_program.clone(), table_id);
-    let accept_table = accept.table_name();
-    let mut driver = Driver {
-        node,
-        places,
-        sockets,
-        netlink,
-        announcer: Announcer::new(Arc::new(announce), &cfg),
-        vips: VipBook::new(cfg.vip_lease),
-        accept,
-        cleanup,
-        discards: DiscardLog::default(),
-        epoch: TokioInstant::now(),
-        events: ev_tx.clone(),
-        batch: Vec::new(),
-        rx_index: HashMap::new(),
-    };
-    driver.rebuild_rx_index();
+    let mut driver = Driver::new(plane, &cfg, ev_tx.clone(), table_id);
+    if let Err(e) = driver.setup(&cfg).await {
+        driver.plane.release().await;
+        return Err(e);
+    }
     if cfg.remove_leftovers {
         driver.remove_leftovers().await;
     }
-    let task = tokio::spawn(driver.run(pkt_rx, cmd_rx, watcher));
+    let accept_table = driver.accept.table_name();
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let task = tokio::spawn(driver.run(cmd_rx));
     Ok(Handle::new(cmd_tx, ev_tx, task, accept_table))
 }
 
-/// The driver task's state: the routers, where each lives, and every kernel resource.
-struct Driver {
-    /// The routers, indexed by instance (removed ones stay as dead slots).
+/// The driver's state: the routers, where each lives, and the data plane.
+struct Driver<D> {
     node: Node,
-    /// Where each router lives, by instance index.
-    places: Vec<Placement>,
-    /// The raw VRRP sockets and their readers.
-    sockets: SocketSet,
-    netlink: Netlink,
-    /// Gratuitous ARP / unsolicited NA sending.
-    announcer: Announcer,
+    /// Where each router lives, by router id (`None` once removed).
+    places: Vec<Option<Placement>>,
+    plane: D,
     /// The VIPs this driver installed.
     vips: VipBook,
     /// Accept_Mode enforcement.
     accept: AcceptMode,
-    /// Kernel state to undo on exit.
-    cleanup: Cleanup,
     /// Rate limit of the discarded-advert warnings.
     discards: DiscardLog,
-    /// Time zero of the routers' clock.
-    epoch: TokioInstant,
     events: broadcast::Sender<Event>,
-    /// Reused buffer of the actions of one input.
-    batch: Vec<(RouterId, Action)>,
     /// Which live router a received advert is for: (receiving ifindex, family, VRID). Rebuilt
     /// when instances are added or removed, so a packet costs one lookup, not a scan.
     rx_index: HashMap<(u32, Family, u8), RouterId>,
+    /// Reused buffer of the adverts written by the node.
+    tx_buf: Vec<u8>,
+    /// Reused receive buffer.
+    rx_buf: Box<[u8]>,
+    /// Reused list of the commands of one pass.
+    commands: Vec<(RouterId, Command)>,
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.sockets.abort_readers();
+impl<D: DataPlane> Driver<D> {
+    /// A driver with no instances yet on `plane`.
+    fn new(
+        plane: D,
+        cfg: &DriverConfig,
+        events: broadcast::Sender<Event>,
+        table_id: String,
+    ) -> Self {
+        Driver {
+            node: Node::new(),
+            places: Vec::new(),
+            plane,
+            vips: VipBook::new(cfg.vip_lease),
+            accept: AcceptMode::new(cfg.nft_program.clone(), table_id),
+            discards: DiscardLog::default(),
+            events,
+            rx_index: HashMap::new(),
+            tx_buf: Vec::with_capacity(64),
+            rx_buf: vec![0u8; RECV_BUFFER_SIZE].into_boxed_slice(),
+            commands: Vec::new(),
+        }
+    }
+
+    /// The routers' clock.
+    fn now(&self) -> vrrp_core::Instant {
+        self.plane.now()
+    }
+
+    /// The placement of a live router.
+    fn place(&self, id: RouterId) -> Option<&Placement> {
+        self.places.get(id.0).and_then(Option::as_ref)
+    }
+
+    /// A status snapshot.
+    fn status(&self) -> DriverStatus {
+        let instances = (self.node.routers())
+            .filter_map(|(id, r)| {
+                let place = self.place(id)?;
+                Some(InstanceStatus {
+                    index: id.0,
+                    interface: place.ifname.clone(),
+                    vip_interface: place.vip_ifname.clone(),
+                    router: r.status(),
+                })
+            })
+            .collect();
+        let sync_groups = (self.node.sync_groups().iter())
+            .map(|g| GroupStatus {
+                name: g.name.clone(),
+                members: g.members.iter().map(|m| m.0).collect(),
+                state: g.state,
+            })
+            .collect();
+        DriverStatus {
+            instances,
+            sync_groups,
+        }
+    }
+
+    /// The live routers' placements, with their ids.
+    fn live_places(&self) -> impl Iterator<Item = (RouterId, &Placement)> {
+        (self.places.iter().enumerate()).filter_map(|(i, p)| p.as_ref().map(|p| (RouterId(i), p)))
     }
 }

@@ -2,60 +2,80 @@
 //! [`super::Handle::reconfigure`], [`super::Handle::add_instance`],
 //! [`super::Handle::remove_instance`] and [`super::Handle::set_sync_groups`].
 
-use std::collections::HashSet;
+use vrrp_core::{Input, RouterId, TrackState, Tracker};
 
-use vrrp_core::{RouterId, TrackState, Tracker, TrackerId};
-
-use super::instance::{place_instance, vip_spec_of, vip_specs, with_primary};
+use super::instance::{tracked_interfaces, vip_spec_of, vip_specs, with_primary};
+use super::plane::DataPlane;
 use super::{Driver, InstanceSpec};
 use crate::error::{Error, Result};
+use crate::netlink::InterfaceInfo;
 
-impl Driver {
+impl<D: DataPlane> Driver<D> {
+    /// Looks up one interface.
+    async fn interface(&mut self, name: &str) -> Result<InterfaceInfo> {
+        let mut found = self.plane.interfaces(&[name]).await?;
+        found
+            .remove(name)
+            .ok_or_else(|| Error::InterfaceNotFound(name.to_string()))
+    }
+
     /// [`super::Handle::reconfigure`].
     pub(super) async fn reconfigure(&mut self, i: usize, spec: InstanceSpec) -> Result<()> {
+        let id = RouterId(i);
         let context = || format!("instance {} on {}", spec.router.name, spec.interface);
-        self.check_fixed(i, &spec)?;
-        let info = self.netlink.interface_by_name(&spec.interface).await?;
+        self.check_fixed(id, &spec)?;
+        let info = self.interface(&spec.interface).await?;
         let cfg = with_primary(spec.router.clone(), &info)?;
         cfg.validate().map_err(|e| Error::Invalid {
             context: context(),
             message: e.to_string(),
         })?;
         let new_vips = vip_specs(&spec);
-        let place = &self.places[i];
+        let place = self.place(id).expect("checked live");
         for old in &place.vips {
             let addr = &old.addr;
             let changed = vip_spec_of(&new_vips, *addr).is_some_and(|new| new != old);
             if changed && self.vips.owns(place.vip_ifindex, *addr) {
-                tracing::warn!(instance = %spec.router.name, %addr,
+                tracing::warn!(parent: &place.span, %addr,
                     "VIP options changed: applied when the address is next added");
             }
         }
         let now = self.now();
-        let place = &mut self.places[i];
+        let filtered = spec.needs_accept_filter();
+        let place = self.places[i].as_mut().expect("checked live");
         place.vips = new_vips;
-        place.filtered = spec.needs_accept_filter();
-        self.accept.filtering |= place.filtered;
+        place.filtered = filtered;
+        place.tracked_interfaces = tracked_interfaces(&spec);
+        self.accept.filtering |= filtered;
+        self.accept.dirty = self.accept.filtering;
         self.node
-            .reconfigure(now, RouterId(i), cfg)
+            .reconfigure(now, id, cfg)
             .map_err(|e| Error::Invalid {
                 context: context(),
                 message: e.to_string(),
             })?;
-        self.retrack(now, i, &spec.trackers);
-        self.execute().await;
-        if self.accept.filtering {
-            // Accept_Mode may have changed without any VIP or state action.
-            self.sync_filter(false).await;
+        self.retrack(now, id, &spec.trackers);
+        let mut names: Vec<&str> = spec
+            .tracked_interfaces
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        names.dedup();
+        if !names.is_empty() {
+            let infos = self.plane.interfaces(&names).await?;
+            self.seed_link_trackers(now, id, &infos);
         }
+        self.execute().await;
         Ok(())
     }
 
-    /// Fails if instance `i` does not exist, was removed, or `spec` changes what a running
-    /// instance must keep: interface, VMAC, unicast/multicast, VRID, family.
-    fn check_fixed(&self, i: usize, spec: &InstanceSpec) -> Result<()> {
-        let place = self.live(i)?;
-        let current = self.node.router(RouterId(i)).config();
+    /// Fails if instance `id` is not live, or `spec` changes what a running instance must
+    /// keep: interface, VMAC, unicast/multicast, VRID, family.
+    fn check_fixed(&self, id: RouterId, spec: &InstanceSpec) -> Result<()> {
+        let (Some(place), Some(current)) = (self.place(id), self.node.get(id)) else {
+            return Err(gone(id.0));
+        };
+        let current = current.config();
         let unicast = !spec.router.unicast_peers.is_empty();
         let fixed = [
             (spec.interface != place.spec_interface, "the interface"),
@@ -76,8 +96,7 @@ impl Driver {
     /// Brings an instance's trackers in line with `new`, in one step: each new tracker starts
     /// from the state of an identical current tracker, else of a current one with the same
     /// name and kind, else Unknown; the priority is recomputed once.
-    fn retrack(&mut self, now: vrrp_core::Instant, i: usize, new: &[Tracker]) {
-        let id = RouterId(i);
+    fn retrack(&mut self, now: vrrp_core::Instant, id: RouterId, new: &[Tracker]) {
         let current: Vec<(Tracker, TrackState)> = self
             .node
             .router(id)
@@ -88,7 +107,6 @@ impl Driver {
             .iter()
             .map(|t| (t.clone(), inherited_state(&current, t)))
             .collect();
-        self.places[i].trackers = (0..list.len()).map(|k| TrackerId(k as u16)).collect();
         self.node.set_trackers(now, id, list);
     }
 
@@ -98,58 +116,52 @@ impl Driver {
             self.accept.probe_before_first().await?;
         }
         let now = self.now();
-        let placed = match self.netlink.interface_by_name(&spec.interface).await {
-            Ok(info) => place_instance(&spec, &info, &self.netlink, &mut self.sockets, now).await,
+        let placed = match self.interface(&spec.interface).await {
+            Ok(info) => self.place_instance(&spec, &info, now).await,
             Err(e) => Err(e),
         };
-        let placed = match placed {
-            Ok(p) => p,
+        let id = match placed {
+            Ok(id) => id,
             Err(e) => {
                 self.prune_sockets();
                 return Err(e);
             }
         };
-        self.cleanup.adopt(placed.vmac, placed.sysctls);
-        self.accept.filtering |= placed.place.filtered;
-        let id = self.node.add_router(placed.router);
-        self.places.push(placed.place);
+        self.accept.dirty = self.accept.filtering;
         self.rebuild_rx_index();
-        self.node.handle(now, id, vrrp_core::Input::Startup);
+        let mut names: Vec<&str> = spec
+            .tracked_interfaces
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        names.dedup();
+        if !names.is_empty() {
+            if let Ok(infos) = self.plane.interfaces(&names).await {
+                self.seed_link_trackers(now, id, &infos);
+            }
+        }
+        self.node.handle(now, id, Input::Startup);
         self.execute().await;
         Ok(id.0)
     }
 
     /// [`super::Handle::remove_instance`].
     pub(super) async fn remove_instance(&mut self, i: usize) -> Result<()> {
-        self.live(i)?;
-        let now = self.now();
         let id = RouterId(i);
-        self.node.handle(now, id, vrrp_core::Input::Shutdown);
+        if self.place(id).is_none() || !self.node.contains(id) {
+            return Err(gone(i));
+        }
+        let now = self.now();
+        self.node.remove_router(now, id);
+        self.accept.dirty = self.accept.filtering;
+        // The priority-0 advert and the VIP removals need the placement: it goes after.
         self.execute().await;
-        self.leave_sync_groups(now, id).await;
-        self.places[i].removed = true;
+        let place = self.places[i].take().expect("checked live");
         self.rebuild_rx_index();
-        self.delete_vmac(i).await;
+        self.delete_vmac(&place).await;
         self.discards.forget(i);
         self.prune_sockets();
         Ok(())
-    }
-
-    /// Takes router `id` out of its sync group, if it is in one.
-    async fn leave_sync_groups(&mut self, now: vrrp_core::Instant, id: RouterId) {
-        let groups = self.node.sync_groups();
-        if !groups.iter().any(|g| g.members.contains(&id)) {
-            return;
-        }
-        let without: Vec<(String, Vec<RouterId>)> = groups
-            .iter()
-            .map(|g| {
-                let members = g.members.iter().copied().filter(|&m| m != id).collect();
-                (g.name.to_string(), members)
-            })
-            .collect();
-        self.node.set_sync_groups(now, without);
-        self.execute().await;
     }
 
     /// [`super::Handle::set_sync_groups`].
@@ -159,11 +171,11 @@ impl Driver {
     ) -> Result<()> {
         let mut ids = Vec::with_capacity(groups.len());
         for (name, members) in groups {
-            for &m in &members {
-                self.live(m).map_err(|e| Error::Invalid {
+            if let Some(&m) = members.iter().find(|&&m| !self.node.contains(RouterId(m))) {
+                return Err(Error::Invalid {
                     context: format!("sync group {name}"),
-                    message: e.to_string(),
-                })?;
+                    message: gone(m).to_string(),
+                });
             }
             ids.push((name, members.into_iter().map(RouterId).collect()));
         }
@@ -172,16 +184,13 @@ impl Driver {
         self.execute().await;
         Ok(())
     }
+}
 
-    /// Closes the sockets (and stops the readers) no live instance uses any more.
-    fn prune_sockets(&mut self) {
-        let used: HashSet<(u32, vrrp_core::Family)> = self
-            .node
-            .routers()
-            .filter(|(id, _)| !self.places[id.0].removed)
-            .flat_map(|(id, r)| self.places[id.0].socket_keys(r.config().family))
-            .collect();
-        self.sockets.retain(&used);
+/// The error for an instance index that is not (or no longer) running.
+fn gone(i: usize) -> Error {
+    Error::Invalid {
+        context: format!("instance {i}"),
+        message: "no such instance (never added, or removed)".into(),
     }
 }
 

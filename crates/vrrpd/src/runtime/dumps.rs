@@ -39,7 +39,7 @@ pub async fn write(running: &Running, kind: Kind) {
     }
 }
 
-fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
+fn dump_input(running: &Running, status: &vrrp_net::driver::DriverStatus) -> DumpInput {
     let cfg = &running.loaded.config;
     let uid_gid = (
         nix::unistd::getuid().as_raw(),
@@ -50,15 +50,17 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
     let mut index = vec![None; running.plans.len()];
     let mut instances: Vec<InstanceDump> = Vec::new();
     for (i, (plan, slot)) in running.plans.iter().zip(&running.slots).enumerate() {
-        if let Some(status) = slot.and_then(|s| statuses.get(s)) {
+        let found = slot.and_then(|s| status.instances.iter().find(|x| x.index == s));
+        if let Some(instance) = found {
             index[i] = Some(instances.len());
-            instances.push(InstanceDump::from_plan(plan, status, uid_gid));
+            instances.push(InstanceDump::from_plan(plan, &instance.router, uid_gid));
         }
     }
     let sync_groups = running
         .groups
         .iter()
-        .map(|g| {
+        .enumerate()
+        .map(|(k, g)| {
             let states: Vec<DumpState> = g
                 .members
                 .iter()
@@ -66,9 +68,14 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
                 .filter_map(|m| instances.get(m))
                 .map(|i| i.state)
                 .collect();
+            // The group's state is the driver's (vrrp-core's one rule for sync groups).
+            let state = status
+                .sync_groups
+                .get(k)
+                .map_or(DumpState::Init, |s| DumpState::from(s.state));
             SyncGroupDump {
                 name: g.name.clone(),
-                state: group_state(&states),
+                state,
                 members: g
                     .members
                     .iter()
@@ -109,18 +116,6 @@ fn dump_input(running: &Running, statuses: &[vrrp_core::Status]) -> DumpInput {
         scripts,
         interfaces: Vec::new(),
         utc_offset_secs: 0,
-    }
-}
-
-fn group_state(states: &[DumpState]) -> DumpState {
-    if states.contains(&DumpState::Fault) {
-        DumpState::Fault
-    } else if !states.is_empty() && states.iter().all(|s| *s == DumpState::Master) {
-        DumpState::Master
-    } else if states.contains(&DumpState::Backup) {
-        DumpState::Backup
-    } else {
-        DumpState::Init
     }
 }
 

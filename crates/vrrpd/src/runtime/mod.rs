@@ -17,12 +17,10 @@
 
 mod dumps;
 pub mod host;
-mod interfaces;
 pub mod plan;
 pub mod reload;
 pub mod trackers;
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -102,8 +100,6 @@ impl Running {
 struct Services {
     notifier: Notifier,
     trackers: trackers::Trackers,
-    links: interfaces::LinkTracker,
-    groups: GroupStates,
 }
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
@@ -284,14 +280,7 @@ async fn event_loop(
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
     crate::heap::release_free_memory();
-    let links = interfaces::LinkTracker::start(&trackers).await;
-    let groups = GroupStates::new(&running.driver_groups());
-    let mut svc = Services {
-        notifier,
-        trackers,
-        links,
-        groups,
-    };
+    let mut svc = Services { notifier, trackers };
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -328,12 +317,9 @@ async fn event_loop(
                     let _ = running.handle.set_tracker(slot, id, update.state).await;
                 }
             }
-            Some(update) = svc.links.next() => {
-                let _ = svc.trackers.interface_tx.send(update).await;
-            }
             ev = events.recv() => {
                 match ev {
-                    Ok(ev) => on_event(&running, &svc.notifier, &mut svc.groups, ev).await,
+                    Ok(ev) => on_event(&running, &svc.notifier, ev),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "event subscriber lagged");
                     }
@@ -352,9 +338,16 @@ async fn event_loop(
     tracing::info!("Stopping");
     let result = running.handle.shutdown().await;
     let Services { notifier, .. } = svc;
+    // keepalived gives STOP notifications the configured priority.
     for (plan, slot) in running.plans.iter().zip(&running.slots) {
         if slot.is_some() {
-            notifier.notify(Subject::Instance, &plan.router.name, NotifyState::Stop, 0);
+            let priority = plan.router.priority;
+            notifier.notify(
+                Subject::Instance,
+                &plan.router.name,
+                NotifyState::Stop,
+                priority,
+            );
         }
     }
     for g in &running.groups {
@@ -392,7 +385,7 @@ async fn drain_events(
 ) {
     loop {
         match events.try_recv() {
-            Ok(ev) => on_event(running, &svc.notifier, &mut svc.groups, ev).await,
+            Ok(ev) => on_event(running, &svc.notifier, ev),
             Err(broadcast::error::TryRecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "event subscriber lagged");
             }
@@ -509,20 +502,15 @@ async fn reload(
     if let Err(e) = running.handle.set_sync_groups(driver_groups.clone()).await {
         tracing::error!(error = %e, "sync groups not updated");
     }
-    svc.groups.reload(&driver_groups, &running.slots);
     svc.notifier.reload(notifier_config(&running.loaded));
 
     // 5. Trackers: kept objects keep their state, sent to the new (instance, tracker) pairs.
-    let interfaces = svc.trackers.interfaces.clone();
     let resend = svc
         .trackers
         .reload(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
-    }
-    if svc.trackers.interfaces != interfaces {
-        svc.links = interfaces::LinkTracker::start(&svc.trackers).await;
     }
     tracing::info!(
         kept = diff.kept.len(),
@@ -538,29 +526,28 @@ fn libc_sigrtmin() -> i32 {
     nix::libc::SIGRTMIN()
 }
 
-/// Logs a driver event in keepalived's words and runs the notifications it calls for.
-async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStates, ev: Event) {
+/// Logs a driver event in keepalived's words and runs the notifications it calls for. The
+/// driver logs state changes at DEBUG only, so each is one line at INFO, this one.
+fn on_event(running: &Running, notifier: &Notifier, ev: Event) {
     match ev {
         Event::StateChanged {
-            instance,
             name,
+            from,
             to,
             reason,
             priority,
             ..
         } => {
-            tracing::info!(
-                "({name}) Entering {} STATE ({reason})",
-                to.keepalived_name()
-            );
+            tracing::info!(instance = %name, %from, %to, %reason,
+                "({name}) Entering {} STATE ({reason})", to.keepalived_name());
             if let Some(state) = notify_state(to) {
                 notifier.notify(Subject::Instance, &name, state, priority);
             }
-            for (group, state) in groups.on_change(instance, to) {
-                tracing::info!(
-                    "VRRP_Group({group}) Syncing instances to {}",
-                    state.as_str()
-                );
+        }
+        Event::GroupStateChanged { group, to, .. } => {
+            if let Some(state) = notify_state(to) {
+                tracing::info!(group = %group, "VRRP_Group({group}) Syncing instances to {}",
+                    state.as_str());
                 notifier.notify(Subject::Group, &group, state, 0);
             }
         }
@@ -570,18 +557,49 @@ async fn on_event(running: &Running, notifier: &Notifier, groups: &mut GroupStat
             from,
             to,
             cause,
+            state,
         } => {
-            tracing::info!("({name}) Changing effective priority from {from} to {to} ({cause})");
+            tracing::info!(instance = %name, from, to, %cause,
+                "({name}) Changing effective priority from {from} to {to} ({cause})");
             if running
                 .plan_at(instance)
                 .is_some_and(|p| p.notify.priority_changes)
             {
-                let state = match groups.instance_state(instance) {
-                    Some(vrrp_core::State::Active) => NotifyState::MasterPriority,
+                let state = match state {
+                    vrrp_core::State::Active => NotifyState::MasterPriority,
                     _ => NotifyState::BackupPriority,
                 };
                 notifier.notify(Subject::Instance, &name, state, to);
             }
+        }
+        Event::Notice { name, notice, .. } => {
+            tracing::warn!(instance = %name, ?notice, "({name}) {}", describe_notice(&notice));
+        }
+    }
+}
+
+/// A notice in words.
+fn describe_notice(notice: &vrrp_core::Notice) -> String {
+    use vrrp_core::Notice;
+    match notice {
+        Notice::IntervalMismatch {
+            from,
+            theirs_cs,
+            ours_cs,
+        } => format!("advert interval mismatch: {from} sends {theirs_cs} cs, ours is {ours_cs} cs"),
+        Notice::AddressListMismatch { from } => {
+            format!("the address list advertised by {from} differs from ours")
+        }
+        Notice::AnotherOwner { from } => format!("{from} also claims to be the address owner"),
+        Notice::EqualPriority { from } => format!("{from} has the same priority as ours"),
+        Notice::DualActive {
+            from,
+            their_priority,
+        } => format!(
+            "another Active ({from}, priority {their_priority}) seen: answered and re-announced"
+        ),
+        Notice::ChecksumForm { from, theirs } => {
+            format!("{from} uses the {theirs:?} IPv4 checksum form: following it")
         }
     }
 }
@@ -592,62 +610,6 @@ fn notify_state(state: vrrp_core::State) -> Option<NotifyState> {
         vrrp_core::State::Backup => Some(NotifyState::Backup),
         vrrp_core::State::Fault => Some(NotifyState::Fault),
         vrrp_core::State::Initialize => None,
-    }
-}
-
-/// The last state of each instance and of each sync group, to notify a group once when all
-/// its members have reached a state (keepalived's group notifications).
-struct GroupStates {
-    members: Vec<(String, Vec<usize>)>,
-    instance: HashMap<usize, vrrp_core::State>,
-    group: HashMap<String, vrrp_core::State>,
-}
-
-impl GroupStates {
-    /// Groups with driver indexes as members.
-    fn new(groups: &[(String, Vec<usize>)]) -> Self {
-        GroupStates {
-            members: groups.to_vec(),
-            instance: HashMap::new(),
-            group: HashMap::new(),
-        }
-    }
-
-    /// New groups after a reload; the states of the instances still running and of the
-    /// groups still configured are kept.
-    fn reload(&mut self, groups: &[(String, Vec<usize>)], slots: &[Option<usize>]) {
-        self.members = groups.to_vec();
-        self.instance.retain(|slot, _| slots.contains(&Some(*slot)));
-        self.group
-            .retain(|name, _| groups.iter().any(|(g, _)| g == name));
-    }
-
-    fn instance_state(&self, instance: usize) -> Option<vrrp_core::State> {
-        self.instance.get(&instance).copied()
-    }
-
-    /// Records a member's new state; returns the groups that just reached a state together.
-    fn on_change(&mut self, instance: usize, to: vrrp_core::State) -> Vec<(String, NotifyState)> {
-        self.instance.insert(instance, to);
-        let mut out = Vec::new();
-        for (name, members) in &self.members {
-            if !members.contains(&instance) {
-                continue;
-            }
-            let all = members.iter().all(|m| self.instance.get(m) == Some(&to));
-            let group_state = if to == vrrp_core::State::Fault {
-                true
-            } else {
-                all
-            };
-            if group_state && self.group.get(name) != Some(&to) {
-                self.group.insert(name.clone(), to);
-                if let Some(state) = notify_state(to) {
-                    out.push((name.clone(), state));
-                }
-            }
-        }
-        out
     }
 }
 

@@ -7,7 +7,7 @@ use vrrp_net::netlink::AddrScope;
 use vrrp_net::VipSpec;
 
 use crate::config::model::{Broadcast, PreferredLifetime};
-use crate::convert::{InstancePlan, SyncGroupPlan, VipPlan};
+use crate::convert::{InstancePlan, SyncGroupPlan, TrackSource, VipPlan};
 
 /// Why a plan cannot run on this data plane.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,12 @@ pub fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
         interface,
         vips: plan.vips.iter().map(vip_spec).collect(),
         trackers: plan.trackers.iter().map(|t| t.tracker.clone()).collect(),
+        tracked_interfaces: (plan.trackers.iter().enumerate())
+            .filter_map(|(i, t)| match &t.source {
+                TrackSource::Interface(name) => Some((i, name.clone())),
+                _ => None,
+            })
+            .collect(),
         vmac: plan.use_vmac.as_ref().map(|v| match &v.name {
             Some(name) => VmacSpec::new().named(name.clone()),
             None => VmacSpec::new(),

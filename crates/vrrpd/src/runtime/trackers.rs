@@ -1,7 +1,8 @@
 //! Starts the tracked objects the instances use and routes their updates to vrrp-core trackers.
 //!
-//! Each kind (script, file, process, interface) reports on its own channel, so two objects of
-//! different kinds may share a name. An update is fanned out to every (instance, tracker id)
+//! Each kind (script, file, process) reports on its own channel, so two objects of different
+//! kinds may share a name. `track_interface` is not here: the data plane's driver feeds those
+//! trackers from its own link watcher. An update is fanned out to every (instance, tracker id)
 //! that references the object; the instance is the driver's index ("slot") and the tracker id
 //! the position in the instance's plan.
 //!
@@ -18,7 +19,7 @@
 //! The routing table is rebuilt for the new plans, and the last known state of every object
 //! is returned to be sent to the new (instance, tracker id) pairs at once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,8 +42,6 @@ pub enum Kind {
     File,
     /// `vrrp_track_process`.
     Process,
-    /// `track_interface`.
-    Interface,
 }
 
 /// Routing key: (kind, object name).
@@ -66,8 +65,6 @@ pub struct Trackers {
     routes: HashMap<Key, Vec<(usize, TrackerId)>>,
     /// The last state reported by each object.
     known: HashMap<Key, TrackState>,
-    /// Interfaces to report from netlink link events.
-    pub interfaces: BTreeSet<String>,
     policy: Option<ScriptPolicy>,
     scripts: Vec<Script>,
     files: Vec<(track::file::FileSpec, track::file::FileHandle)>,
@@ -76,8 +73,6 @@ pub struct Trackers {
     file_tx: mpsc::Sender<TrackerUpdate>,
     process_tx: mpsc::Sender<TrackerUpdate>,
     forwarders: Vec<JoinHandle<()>>,
-    /// Sender for interface updates, fed by the runtime from link events.
-    pub interface_tx: mpsc::Sender<TrackerUpdate>,
 }
 
 impl Drop for Trackers {
@@ -261,12 +256,6 @@ impl Trackers {
             }
         }
 
-        self.interfaces = self
-            .routes
-            .keys()
-            .filter(|(k, _)| *k == Kind::Interface)
-            .map(|(_, n)| n.clone())
-            .collect();
         let routes = &self.routes;
         self.known.retain(|key, _| routes.contains_key(key));
     }
@@ -325,7 +314,8 @@ fn kind_of(source: &TrackSource) -> Option<Kind> {
         TrackSource::Script(_) => Some(Kind::Script),
         TrackSource::File { .. } => Some(Kind::File),
         TrackSource::Process(_) => Some(Kind::Process),
-        TrackSource::Interface(_) => Some(Kind::Interface),
+        // Fed by the driver ([`vrrp_net::driver::InstanceSpec::tracked_interfaces`]).
+        TrackSource::Interface(_) => None,
         TrackSource::Bfd(_) => None,
     }
 }
@@ -371,12 +361,10 @@ pub fn start(cfg: &Config, plans: &[InstancePlan], slots: &[Option<usize>]) -> T
     };
     let file_tx = tagged(Kind::File);
     let process_tx = tagged(Kind::Process);
-    let interface_tx = tagged(Kind::Interface);
     let mut trackers = Trackers {
         updates,
         routes: HashMap::new(),
         known: HashMap::new(),
-        interfaces: BTreeSet::new(),
         policy: None,
         scripts: Vec::new(),
         files: Vec::new(),
@@ -385,7 +373,6 @@ pub fn start(cfg: &Config, plans: &[InstancePlan], slots: &[Option<usize>]) -> T
         file_tx,
         process_tx,
         forwarders,
-        interface_tx,
     };
     trackers.apply(cfg, plans, slots);
     trackers

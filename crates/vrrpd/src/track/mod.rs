@@ -16,7 +16,7 @@ pub mod interface;
 pub mod process;
 pub mod script;
 
-pub use vrrp_core::track::TrackState;
+pub use vrrp_core::TrackState;
 
 /// A change of state of one tracked object.
 #[derive(Debug, Clone, PartialEq, Eq)]
