@@ -438,12 +438,15 @@ fn vrrp_netns_cmd(program: &str, args: &[&str]) {
     );
 }
 
+/// A test of the packages.
+type Test = fn(&Debs);
+
 fn main() -> ExitCode {
     // First, while single-threaded: unshare(CLONE_NEWNS) refuses a multi-threaded process.
     require_root();
     root::enter_private_mount_namespace();
     let debs = find_debs();
-    let tests: [(&str, fn(&Debs)); 3] = [
+    let tests: [(&str, Test); 3] = [
         (
             "vrrpd_installs_beside_keepalived_runs_and_purges_cleanly",
             vrrpd_installs_beside_keepalived_runs_and_purges_cleanly,
