@@ -41,15 +41,27 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), Err
 /// Runs `program args` quietly and returns its stdout; a non-zero exit status is an error
 /// carrying stderr.
 pub fn output(program: &str, args: &[&str]) -> Result<String, Error> {
+    captured(program, args, false)
+}
+
+/// Runs `program args` and returns its stdout; its stderr goes to ours (progress of long
+/// builds stays visible). A non-zero exit status is an error.
+pub fn stdout(program: &str, args: &[&str]) -> Result<String, Error> {
+    println!("+ {}", line(program, args));
+    captured(program, args, true)
+}
+
+fn captured(program: &str, args: &[&str], show_stderr: bool) -> Result<String, Error> {
     let cmd = line(program, args);
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            cmd: cmd.clone(),
-            source,
-        })?;
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null());
+    if show_stderr {
+        command.stderr(Stdio::inherit());
+    }
+    let out = command.output().map_err(|source| Error::Spawn {
+        cmd: cmd.clone(),
+        source,
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -57,31 +69,6 @@ pub fn output(program: &str, args: &[&str]) -> Result<String, Error> {
             cmd,
             status: out.status,
             detail: format!("\n{}", String::from_utf8_lossy(&out.stderr).trim_end()),
-        })
-    }
-}
-
-/// Runs `program args` and returns its stdout; its stderr goes to ours (progress of long
-/// builds stays visible). A non-zero exit status is an error.
-pub fn stdout(program: &str, args: &[&str]) -> Result<String, Error> {
-    let cmd = line(program, args);
-    println!("+ {cmd}");
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|source| Error::Spawn {
-            cmd: cmd.clone(),
-            source,
-        })?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(Error::Failed {
-            cmd,
-            status: out.status,
-            detail: String::new(),
         })
     }
 }

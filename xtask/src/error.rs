@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// System packages or tools are missing and could not be installed here.
-    #[error("missing: {what}\n{how}")]
+    #[error("missing:\n{what}\n{how}")]
     Missing {
         /// What is missing, one item a line.
         what: String,

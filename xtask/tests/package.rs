@@ -196,6 +196,33 @@ fn assert_purged(root: &ThrowawayRoot, package: &str) {
     );
 }
 
+/// `dpkg --purge packages`: dpkg forgets both packages and the root holds no change that was
+/// not there `before` they were installed.
+fn purge_leaves_nothing(root: &ThrowawayRoot, packages: &[&str], before: &[String]) {
+    let mut args = vec!["--purge"];
+    args.extend_from_slice(packages);
+    root.run_ok("dpkg", &args);
+    assert_purged(root, "vrrpd");
+    assert_purged(root, "vrrpd-keepalived");
+    let left: Vec<String> = root
+        .changes()
+        .into_iter()
+        .filter(|c| !before.contains(c))
+        .collect();
+    assert!(left.is_empty(), "left behind after purge: {left:#?}");
+}
+
+/// `systemctl --root ROOT enable unit`, as the admin would; returns the links it added.
+fn enable(root: &ThrowawayRoot, unit: &str) -> Vec<String> {
+    let before = enable_links(root);
+    let dir = root.dir().display().to_string();
+    host_cmd("systemctl", &["--root", &dir, "enable", unit]);
+    enable_links(root)
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect()
+}
+
 /// The `systemctl enable` links in the root's /etc/systemd/system (as the admin makes them).
 fn enable_links(root: &ThrowawayRoot) -> Vec<String> {
     let mut links = Vec::new();
@@ -251,13 +278,7 @@ fn vrrpd_installs_beside_keepalived_runs_and_purges_cleanly(debs: &Debs) {
     let version = root.run("vrrpd", &["-v"]);
     assert!(String::from_utf8_lossy(&version.stderr).starts_with("vrrpd v"));
 
-    let links_before = enable_links(&root);
-    let dir = root.dir().display().to_string();
-    vrrp_netns_cmd("systemctl", &["--root", &dir, "enable", "vrrpd.service"]);
-    let added: Vec<String> = enable_links(&root)
-        .into_iter()
-        .filter(|l| !links_before.contains(l))
-        .collect();
+    let added = enable(&root, "vrrpd.service");
     assert_eq!(
         added,
         ["multi-user.target.wants/vrrpd.service"],
@@ -275,15 +296,7 @@ fn vrrpd_installs_beside_keepalived_runs_and_purges_cleanly(debs: &Debs) {
         "pid file left after stop"
     );
 
-    root.run_ok("dpkg", &["--purge", "vrrpd"]);
-    assert_purged(&root, "vrrpd");
-    assert_purged(&root, "vrrpd-keepalived");
-    let left: Vec<String> = root
-        .changes()
-        .into_iter()
-        .filter(|c| !before.contains(c))
-        .collect();
-    assert!(left.is_empty(), "left behind after purge: {left:#?}");
+    purge_leaves_nothing(&root, &["vrrpd"], &before);
 }
 
 /// With keepalived removed (not purged, as apt leaves it when a conflicting package comes),
@@ -346,16 +359,7 @@ fn vrrpd_keepalived_takes_keepalived_names_and_purges_cleanly(debs: &Debs) {
         "vrrp_instance",
     );
 
-    let dir = root.dir().display().to_string();
-    let links_before = enable_links(&root);
-    vrrp_netns_cmd(
-        "systemctl",
-        &["--root", &dir, "enable", "keepalived.service"],
-    );
-    let added: Vec<String> = enable_links(&root)
-        .into_iter()
-        .filter(|l| !links_before.contains(l))
-        .collect();
+    let added = enable(&root, "keepalived.service");
     assert!(
         added
             .iter()
@@ -387,15 +391,7 @@ fn vrrpd_keepalived_takes_keepalived_names_and_purges_cleanly(debs: &Debs) {
         None => std::fs::remove_file(&default_file).expect("rm /etc/default/keepalived"),
     }
 
-    root.run_ok("dpkg", &["--purge", "vrrpd-keepalived", "vrrpd"]);
-    assert_purged(&root, "vrrpd");
-    assert_purged(&root, "vrrpd-keepalived");
-    let left: Vec<String> = root
-        .changes()
-        .into_iter()
-        .filter(|c| !before.contains(c))
-        .collect();
-    assert!(left.is_empty(), "left behind after purge: {left:#?}");
+    purge_leaves_nothing(&root, &["vrrpd-keepalived", "vrrpd"], &before);
 }
 
 /// Installing vrrpd-keepalived where keepalived is installed replaces it (`Conflicts` with
@@ -425,7 +421,7 @@ fn vrrpd_keepalived_replaces_an_installed_keepalived(debs: &Debs) {
 }
 
 /// Runs a host command (outside the root) that must succeed.
-fn vrrp_netns_cmd(program: &str, args: &[&str]) {
+fn host_cmd(program: &str, args: &[&str]) {
     let out = std::process::Command::new(program)
         .args(args)
         .output()
