@@ -11,6 +11,9 @@
 //! On a terminal the table refreshes in place (plain ANSI cursor movement); otherwise (a pipe,
 //! a file, a test) the events are printed line by line with a table after every phase.
 //! SIGINT and SIGTERM stop the demo and tear the lab down.
+//!
+//! Prerequisites: root, iproute2 and ping (iputils-ping), checked first. The routers run with
+//! Accept_Mode on, so vrrpd needs no nftables (with it off, vrrpd installs an nft filter).
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
@@ -75,6 +78,10 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if let Err(missing) = check_prerequisites() {
+        eprintln!("vrrp-netns demo: {missing}");
+        return ExitCode::from(2);
+    }
     locate_vrrpd();
     if let Err(e) = vrrpd_binary() {
         eprintln!("vrrp-netns demo: {e}");
@@ -97,7 +104,9 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     } else {
         vec!["192.0.2.100".parse().expect("literal")]
     };
-    let spec = VirtualRouterSpec::new(VRID, vips).interval_cs(interval_cs);
+    let mut spec = VirtualRouterSpec::new(VRID, vips).interval_cs(interval_cs);
+    // Accept_Mode on: the Active answers for its VIP and no nft filter is needed.
+    spec.accept = true;
     let kinds = [
         RouterKind::Vrrpd,
         if args.keepalived {
@@ -141,6 +150,23 @@ pub fn run(args: &DemoArgs) -> ExitCode {
             out.line(&cleanup);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The tools the demo runs besides `ip` (checked with the root check): `ping`, for the
+/// client's neighbour entry. The error says what to install.
+fn check_prerequisites() -> Result<(), String> {
+    let ping = std::process::Command::new("ping")
+        .arg("-V")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match ping {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "the demo needs ping ({e}): apt-get install -y iputils-ping"
+        )),
     }
 }
 
@@ -974,7 +1000,7 @@ impl Demo<'_> {
     }
 
     /// One ping from the client to the VIP, so that it has a neighbour entry for it (the
-    /// answer itself may be dropped: accept mode is off).
+    /// Active answers it: accept mode is on).
     fn client_ping(&self) {
         let vip = self.vip.to_string();
         let mut args = vec!["-c1", "-W", "0.3", "-n", "-q"];

@@ -1,6 +1,6 @@
 //! FRR's vrrpd, one instance (zebra + vrrpd) per lab host.
 //!
-//! FRR does not create the virtual-MAC interface (peers-and-style §1): [`start`] creates a
+//! FRR does not create the virtual-MAC interface (peers-and-style §1): `start` creates a
 //! macvlan `vrrp4-VRID` (or `vrrp6-VRID`) on `eth0` with MAC `00:00:5e:00:0{1,2}:VRID`, mode
 //! bridge, `addrgenmode random`, carrying the VIPs, and sets `arp_ignore 1` on `eth0` so that
 //! only the macvlan answers ARP for them. zebra protodowns the macvlan while FRR is Backup.

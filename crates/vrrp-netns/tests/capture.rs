@@ -121,7 +121,7 @@ fn capture_sees_ping_arp_na_and_vrrp_and_writes_pcap() {
         .args(["-nn", "-r"])
         .arg(&path)
         .output()
-        .expect("tcpdump runs");
+        .expect("tcpdump is needed to read the pcap: apt-get install -y tcpdump (or `cargo xtask setup`)");
     let _ = std::fs::remove_file(&path);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

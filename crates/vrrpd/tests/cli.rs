@@ -1,8 +1,8 @@
 //! The `vrrpd` binary: keepalived's flags, `-t` exit codes compared with `keepalived -t` on the
 //! same files, `--signum` compared with `keepalived --signum`, `--convert` and `-d`.
 //!
-//! The comparisons need Debian's keepalived (2.2.7) installed; without it they are skipped
-//! with a message.
+//! The comparisons need Debian's keepalived (2.2.7) installed; without it they fail and say
+//! what to install (`cargo xtask setup` installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,8 +14,18 @@ fn vrrpd(args: &[&str]) -> Output {
         .expect("run vrrpd")
 }
 
-fn keepalived(args: &[&str]) -> Option<Output> {
-    Command::new("keepalived").args(args).output().ok()
+/// Runs Debian's keepalived; fails the test, naming the package, when it is not installed.
+fn keepalived(args: &[&str]) -> Output {
+    Command::new(vrrp_netns::keepalived::KEEPALIVED_BIN)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test compares with Debian's keepalived: {} cannot be run ({e}); \
+                 install it with `apt-get install -y keepalived` (or `cargo xtask setup`)",
+                vrrp_netns::keepalived::KEEPALIVED_BIN
+            )
+        })
 }
 
 fn data(name: &str) -> PathBuf {
@@ -39,17 +49,13 @@ fn signum_matches_keepalived() {
         let ours = vrrpd(&[&flag]);
         assert_eq!(code(&ours), 0, "{name}");
         let ours = String::from_utf8_lossy(&ours.stdout).trim().to_string();
-        match keepalived(&[&flag]) {
-            Some(theirs) => {
-                assert_eq!(code(&theirs), 0);
-                assert_eq!(
-                    ours,
-                    String::from_utf8_lossy(&theirs.stdout).trim(),
-                    "{name}"
-                );
-            }
-            None => eprintln!("keepalived not installed; {name} not compared"),
-        }
+        let theirs = keepalived(&[&flag]);
+        assert_eq!(code(&theirs), 0);
+        assert_eq!(
+            ours,
+            String::from_utf8_lossy(&theirs.stdout).trim(),
+            "{name}"
+        );
     }
     assert_eq!(vrrpd(&["--signum=JSON"]).stdout, b"36\n");
     // keepalived: "Unknown sigfunc FOO", exit 1.
@@ -92,10 +98,9 @@ fn host_interface() -> Option<String> {
 
 #[test]
 fn config_test_exit_codes_match_keepalived() {
-    let Some(ifname) = host_interface() else {
-        eprintln!("no non-loopback interface; -t not compared");
-        return;
-    };
+    let ifname = host_interface().expect(
+        "this test needs a non-loopback interface on the host (keepalived -t refuses `lo`)",
+    );
     let dir = tempfile::tempdir().unwrap();
     let lo_ok = temp_conf(
         dir.path(),
@@ -127,10 +132,7 @@ fn config_test_exit_codes_match_keepalived() {
     for file in &files {
         let f = file.to_str().unwrap();
         let ours = vrrpd(&["-t", "-f", f]);
-        let Some(theirs) = keepalived(&["-t", "-f", f]) else {
-            eprintln!("keepalived not installed; -t not compared");
-            return;
-        };
+        let theirs = keepalived(&["-t", "-f", f]);
         assert_eq!(
             code(&ours),
             code(&theirs),

@@ -1,5 +1,6 @@
 //! keepalived.conf → YAML → model equals the model loaded directly, for every configuration in
-//! `tests/data/` (not `broken/`), and for keepalived's shipped samples when they are installed.
+//! `tests/data/` (not `broken/`), and for keepalived's shipped samples (Debian's keepalived
+//! package; the test fails and says so when they are missing).
 
 use std::path::{Path, PathBuf};
 
@@ -71,10 +72,14 @@ fn data_configs_round_trip_through_yaml() {
 #[test]
 fn keepalived_samples_round_trip_through_yaml() {
     let dir = Path::new("/usr/share/doc/keepalived/samples");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("{} missing; skipped", dir.display());
-        return;
-    };
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "{} cannot be read ({e}): keepalived's samples come with Debian's keepalived \
+             package: `apt-get install -y keepalived` (or `cargo xtask setup`; a dpkg \
+             path-exclude of /usr/share/doc, as in minimal images, drops them)",
+            dir.display()
+        )
+    });
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -84,6 +89,11 @@ fn keepalived_samples_round_trip_through_yaml() {
         })
         .collect();
     files.sort();
+    assert!(
+        files.len() >= 10,
+        "expected keepalived's samples in {}, found {files:?}",
+        dir.display()
+    );
     for path in &files {
         round_trip(path);
     }

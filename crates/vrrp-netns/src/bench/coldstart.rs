@@ -7,7 +7,7 @@
 //! hears nobody (priority 100: 3 x interval + Skew_Time).
 //!
 //! At scale (`scale`): routers r1 and r2, N virtual routers spread over several interfaces
-//! ([`super::multi::plan`]); even-numbered ones meant to be Active on r1 (priority 200 there,
+//! (`multi::plan`); even-numbered ones meant to be Active on r1 (priority 200 there,
 //! 100 on r2), odd ones on r2. Both daemons are started back to back; the harness polls
 //! `ip -j addr` in both namespaces until every VIP is on its intended node and on no other,
 //! and counts from the captures the virtual routers for which the wrong node advertised as

@@ -1,7 +1,7 @@
 //! Labs with several interfaces per router, many-instance keepalived.conf generation, and
 //! capture analysis shared by the benchmarks.
 //!
-//! A [`MultiLab`] has `ifaces` segments `s0`, `s1`, ...; every router has one interface on
+//! A `MultiLab` has `ifaces` segments `s0`, `s1`, ...; every router has one interface on
 //! each: `eth0` on `s0` and `eth<k>` on `s<k>`. The lab builder gives each host one
 //! interface, so the lab is built with helper hosts `<router>-s<k>` on the other segments and
 //! their `eth0` is renamed to `eth<k>` and moved into the router's namespace (with the same
