@@ -1,7 +1,8 @@
 //! Starting, checking and stopping one daemon (keepalived or vrrpd) on a lab host, with every
 //! file in the run's directory.
 //!
-//! Both get the same command line: `-P -n -l -D -f CONF -p DIR/main.pid -r DIR/vrrp.pid`
+//! Both are started with `ip netns exec NS` (so /sys is the namespace's, as on a real
+//! host) and get the same command line: `-P -n -l -D -f CONF -p DIR/main.pid -r DIR/vrrp.pid`
 //! (VRRP only, no daemonising, log to the console with detail; pid files in the directory,
 //! so neither touches `/run`). keepalived forks its VRRP child, whose pid lands in
 //! `vrrp.pid`; vrrpd writes the same files.
@@ -43,8 +44,13 @@ impl Daemon {
         let f2 = f
             .try_clone()
             .map_err(|e| Error::io(format!("dup {}", log.display()), e))?;
-        let mut cmd = Command::new(binary);
-        cmd.args(["-P", "-n", "-l", "-D", "-f"])
+        // `ip netns exec` (which execs the daemon, so the pid is the daemon's) also mounts
+        // the namespace's own /sys, as on a real host; a bare setns would leave /sys/class/net
+        // showing the root namespace's interfaces.
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", host.netns.name()])
+            .arg(binary)
+            .args(["-P", "-n", "-l", "-D", "-f"])
             .arg(conf)
             .arg("-p")
             .arg(dir.join("main.pid"))
@@ -53,7 +59,12 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(f)
             .stderr(f2);
-        let guard = host.netns.spawn(cmd)?;
+        let label = format!("{} in {}", binary.display(), host.netns.name());
+        let child = cmd.spawn().map_err(|source| Error::Spawn {
+            cmd: label.clone(),
+            source,
+        })?;
+        let guard = ChildGuard::new(child, label);
         Ok(Daemon {
             guard,
             netns: host.netns.name().to_string(),

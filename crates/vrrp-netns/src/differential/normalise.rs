@@ -336,6 +336,17 @@ pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
     o
 }
 
+/// Gratuitous ARPs / unsolicited NAs as `[HOST ]IFACE: ADDRESS` in `garp`.
+pub fn announcements(seen: &[(String, String, String)], with_host: bool) -> Observation {
+    let mut o = Observation::default();
+    o.touch("garp");
+    for (iface, host, addr) in seen {
+        let who = if with_host { format!("{host} ") } else { String::new() };
+        o.add("garp", format!("{who}{iface}: {addr}"));
+    }
+    o
+}
+
 /// Notify logger lines: `state` (per instance or group, the sequence of states with their
 /// priorities, from every `notify` line) and `notify` (every line of a configured script,
 /// the added `notify` logger's own lines left out). `work` becomes `$WORK`.

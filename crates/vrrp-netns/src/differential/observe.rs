@@ -122,6 +122,23 @@ impl Wire {
         Ok(Wire { captures })
     }
 
+    /// Gratuitous ARPs (`IFACE: SENDER-IP`) and unsolicited neighbour advertisements
+    /// (`IFACE: TARGET`) captured so far, each with its sending host.
+    pub fn announcements(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for (iface, cap) in &self.captures {
+            for f in cap.frames() {
+                let host = f.from_host.clone().unwrap_or_default();
+                if let Some(arp) = f.arp().filter(|a| a.is_gratuitous()) {
+                    out.push((iface.clone(), host, arp.sender_ip.to_string()));
+                } else if let Some(na) = f.neighbor_advert().filter(|n| !n.solicited) {
+                    out.push((iface.clone(), host, na.target.to_string()));
+                }
+            }
+        }
+        out
+    }
+
     /// Every decodable advert captured so far, in order per interface.
     pub fn adverts(&self) -> Vec<SeenAdvert> {
         let mut out = Vec::new();

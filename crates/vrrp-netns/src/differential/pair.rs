@@ -146,6 +146,7 @@ pub fn run_pair(
         normalise::notify(&run_b.notify_lines(), &run_b.work(), ""),
     );
     obs.merge_prefixed("", normalise::adverts(&wire.adverts(), true));
+    obs.merge_prefixed("", normalise::announcements(&wire.announcements(), true));
     Ok(obs)
 }
 

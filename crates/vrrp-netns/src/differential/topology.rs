@@ -53,7 +53,20 @@ pub struct Topology {
     pub instances: Vec<InstanceFacts>,
     /// `vrrp_startup_delay` (global).
     pub startup_delay: Duration,
+    /// Interfaces whose carrier the harness takes away after wiring (`# diff-down: IF`).
+    pub down: Vec<String>,
+    /// Addresses the harness must not add although the file uses them as a source
+    /// (`# diff-no-address: IP`), e.g. to test `track_src_ip`.
+    pub no_address: Vec<IpAddr>,
+    /// Addresses the configuration itself puts on a device (VIPs, excluded, static), which
+    /// make a gateway reachable once they are in place.
+    config_addrs: Vec<(String, IpAddr, u8)>,
 }
+
+/// The directive that takes an interface's carrier away: `# diff-down: eth1`.
+pub const DOWN_DIRECTIVE: &str = "# diff-down:";
+/// The directive that keeps the harness from adding a source address: `# diff-no-address: IP`.
+pub const NO_ADDRESS_DIRECTIVE: &str = "# diff-no-address:";
 
 /// The most extra interfaces a file may name (the /28 blocks of 203.0.113.0/24).
 pub const MAX_EXTRA_IFACES: usize = 15;
@@ -80,9 +93,22 @@ fn after<'a>(words: &'a [String], key: &str) -> Option<&'a str> {
 }
 
 impl Topology {
-    /// Reads what the configuration `top` (see [`super::conf::parse`]) needs.
-    pub fn from_config(top: &[Node]) -> Result<Topology> {
+    /// Reads what the configuration `text` (parsed as `top`, see [`super::conf::parse`])
+    /// needs, with the harness directives in its comments.
+    pub fn from_config(text: &str, top: &[Node]) -> Result<Topology> {
         let mut t = Topology::default();
+        for l in text.lines().map(str::trim_start) {
+            if let Some(rest) = l.strip_prefix(DOWN_DIRECTIVE) {
+                t.down.extend(rest.split_whitespace().map(str::to_string));
+            } else if let Some(rest) = l.strip_prefix(NO_ADDRESS_DIRECTIVE) {
+                for w in rest.split_whitespace() {
+                    let a = addr_of(w).ok_or_else(|| {
+                        Error::Invalid(format!("{NO_ADDRESS_DIRECTIVE} {w:?} is not an address"))
+                    })?;
+                    t.no_address.push(a);
+                }
+            }
+        }
         let mut names: Vec<String> = Vec::new();
         let mut vmacs: Vec<String> = Vec::new();
         // (interface, address, prefix) the file needs; (device, gateway) of routes.
@@ -124,9 +150,15 @@ impl Topology {
                             }
                         }
                     }
-                    collect_devices(node, &iface, &mut names, &mut gateways);
+                    collect_devices(node, &iface, &mut names, &mut gateways, &mut t.config_addrs);
                 }
-                _ => collect_devices(node, HOST_IFACE, &mut names, &mut gateways),
+                _ => collect_devices(
+                    node,
+                    HOST_IFACE,
+                    &mut names,
+                    &mut gateways,
+                    &mut t.config_addrs,
+                ),
             }
         }
         names.retain(|n| n != "lo" && !vmacs.contains(n));
@@ -152,6 +184,9 @@ impl Topology {
             )));
         }
         for (iface, addr, len) in needs {
+            if t.no_address.contains(&addr) {
+                continue;
+            }
             if let Some(p) = t.ifaces.iter_mut().find(|p| p.name == iface) {
                 if !p.extra.iter().any(|(a, _)| *a == addr) {
                     p.extra.push((addr, len));
@@ -167,13 +202,20 @@ impl Topology {
     /// Adds an address on `dev` whose subnet holds `gw`, unless one (standard or extra, for
     /// host 1 or 2) already does.
     fn cover_gateway(&mut self, dev: &str, gw: IpAddr) {
-        let Some(p) = self.ifaces.iter_mut().find(|p| p.name == dev) else {
+        let Some(i) = self.ifaces.iter().position(|p| p.name == dev) else {
             return;
         };
+        let p = &self.ifaces[i];
         let covered = [1u8, 2]
             .iter()
             .flat_map(|&n| standard_addrs(p.k, n))
             .chain(p.extra.iter().copied())
+            .chain(
+                self.config_addrs
+                    .iter()
+                    .filter(|(d, _, _)| d == dev)
+                    .map(|&(_, a, len)| (a, len)),
+            )
             .any(|(a, len)| same_subnet(a, gw, len));
         if covered {
             return;
@@ -191,7 +233,7 @@ impl Topology {
                 (IpAddr::V6(Ipv6Addr::from(s)), 64)
             }
         };
-        p.extra.push(own);
+        self.ifaces[i].extra.push(own);
     }
 
     /// The longest time the instances may need to reach their state with no peer: the
@@ -263,6 +305,15 @@ impl Topology {
                 seg.netns
                     .ip(&["link", "set", &port, "master", &seg.bridge, "up"])?;
             }
+            if self.down.contains(&p.name) {
+                if p.k == 0 {
+                    host.unplug()?;
+                } else {
+                    let seg = lab.segment(&format!("if{}", p.k));
+                    seg.netns
+                        .ip(&["link", "set", &format!("vnx{}h{n}", p.k), "down"])?;
+                }
+            }
             for &(a, len) in &p.extra {
                 let standard = standard_addrs(p.k, n).into_iter().any(|(s, _)| s == a);
                 if !standard {
@@ -271,6 +322,13 @@ impl Topology {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Topology {
+    fn from_config_text(text: &str) -> Result<Topology> {
+        Topology::from_config(text, &super::conf::parse(text))
     }
 }
 
@@ -375,6 +433,7 @@ fn collect_devices(
     default_dev: &str,
     names: &mut Vec<String>,
     gateways: &mut Vec<(String, IpAddr)>,
+    addrs: &mut Vec<(String, IpAddr, u8)>,
 ) {
     for block in node.walk() {
         let kw = block.keyword();
@@ -392,6 +451,16 @@ fn collect_devices(
             for key in ["dev", "oif", "iif"] {
                 if let Some(d) = after(w, key) {
                     push_unique(names, d);
+                }
+            }
+            if is_addr {
+                let dev = after(w, "dev").map(strip).unwrap_or(default_dev);
+                if let Some(a) = w.first().and_then(|a| addr_of(a)) {
+                    let len = w[0]
+                        .split_once('/')
+                        .and_then(|(_, l)| l.parse().ok())
+                        .unwrap_or(if a.is_ipv4() { 32 } else { 128 });
+                    addrs.push((dev.to_string(), a, len));
                 }
             }
             if is_route {
@@ -412,19 +481,18 @@ fn collect_devices(
 
 #[cfg(test)]
 mod tests {
-    use super::super::conf::parse;
     use super::*;
 
     #[test]
     fn interfaces_in_order_of_mention_without_vmacs() {
-        let t = Topology::from_config(&parse(
+        let t = Topology::from_config_text(
             "global_defs { vrrp_startup_delay 2.5 }\n\
              static_routes {\n 198.51.100.0/24 via 198.51.100.1 dev qg-1\n}\n\
              vrrp_instance VR_1 {\n interface ha-1\n use_vmac\n virtual_router_id 7\n \
              advert_int 2\n track_interface {\n  eth0\n  qr-1 weight -10\n }\n \
              unicast_src_ip 169.254.192.1\n virtual_ipaddress {\n  169.254.0.7/24 dev ha-1\n  \
              192.0.2.9/24 dev vrrp.7\n }\n virtual_rules {\n  from 192.0.2.9 table 1 iif qr-1\n }\n}\n",
-        ))
+        )
         .unwrap();
         let names: Vec<_> = t.ifaces.iter().map(|p| (p.name.as_str(), p.k)).collect();
         assert_eq!(names, [("qg-1", 1), ("ha-1", 2), ("eth0", 0), ("qr-1", 3)]);
@@ -441,10 +509,10 @@ mod tests {
 
     #[test]
     fn gateways_on_a_connected_subnet_need_nothing() {
-        let t = Topology::from_config(&parse(
+        let t = Topology::from_config_text(
             "vrrp_instance V {\n interface eth0\n virtual_routes {\n  0.0.0.0/0 via 192.0.2.254\n  \
              2001:db8:1::/48 via 2001:db8:1::fd\n }\n}\n",
-        ))
+        )
         .unwrap();
         assert_eq!(t.ifaces.len(), 1);
         assert!(t.ifaces[0].extra.is_empty());
@@ -452,7 +520,7 @@ mod tests {
 
     #[test]
     fn bad_interface_names_are_refused() {
-        let e = Topology::from_config(&parse("vrrp_instance V {\n interface a/b\n}\n"));
+        let e = Topology::from_config_text("vrrp_instance V {\n interface a/b\n}\n");
         assert!(matches!(e, Err(Error::Invalid(_))));
     }
 }

@@ -37,7 +37,7 @@ impl Subject {
     /// Parses `text` and derives its topology.
     pub fn new(text: String) -> Result<Subject> {
         let top = super::conf::parse(&text);
-        let topo = Topology::from_config(&top)?;
+        let topo = Topology::from_config(&text, &top)?;
         Ok(Subject { text, top, topo })
     }
 }
@@ -205,6 +205,7 @@ pub fn run_single(binary: &Path, subject: &Subject, label: &str) -> Result<Obser
         ),
     );
     obs.merge_prefixed("", normalise::adverts(&wire.adverts(), false));
+    obs.merge_prefixed("", normalise::announcements(&wire.announcements(), false));
     if std::env::var_os("VRRP_NETNS_DIFF_LOGS").is_some() {
         eprintln!("--- {label} daemon log ---\n{}", daemon.log());
     }
