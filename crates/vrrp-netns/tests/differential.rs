@@ -67,7 +67,10 @@ fn corpus_differences_are_exactly_the_expected_ones() {
     let list = Expected::load(&expected).expect("expected.yaml");
     for key in list.files.keys() {
         let path = root().join("corpus").join(key.trim_start_matches("pair:"));
-        assert!(path.is_file(), "expected.yaml lists {key}, which is not in the corpus");
+        assert!(
+            path.is_file(),
+            "expected.yaml lists {key}, which is not in the corpus"
+        );
     }
     let reports = ctx.run_all(&files, false);
     assert_eq!(reports.len(), files.len());
@@ -77,10 +80,13 @@ fn corpus_differences_are_exactly_the_expected_ones() {
 #[test]
 fn pair_runs_follow_the_new_active_as_expected() {
     let ctx = context(Some(root().join("expected.yaml")));
-    let files: Vec<PathBuf> = ["generators/octavia-amphora.conf", "generators/neutron-l3-ha.conf"]
-        .iter()
-        .map(|f| root().join("corpus").join(f))
-        .collect();
+    let files: Vec<PathBuf> = [
+        "generators/octavia-amphora.conf",
+        "generators/neutron-l3-ha.conf",
+    ]
+    .iter()
+    .map(|f| root().join("corpus").join(f))
+    .collect();
     let reports = ctx.run_all(&files, true);
     check(&reports);
 }
@@ -104,7 +110,10 @@ fn keepalived_against_itself_shows_no_difference_and_a_stale_entry_fails() {
     .expect("inline list");
     let r = ctx.run_file(&file);
     assert!(r.error.is_none(), "{r}");
-    assert!(r.differences.is_empty(), "keepalived differs from itself:\n{r}");
+    assert!(
+        r.differences.is_empty(),
+        "keepalived differs from itself:\n{r}"
+    );
     assert_eq!(r.stale.len(), 1, "{r}");
     assert!(!r.passed(), "a stale entry did not fail the file:\n{r}");
 }

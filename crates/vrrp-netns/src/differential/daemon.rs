@@ -1,7 +1,7 @@
 //! Starting, checking and stopping one daemon (keepalived or vrrpd) on a lab host, with every
 //! file in the run's directory.
 //!
-//! Both are started with `ip netns exec NS` (so /sys is the namespace's, as on a real
+//! Both are started at nice 0 with `ip netns exec NS` (so /sys is the namespace's, as on a real
 //! host) and get the same command line: `-P -n -l -D -f CONF -p DIR/main.pid -r DIR/vrrp.pid`
 //! (VRRP only, no daemonising, log to the console with detail; pid files in the directory,
 //! so neither touches `/run`). keepalived forks its VRRP child, whose pid lands in
@@ -47,8 +47,11 @@ impl Daemon {
         // `ip netns exec` (which execs the daemon, so the pid is the daemon's) also mounts
         // the namespace's own /sys, as on a real host; a bare setns would leave /sys/class/net
         // showing the root namespace's interfaces.
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", host.netns.name()])
+        // Under `nice` (as cargo is run here) the daemon would inherit the nice value that
+        // `vrrp_priority` is about: start it at nice 0, as a service manager would.
+        let mut cmd = Command::new("nice");
+        cmd.args(["-n", &(-own_nice()).to_string(), "ip", "netns", "exec"])
+            .arg(host.netns.name())
             .arg(binary)
             .args(["-P", "-n", "-l", "-D", "-f"])
             .arg(conf)
@@ -118,11 +121,16 @@ impl Daemon {
         Ok(status)
     }
 
-    /// SIGKILL to every process in the namespace (the daemon, its child, its scripts), and
-    /// waits for them to go.
+    /// A crash of the whole node: SIGSTOP to every process in the namespace (the daemon, its
+    /// child, its scripts), then SIGKILL, and waits for them to go. Stopping first keeps
+    /// keepalived's VRRP child from cleaning up on the SIGTERM it gets when its parent dies
+    /// (`PR_SET_PDEATHSIG`), which would race with its own SIGKILL.
     pub fn kill_all(&mut self) -> Result<()> {
-        for p in pids_in(&self.netns)? {
-            let _ = kill(Pid::from_raw(p as i32), Signal::SIGKILL);
+        let pids = pids_in(&self.netns)?;
+        for sig in [Signal::SIGSTOP, Signal::SIGKILL] {
+            for &p in &pids {
+                let _ = kill(Pid::from_raw(p as i32), sig);
+            }
         }
         self.guard.kill()?;
         kill_all_in(&self.netns)
@@ -133,6 +141,17 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = kill_all_in(&self.netns);
     }
+}
+
+/// This process's nice value (field 19 of /proc/self/stat; 0 if unreadable).
+fn own_nice() -> i32 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let (_, rest) = s.rsplit_once(')')?;
+            rest.split_whitespace().nth(16)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Runs `binary -t -f conf` inside the host's namespace (so interface checks see the lab's

@@ -341,7 +341,11 @@ pub fn announcements(seen: &[(String, String, String)], with_host: bool) -> Obse
     let mut o = Observation::default();
     o.touch("garp");
     for (iface, host, addr) in seen {
-        let who = if with_host { format!("{host} ") } else { String::new() };
+        let who = if with_host {
+            format!("{host} ")
+        } else {
+            String::new()
+        };
         o.add("garp", format!("{who}{iface}: {addr}"));
     }
     o
