@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use super::conf::Node;
 use crate::error::{Error, Result};
-use crate::lab::{Host, Lab, HOST_IFACE};
+use crate::lab::{add_veth, Host, Lab, HOST_IFACE};
 use crate::util::format_mac;
 
 /// One interface the configuration needs, with the addresses a host `N` gets on it.
@@ -274,18 +274,7 @@ impl Topology {
             if p.k > 0 {
                 let seg = lab.segment(&format!("if{}", p.k));
                 let port = format!("vnx{}h{n}", p.k);
-                seg.netns.ip(&[
-                    "link",
-                    "add",
-                    &port,
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    &p.name,
-                    "netns",
-                    host.netns.name(),
-                ])?;
+                add_veth(&seg.netns, &port, &p.name, host.netns.name())?;
                 let mac = format_mac(&[0x02, 0, 0, 0, seg.index, n]);
                 host.netns.ip(&[
                     "link",
