@@ -355,6 +355,12 @@ impl Segment {
     /// bridge namespace. Frames are read on a background thread and timestamped. Frames sent
     /// after this returns are captured.
     pub fn capture(&self) -> Result<Capture> {
+        self.capture_with_ports(&[])
+    }
+
+    /// Like [`Segment::capture`], also taking frames that enter from `extra` bridge ports
+    /// (port name, host name) that were plugged in after the lab was built.
+    pub(crate) fn capture_with_ports(&self, extra: &[(String, String)]) -> Result<Capture> {
         // Map bridge-port ifindex -> host name.
         let out = self.netns.ip(&["-o", "link", "show"])?;
         let mut ports = Vec::new();
@@ -368,7 +374,8 @@ impl Segment {
             let Ok(idx) = idx.trim().parse::<usize>() else {
                 continue;
             };
-            if let Some((_, host)) = self.ports.iter().find(|(p, _)| p == name) {
+            let mut known = self.ports.iter().chain(extra);
+            if let Some((_, host)) = known.find(|(p, _)| p == name) {
                 ports.push((idx, host.clone()));
             }
         }

@@ -279,6 +279,15 @@ impl LabBuilder {
     }
 }
 
+/// Creates a veth pair: `port` in the segment namespace `seg`, its peer `peer` in the
+/// namespace named `host_ns`.
+pub(crate) fn add_veth(seg: &Netns, port: &str, peer: &str, host_ns: &str) -> Result<()> {
+    seg.ip(&[
+        "link", "add", port, "type", "veth", "peer", "name", peer, "netns", host_ns,
+    ])
+    .map(drop)
+}
+
 fn build_host(id: &str, seg: &Segment, name: &str, kind: HostKind, n: u8) -> Result<Host> {
     let s = seg.index;
     let netns = Netns::create_exact(format!("{PREFIX}{id}-{name}"))?;
@@ -295,18 +304,7 @@ fn build_host(id: &str, seg: &Segment, name: &str, kind: HostKind, n: u8) -> Res
     } else {
         format!("{PREFIX}p{n}")
     };
-    seg.netns.ip(&[
-        "link",
-        "add",
-        &port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        HOST_IFACE,
-        "netns",
-        netns.name(),
-    ])?;
+    add_veth(&seg.netns, &port, HOST_IFACE, netns.name())?;
     let mac = [0x02, 0, 0, 0, s, n];
     let o = seg.ipv4_net.octets();
     let ipv4 = Ipv4Addr::new(o[0], o[1], o[2], n);

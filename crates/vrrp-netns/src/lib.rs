@@ -38,6 +38,9 @@
 //! [`scenario`] runs YAML scenario files (`vrrp-netns run FILE`), see
 //! `docs/testing-with-netns.md`.
 //!
+//! Differential runs: [`differential`] runs one keepalived.conf under keepalived and under
+//! vrrpd in twin labs and compares what can be seen from outside (`vrrp-netns diff FILE`).
+//!
 //! Threads and namespaces: `setns` applies to one thread. [`Netns::run`] therefore runs a
 //! closure on a fresh OS thread; never call `setns` inside a multi-threaded tokio runtime.
 //! Daemons under test run as child processes ([`Netns::spawn`]).
@@ -47,6 +50,7 @@
 pub mod bench;
 mod capture;
 pub mod delay;
+pub mod differential;
 mod error;
 pub mod frr;
 pub mod keepalived;

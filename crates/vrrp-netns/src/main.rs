@@ -30,6 +30,88 @@ enum Cmd {
     /// Benchmarks against keepalived (failover, coldstart, scale, cost, all): a markdown
     /// report on stdout; exit status 1 if a validity check failed. See docs/PERFORMANCE.md.
     Bench(BenchArgs),
+    /// Run keepalived.conf files under keepalived and under vrrpd in twin namespaces and
+    /// report the differences in what can be seen from outside (addresses, routes, rules,
+    /// links, notify lines, adverts, process settings, `-t`). Exit status 1 on a difference
+    /// the expected list does not explain, or on a listed one that no longer occurs.
+    Diff(DiffArgs),
+}
+
+/// Arguments of `vrrp-netns diff`.
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// The configuration files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The keepalived binary, e.g. /opt/keepalived-2.4.3/sbin/keepalived.
+    #[arg(long, default_value = vrrp_netns::keepalived::KEEPALIVED_BIN)]
+    keepalived: PathBuf,
+    /// The vrrpd binary (default: $VRRPD_BIN or the workspace's target/debug/vrrpd).
+    #[arg(long)]
+    vrrpd: Option<PathBuf>,
+    /// The expected-differences list (default: the expected.yaml next to the corpus/
+    /// directory holding the file, if any).
+    #[arg(long)]
+    expected: Option<PathBuf>,
+    /// Two nodes per implementation: kill the Active, compare what follows the new one.
+    #[arg(long)]
+    pair: bool,
+    /// Pair mode: kill the Active with SIGTERM instead of SIGKILL.
+    #[arg(long)]
+    term: bool,
+    /// Files run at once.
+    #[arg(long, default_value_t = 3)]
+    jobs: usize,
+    /// Print the reports as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn diff(args: DiffArgs) -> std::process::ExitCode {
+    use vrrp_netns::differential::{self, report, Context, DiffOptions};
+    let fail = |e: vrrp_netns::Error| {
+        eprintln!("vrrp-netns diff: {e}");
+        std::process::ExitCode::FAILURE
+    };
+    let vrrpd = match args.vrrpd {
+        Some(p) => p,
+        None => match vrrp_netns::vrrpd_binary() {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        },
+    };
+    let expected = args
+        .expected
+        .or_else(|| differential::find_expected(&args.files[0]));
+    let opts = DiffOptions {
+        keepalived: args.keepalived,
+        vrrpd,
+        expected,
+        jobs: args.jobs,
+        pair_signal: if args.term {
+            vrrp_netns::Signal::SIGTERM
+        } else {
+            vrrp_netns::Signal::SIGKILL
+        },
+    };
+    let ctx = match Context::new(opts) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let reports = ctx.run_all(&args.files, args.pair);
+    if args.json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("vrrp-netns diff: {e}"),
+        }
+    } else {
+        print!("{}", report::render_all(&reports));
+    }
+    if reports.iter().all(|r| r.passed()) {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
 }
 
 /// Arguments of `vrrp-netns bench`.
@@ -117,6 +199,7 @@ fn main() -> std::process::ExitCode {
             }
         },
         Cmd::Bench(args) => bench(args),
+        Cmd::Diff(args) => diff(args),
         Cmd::Demo(args) => demo::run(&args),
         Cmd::Run { file } => match vrrp_netns::scenario::run(&file) {
             Ok(report) => {
