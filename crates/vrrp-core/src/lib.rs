@@ -47,6 +47,7 @@
 
 pub mod action;
 pub mod announce;
+pub mod auth_hmac;
 pub mod checksum;
 pub mod config;
 mod deadlines;
