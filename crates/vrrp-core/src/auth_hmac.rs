@@ -103,6 +103,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::packet::{Family, Version};
+use crate::time::Duration;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -260,16 +261,17 @@ impl TimeWindow {
         }
     }
 
-    /// keepalived's default: 3 x the advert interval in whole seconds (truncated), at least 5
-    /// and at most 300.
-    pub const fn for_advert_interval(advert_interval_cs: u16) -> TimeWindow {
-        let secs = (advert_interval_cs / 100) * 3;
-        if secs < Self::FLOOR_SECS {
+    /// keepalived's default: 3 x the configured advert interval in whole seconds (truncated),
+    /// at least 5 and at most 300. keepalived derives it from `advert_int` as written, before
+    /// rounding it for VRRPv2 or clamping it for VRRPv3.
+    pub const fn for_advert_interval(advert_interval: Duration) -> TimeWindow {
+        let secs = (advert_interval.as_micros() / 1_000_000).saturating_mul(3);
+        if secs < Self::FLOOR_SECS as u64 {
             TimeWindow(Self::FLOOR_SECS)
-        } else if secs > Self::MAX_SECS {
+        } else if secs > Self::MAX_SECS as u64 {
             TimeWindow(Self::MAX_SECS)
         } else {
-            TimeWindow(secs)
+            TimeWindow(secs as u16)
         }
     }
 
@@ -1214,8 +1216,17 @@ mod tests {
 
     #[test]
     fn default_window_is_three_intervals_at_least_five_at_most_300() {
-        for (cs, secs) in [(100, 5), (50, 5), (150, 5), (200, 6), (250, 6), (4095, 120)] {
-            assert_eq!(TimeWindow::for_advert_interval(cs).secs(), secs, "{cs} cs");
+        for (ms, secs) in [
+            (1_000, 5),
+            (500, 5),
+            (1_500, 5),
+            (2_000, 6),
+            (2_500, 6),
+            (40_950, 120),
+            (255_000, 300),
+        ] {
+            let window = TimeWindow::for_advert_interval(Duration::from_millis(ms));
+            assert_eq!(window.secs(), secs, "{ms} ms");
         }
         assert_eq!(TimeWindow::new(0), None);
         assert_eq!(TimeWindow::new(301), None);
