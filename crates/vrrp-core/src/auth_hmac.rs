@@ -135,10 +135,10 @@ pub struct WallClock {
 
 impl WallClock {
     /// `secs` seconds and `nanos` nanoseconds since the Unix epoch (excess nanoseconds carry
-    /// into the seconds).
+    /// into the seconds, saturating).
     pub const fn new(secs: u64, nanos: u32) -> WallClock {
         WallClock {
-            secs: secs + (nanos / 1_000_000_000) as u64,
+            secs: secs.saturating_add((nanos / 1_000_000_000) as u64),
             nanos: nanos % 1_000_000_000,
         }
     }

@@ -188,16 +188,7 @@ fn round_trip(original: &[u8], adv: &Advert<'_>) {
         adv.version == Version::V3 && adv.family() == packet::Family::V4
     );
 
-    let spec = AdvertSpec {
-        version: adv.version,
-        vrid: adv.vrid,
-        priority: adv.priority,
-        interval_cs: adv.interval_cs,
-        addrs: &addrs,
-        checksum_form: adv.checksum_form.unwrap_or_default(),
-        auth_type: adv.auth_type,
-        auth_data: adv.auth_data,
-    };
+    let spec = spec_of(adv, &addrs);
     let trailer = adv.trailer();
     let message = adv.message();
     assert_eq!(original.len(), message.len() + trailer.len());
@@ -226,6 +217,20 @@ fn round_trip(original: &[u8], adv: &Advert<'_>) {
             4 if adv.version == Version::V3 => assert_eq!(a & 0x0f, b, "byte {i}"),
             _ => assert_eq!(a, b, "byte {i}"),
         }
+    }
+}
+
+/// The spec that rebuilds `adv` (with `addrs`, its addresses).
+fn spec_of<'a>(adv: &Advert<'_>, addrs: &'a [IpAddr]) -> AdvertSpec<'a> {
+    AdvertSpec {
+        version: adv.version,
+        vrid: adv.vrid,
+        priority: adv.priority,
+        interval_cs: adv.interval_cs,
+        addrs,
+        checksum_form: adv.checksum_form.unwrap_or_default(),
+        auth_type: adv.auth_type,
+        auth_data: adv.auth_data,
     }
 }
 
@@ -347,16 +352,7 @@ pub fn authenticate(input: &AuthInput) -> bool {
     };
     let mut signer = Authenticator::new(signer_config, ReplayGuard::multicast());
     let addrs: Vec<IpAddr> = adv.addrs.iter().collect();
-    let spec = AdvertSpec {
-        version: adv.version,
-        vrid: adv.vrid,
-        priority: adv.priority,
-        interval_cs: adv.interval_cs,
-        addrs: &addrs,
-        checksum_form: adv.checksum_form.unwrap_or_default(),
-        auth_type: adv.auth_type,
-        auth_data: adv.auth_data,
-    };
+    let spec = spec_of(&adv, &addrs);
     let mut buf = vec![0u8; packet::MAX_PAYLOAD_LEN];
     let len = packet::build_with_trailer(
         &spec,
