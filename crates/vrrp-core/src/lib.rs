@@ -52,6 +52,7 @@
 #![warn(missing_docs)]
 
 mod announce;
+pub mod auth_hmac;
 pub mod checksum;
 mod config;
 mod deadlines;

@@ -7,7 +7,10 @@
 //! checks that depend on the router's configuration (TTL for unicast, VRID, version, auth,
 //! interval mismatch, an IPv6 list starting with a link-local address) live in the router.
 //!
-//! [`build`] writes an advertisement into a caller's buffer.
+//! [`build`] writes an advertisement into a caller's buffer; [`build_with_trailer`] appends
+//! keepalived 2.4.3's `auth_hmac` trailer ([`crate::auth_hmac`]). A parsed [`Advert`] exposes
+//! the bytes after the message ([`Advert::trailer`]) and what its checksum covered
+//! ([`Advert::checksum_coverage`]).
 //!
 //! IPv4 VRRPv3 checksums exist in two forms (see the checklist's P1): RFC 9568's message-only
 //! sum, and the RFC 5798 reading with the classic IPv4 pseudo-header that keepalived and FRR send
@@ -16,6 +19,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::auth_hmac::TRAILER_LEN;
 use crate::checksum;
 
 /// Length of the fixed VRRP header.
@@ -30,6 +34,15 @@ pub const MCAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 pub const VRRP_TTL: u8 = 255;
 /// Largest Max Advertise Interval in centiseconds (12 bits; erratum 8301).
 pub const MAX_INTERVAL_CS: u16 = 4095;
+/// Longest VRRP message: the header and 255 IPv6 addresses (VRRPv2 over IPv4 is shorter:
+/// 8 + 255 x 4 + 8).
+pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + 255 * 16;
+/// Longest advert payload: [`MAX_MESSAGE_LEN`] and an `auth_hmac` trailer, 4116 bytes. A buffer
+/// this long holds any advert vrrpd or keepalived 2.4.3 sends (keepalived fits 255 IPv6
+/// addresses and the trailer from an MTU of 4170, see [`max_addresses`]).
+pub const MAX_PAYLOAD_LEN: usize = MAX_MESSAGE_LEN + TRAILER_LEN;
+/// Length of an Ethernet header, which keepalived counts against the MTU.
+const ETHERNET_HEADER_LEN: usize = 14;
 /// Length of a CARP header, which shares protocol 112 and the group with VRRP.
 const CARP_LEN: usize = 36;
 
@@ -177,6 +190,20 @@ pub enum RxError {
     BadAuthType(u8),
 }
 
+/// What the checksum of a received advertisement covered, besides its pseudo-header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum ChecksumCoverage {
+    /// The VRRP message only: every advert without a trailer, and keepalived 2.4.3's IPv4 ones
+    /// with a trailer.
+    #[default]
+    Message,
+    /// The message and the bytes after it, with the whole payload's length in the IPv6
+    /// pseudo-header: keepalived 2.4.3's IPv6 adverts with a trailer (the kernel's
+    /// `IPV6_CHECKSUM` sums the whole payload).
+    MessageAndTrailer,
+}
+
 /// The address list of a received advertisement, borrowed from the packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddrList<'a> {
@@ -248,20 +275,46 @@ pub struct Advert<'a> {
     pub addrs: AddrList<'a>,
     /// The packet's IP metadata.
     pub meta: RxMeta,
+    /// The VRRP message: header, addresses and (VRRPv2) authentication data.
+    message: &'a [u8],
+    /// The bytes after the message.
+    trailer: &'a [u8],
+    /// What the checksum covered.
+    checksum_coverage: ChecksumCoverage,
 }
 
-impl Advert<'_> {
+impl<'a> Advert<'a> {
     /// The address family of the packet.
     pub fn family(&self) -> Family {
         self.addrs.family
+    }
+
+    /// The VRRP message as received (header, addresses, VRRPv2 authentication data), without
+    /// the bytes after it: what the `auth_hmac` HMAC covers.
+    pub fn message(&self) -> &'a [u8] {
+        self.message
+    }
+
+    /// The bytes after the VRRP message: the 28-byte `auth_hmac` trailer of a signing
+    /// keepalived 2.4.3 ([`crate::auth_hmac::verify`] takes them as they are), empty when
+    /// there is nothing. keepalived without `auth_hmac` drops an advert with such bytes.
+    pub fn trailer(&self) -> &'a [u8] {
+        self.trailer
+    }
+
+    /// What the checksum covered: the message, or the message and [`Advert::trailer`].
+    pub fn checksum_coverage(&self) -> ChecksumCoverage {
+        self.checksum_coverage
     }
 }
 
 /// Parses a VRRP message (the IP payload) received with `meta`.
 ///
 /// Accepts VRRPv3 over IPv4 (either checksum form) and IPv6, and VRRPv2 over IPv4; rejects
-/// CARP. `payload` may carry trailing bytes after the message (Ethernet padding the caller did
-/// not cut, or a vendor trailer); they are ignored, in both versions.
+/// CARP. `payload` may carry bytes after the message (an `auth_hmac` trailer, Ethernet padding
+/// the caller did not cut): they are returned by [`Advert::trailer`], in both versions. The
+/// checksum must verify over the message alone or, failing that, over the whole payload
+/// (keepalived's IPv6 form with a trailer); [`Advert::checksum_coverage`] says which.
 pub fn parse(payload: &[u8], meta: RxMeta) -> Result<Advert<'_>, RxError> {
     if payload.len() < HEADER_LEN {
         return Err(RxError::TooShort {
@@ -298,12 +351,13 @@ fn parse_v3(p: &[u8], meta: RxMeta, family: Family, ptype: u8) -> Result<Advert<
             expected: msg_len,
         });
     }
-    let msg = &p[..msg_len];
+    let (msg, trailer) = p.split_at(msg_len);
     let interval_cs = u16::from_be_bytes([p[4], p[5]]) & 0x0fff;
     if interval_cs == 0 {
         return Err(RxError::ZeroInterval);
     }
-    let checksum_form = verify_v3_checksum(msg, meta)?;
+    let (checksum_form, checksum_coverage) =
+        verify_checksum(p, msg_len, |bytes| v3_checksum_form(bytes, meta))?;
     let addrs = AddrList {
         family,
         bytes: &msg[HEADER_LEN..],
@@ -318,32 +372,48 @@ fn parse_v3(p: &[u8], meta: RxMeta, family: Family, ptype: u8) -> Result<Advert<
         auth_data: [0; V2_AUTH_LEN],
         addrs,
         meta,
+        message: msg,
+        trailer,
+        checksum_coverage,
     })
 }
 
-fn verify_v3_checksum(msg: &[u8], meta: RxMeta) -> Result<Option<ChecksumForm>, RxError> {
-    let msg_sum = checksum::sum_words(0, msg);
+/// Verifies the checksum of `p` over its first `msg_len` bytes or, when bytes follow and that
+/// fails, over all of it. `form` returns, for a span whose checksum verifies, the form it
+/// verified in, and `None` for a span that does not verify.
+fn verify_checksum<F>(
+    p: &[u8],
+    msg_len: usize,
+    form: impl Fn(&[u8]) -> Option<F>,
+) -> Result<(F, ChecksumCoverage), RxError> {
+    if let Some(f) = form(&p[..msg_len]) {
+        return Ok((f, ChecksumCoverage::Message));
+    }
+    if p.len() > msg_len {
+        if let Some(f) = form(p) {
+            return Ok((f, ChecksumCoverage::MessageAndTrailer));
+        }
+    }
+    Err(RxError::Checksum)
+}
+
+/// The form in which `bytes` (sent with `meta`'s addresses) carry a valid VRRPv3 checksum
+/// (`Some(None)` over IPv6, which has one form), `None` if the checksum does not verify.
+fn v3_checksum_form(bytes: &[u8], meta: RxMeta) -> Option<Option<ChecksumForm>> {
+    let sum = checksum::sum_words(0, bytes);
     match (meta.src, meta.dst) {
         (IpAddr::V6(src), IpAddr::V6(dst)) => {
-            let ph = checksum::ipv6_pseudo_header_sum(src, dst, msg.len() as u32);
-            if checksum::verifies(msg_sum + ph) {
-                Ok(None)
-            } else {
-                Err(RxError::Checksum)
-            }
+            let ph = checksum::ipv6_pseudo_header_sum(src, dst, bytes.len() as u32);
+            checksum::verifies(sum + ph).then_some(None)
         }
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
-            if checksum::verifies(msg_sum) {
-                return Ok(Some(ChecksumForm::Rfc9568));
+            if checksum::verifies(sum) {
+                return Some(Some(ChecksumForm::Rfc9568));
             }
-            let ph = checksum::ipv4_pseudo_header_sum(src, dst, msg.len() as u16);
-            if checksum::verifies(msg_sum + ph) {
-                Ok(Some(ChecksumForm::PseudoHeader))
-            } else {
-                Err(RxError::Checksum)
-            }
+            let ph = checksum::ipv4_pseudo_header_sum(src, dst, bytes.len() as u16);
+            checksum::verifies(sum + ph).then_some(Some(ChecksumForm::PseudoHeader))
         }
-        _ => Err(RxError::FamilyMismatch),
+        _ => None,
     }
 }
 
@@ -368,14 +438,14 @@ fn parse_v2(p: &[u8], meta: RxMeta, family: Family, ptype: u8) -> Result<Advert<
             expected: msg_len,
         });
     }
-    let msg = &p[..msg_len];
+    let (msg, trailer) = p.split_at(msg_len);
     let auth_type = AuthType::from_wire(p[4]).ok_or(RxError::BadAuthType(p[4]))?;
     if p[5] == 0 {
         return Err(RxError::ZeroInterval);
     }
-    if !checksum::verifies(checksum::sum_words(0, msg)) {
-        return Err(RxError::Checksum);
-    }
+    let ((), checksum_coverage) = verify_checksum(p, msg_len, |bytes| {
+        checksum::verifies(checksum::sum_words(0, bytes)).then_some(())
+    })?;
     let mut auth_data = [0u8; V2_AUTH_LEN];
     auth_data.copy_from_slice(&msg[msg_len - V2_AUTH_LEN..]);
     Ok(Advert {
@@ -391,6 +461,9 @@ fn parse_v2(p: &[u8], meta: RxMeta, family: Family, ptype: u8) -> Result<Advert<
             bytes: &msg[HEADER_LEN..msg_len - V2_AUTH_LEN],
         },
         meta,
+        message: msg,
+        trailer,
+        checksum_coverage,
     })
 }
 
@@ -455,6 +528,14 @@ pub fn advert_len(spec: &AdvertSpec<'_>, family: Family) -> usize {
     HEADER_LEN + spec.addrs.len() * family.addr_len() + auth_len
 }
 
+/// Length of the message `spec` describes, sent from an address of `family`.
+fn message_len(spec: &AdvertSpec<'_>, family: Family) -> Result<usize, BuildError> {
+    if spec.version == Version::V2 && family == Family::V6 {
+        return Err(BuildError::V2OverIpv6);
+    }
+    Ok(advert_len(spec, family))
+}
+
 /// Writes the advertisement into `buf` and returns its length. `src` and `dst` are the IP
 /// addresses it will be sent with (they enter the checksum's pseudo-header).
 pub fn build(
@@ -471,10 +552,7 @@ pub fn build(
     {
         return Err(BuildError::BadAddressList);
     }
-    if spec.version == Version::V2 && family == Family::V6 {
-        return Err(BuildError::V2OverIpv6);
-    }
-    let len = advert_len(spec, family);
+    let len = message_len(spec, family)?;
     if buf.len() < len {
         return Err(BuildError::BufferTooSmall {
             need: len,
@@ -497,6 +575,66 @@ pub fn build(
     let sum = checksum::sum_words(0, msg) + pseudo_header_sum(spec, src, dst, len);
     msg[6..8].copy_from_slice(&checksum::finish(sum).to_be_bytes());
     Ok(len)
+}
+
+/// Writes the advertisement followed by an `auth_hmac` trailer into `buf` and returns the
+/// payload length, as keepalived 2.4.3 puts it on the wire. `trailer` receives the message as
+/// built and returns the trailer (e.g. [`crate::auth_hmac::Authenticator::sign`]'s; it may
+/// return one made earlier: the HMAC leaves out the checksum and the destination).
+///
+/// The checksum: over IPv4 (both forms) and in VRRPv2 it covers the message only, with the
+/// message length in the pseudo-header, as [`build`] writes it; over IPv6 it covers the whole
+/// payload, trailer included, with the payload length in the pseudo-header (the kernel's
+/// `IPV6_CHECKSUM` sum that keepalived sends and checks).
+pub fn build_with_trailer(
+    spec: &AdvertSpec<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    trailer: impl FnOnce(&[u8]) -> [u8; TRAILER_LEN],
+    buf: &mut [u8],
+) -> Result<usize, BuildError> {
+    let need = message_len(spec, Family::of(src))? + TRAILER_LEN;
+    if buf.len() < need {
+        return Err(BuildError::BufferTooSmall {
+            need,
+            have: buf.len(),
+        });
+    }
+    let msg_len = build(spec, src, dst, buf)?;
+    let bytes = trailer(&buf[..msg_len]);
+    buf[msg_len..need].copy_from_slice(&bytes);
+    if let (IpAddr::V6(s), IpAddr::V6(d)) = (src, dst) {
+        let payload = &mut buf[..need];
+        payload[6..8].fill(0);
+        let sum =
+            checksum::sum_words(0, payload) + checksum::ipv6_pseudo_header_sum(s, d, need as u32);
+        payload[6..8].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+    }
+    Ok(need)
+}
+
+/// How many addresses keepalived 2.4.3 advertises on a link of `mtu` bytes: what fits after an
+/// Ethernet header (which keepalived counts against the MTU), the IP header, the VRRP header,
+/// the VRRPv2 authentication data and, when the instance signs (`auth_hmac` in a mode other
+/// than receive-only), the trailer; at most 255. The other addresses keepalived moves to the
+/// excluded ones (announced, not advertised). An MTU too small for the headers gives 0 (where
+/// keepalived's unsigned arithmetic wraps).
+pub fn max_addresses(family: Family, version: Version, mtu: u32, signs: bool) -> usize {
+    let ip_header = match family {
+        Family::V4 => 20,
+        Family::V6 => 40,
+    };
+    let v2_auth = if version == Version::V2 && family == Family::V4 {
+        V2_AUTH_LEN
+    } else {
+        0
+    };
+    let trailer = if signs { TRAILER_LEN } else { 0 };
+    let headers = ETHERNET_HEADER_LEN + ip_header + HEADER_LEN + v2_auth + trailer;
+    let room = usize::try_from(mtu)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(headers);
+    (room / family.addr_len()).min(255)
 }
 
 fn write_header(spec: &AdvertSpec<'_>, msg: &mut [u8]) {

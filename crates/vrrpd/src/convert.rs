@@ -380,6 +380,13 @@ pub fn instance_plan(
     let initial_state = inst.state.ok_or_else(|| unresolved("state"))?;
 
     let primary_addr = primary_addr(inst, family, host)?;
+    if inst.auth_hmac.is_some() {
+        // Also refused when loading (config::auth_hmac::NOT_ACTED_ON); never run unauthenticated.
+        return Err(MapError::Unsupported {
+            instance: name.to_string(),
+            feature: "auth_hmac (vrrpd does not sign or verify adverts yet)",
+        });
+    }
     let auth = match &inst.authentication {
         None => Auth::None,
         Some(a) if a.auth_type == AuthType::Pass => {

@@ -35,10 +35,21 @@ impl Outcome {
 pub fn load(cli: &Cli) -> Outcome {
     match cli.format() {
         ConfigFormat::Yaml => match yaml::load_yaml(&cli.use_file) {
-            Ok(config) => Outcome::Loaded(Box::new(Loaded {
-                config,
-                warnings: Vec::new(),
-            })),
+            Ok(config) => {
+                let file = cli.use_file.display().to_string();
+                let refusals = config::auth_hmac::refusals(&config, &file);
+                if refusals.is_empty() {
+                    Outcome::Loaded(Box::new(Loaded {
+                        config,
+                        warnings: Vec::new(),
+                    }))
+                } else {
+                    Outcome::Failed {
+                        class: config::exit_class(&refusals),
+                        diagnostics: refusals,
+                    }
+                }
+            }
             Err(err) => Outcome::Failed {
                 diagnostics: vec![Diagnostic::new(
                     config::Severity::Error,

@@ -10,6 +10,7 @@ fn wrap(block: &str, line: &str) -> String {
     match block {
         "top level" => format!("{line} {{\n}}\n"),
         "authentication" => format!("vrrp_instance I {{\n authentication {{\n {line}\n }}\n}}\n"),
+        "auth_hmac" => format!("vrrp_instance I {{\n auth_hmac {{\n {line}\n }}\n}}\n"),
         "vrrp_track_process" | "vrrp_script" | "vrrp_instance" | "vrrp_sync_group"
         | "track_file" => {
             format!("{block} N {{\n {line}\n}}\n")

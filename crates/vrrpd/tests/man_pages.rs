@@ -141,6 +141,7 @@ fn status_note(status: Status) -> Option<&'static str> {
         Status::Supported => None,
         Status::Ignored => Some("Accepted and ignored."),
         Status::Skipped => Some("Skipped with a warning (another keepalived subsystem)."),
+        Status::Refused => Some("Checked, then refused: not acted on yet."),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Bodies of the vrrp-core fuzz targets, shared with the stable replay test.
 //!
-//! The fuzz targets in `fuzz_targets/` call [`decode`] and [`router_sequence`] with inputs
+//! The fuzz targets in `fuzz_targets/` call [`decode`], [`authenticate`] and [`router_sequence`] with inputs
 //! built by `arbitrary`; `crates/vrrp-core/tests/fuzz_replay.rs` includes this file as a module
 //! and feeds the same bodies from a deterministic generator, so `cargo test` on stable runs
 //! them too. This file must therefore depend only on `vrrp_core`, `arbitrary` and `std`.
@@ -9,8 +9,14 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use arbitrary::Arbitrary;
+use vrrp_core::auth_hmac::{
+    self, verify, Accepted, AntiReplay, Authenticator, Binding, HmacConfig, Key, Keyring, Mode,
+    Rejected, ReplayGuard, TimeWindow, WallClock,
+};
 use vrrp_core::checksum;
-use vrrp_core::packet::{self, Advert, AdvertSpec, AuthType, ChecksumForm, RxMeta, Version};
+use vrrp_core::packet::{
+    self, Advert, AdvertSpec, AuthType, ChecksumCoverage, ChecksumForm, RxMeta, Version,
+};
 use vrrp_core::{
     AnnounceConfig, Auth, Command, Duration, Event as Output, Input, Instant, PolicyError, Router,
     RouterConfig, State, Stats, SyncCommand, TrackState, Tracker, TrackerId, UnicastPeer,
@@ -143,9 +149,9 @@ pub fn fix_checksum(payload: &mut [u8], meta: RxMeta, fix: ChecksumFix) {
 }
 
 /// The `decode` body: `packet::parse` must not panic, and an advert that parses must be rebuilt
-/// by `packet::build` from its fields into a message that parses to the same advert and
-/// differs from the original only in the checksum and the reserved bits. Returns whether the
-/// payload parsed.
+/// by `packet::build` from its fields, followed by the same trailing bytes, into a payload that
+/// parses to the same advert (same fields, trailer and checksum coverage) and differs from the
+/// original only in the checksum and the reserved bits. Returns whether the payload parsed.
 pub fn decode(input: &DecodeInput) -> bool {
     let meta = input.meta.meta();
     let mut payload = input.payload.clone();
@@ -181,21 +187,25 @@ fn round_trip(original: &[u8], adv: &Advert<'_>) {
         adv.version == Version::V3 && adv.family() == packet::Family::V4
     );
 
-    let spec = AdvertSpec {
-        version: adv.version,
-        vrid: adv.vrid,
-        priority: adv.priority,
-        interval_cs: adv.interval_cs,
-        addrs: &addrs,
-        checksum_form: adv.checksum_form.unwrap_or_default(),
-        auth_type: adv.auth_type,
-        auth_data: adv.auth_data,
-    };
-    let mut buf = [0u8; packet::HEADER_LEN + 255 * 16 + packet::V2_AUTH_LEN];
+    let spec = spec_of(adv, &addrs);
+    let trailer = adv.trailer();
+    let message = adv.message();
+    assert_eq!(original.len(), message.len() + trailer.len());
+    assert_eq!(&original[..message.len()], message);
+    assert_eq!(&original[message.len()..], trailer);
+    let mut buf = vec![0u8; packet::MAX_MESSAGE_LEN + packet::V2_AUTH_LEN + trailer.len()];
     let len = packet::build(&spec, adv.meta.src, adv.meta.dst, &mut buf)
         .expect("a parsed advert must rebuild");
-    let again = packet::parse(&buf[..len], adv.meta).expect("a rebuilt advert must parse");
-    assert_eq!(&again, adv, "round trip changed the advert");
+    assert_eq!(len, message.len());
+    buf[len..len + trailer.len()].copy_from_slice(trailer);
+    let total = len + trailer.len();
+    if adv.checksum_coverage() == ChecksumCoverage::MessageAndTrailer {
+        checksum_whole_payload(&mut buf[..total], adv);
+    }
+    let again = packet::parse(&buf[..total], adv.meta).expect("a rebuilt advert must parse");
+    assert_eq!(fields(&again), fields(adv), "round trip changed the advert");
+    assert_eq!(again.trailer(), trailer);
+    assert_eq!(again.checksum_coverage(), adv.checksum_coverage());
 
     // Byte for byte, the rebuilt message equals the original but for the checksum and, in
     // VRRPv3, the 4 reserved bits in front of the interval.
@@ -205,6 +215,221 @@ fn round_trip(original: &[u8], adv: &Advert<'_>) {
             6 | 7 => {}
             4 if adv.version == Version::V3 => assert_eq!(a & 0x0f, b, "byte {i}"),
             _ => assert_eq!(a, b, "byte {i}"),
+        }
+    }
+}
+
+/// The spec that rebuilds `adv` (with `addrs`, its addresses).
+fn spec_of<'a>(adv: &Advert<'_>, addrs: &'a [IpAddr]) -> AdvertSpec<'a> {
+    AdvertSpec {
+        version: adv.version,
+        vrid: adv.vrid,
+        priority: adv.priority,
+        interval_cs: adv.interval_cs,
+        addrs,
+        checksum_form: adv.checksum_form.unwrap_or_default(),
+        auth_type: adv.auth_type,
+        auth_data: adv.auth_data,
+    }
+}
+
+/// What a parsed advert says, without its raw bytes (which keep the checksum and reserved bits
+/// a rebuild does not reproduce).
+type Fields = (
+    Version,
+    u8,
+    u8,
+    u16,
+    Option<ChecksumForm>,
+    AuthType,
+    [u8; packet::V2_AUTH_LEN],
+    Vec<IpAddr>,
+    RxMeta,
+);
+
+fn fields(adv: &Advert<'_>) -> Fields {
+    (
+        adv.version,
+        adv.vrid,
+        adv.priority,
+        adv.interval_cs,
+        adv.checksum_form,
+        adv.auth_type,
+        adv.auth_data,
+        adv.addrs.iter().collect(),
+        adv.meta,
+    )
+}
+
+/// Rewrites the checksum of `payload` to cover all of it, in the form `adv` verified in.
+fn checksum_whole_payload(payload: &mut [u8], adv: &Advert<'_>) {
+    payload[6..8].fill(0);
+    let len = payload.len();
+    let mut sum = checksum::sum_words(0, payload);
+    sum += match (adv.meta.src, adv.meta.dst, adv.checksum_form) {
+        (IpAddr::V6(s), IpAddr::V6(d), _) => checksum::ipv6_pseudo_header_sum(s, d, len as u32),
+        (IpAddr::V4(s), IpAddr::V4(d), Some(ChecksumForm::PseudoHeader)) => {
+            checksum::ipv4_pseudo_header_sum(s, d, len as u16)
+        }
+        _ => 0,
+    };
+    payload[6..8].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// authenticate
+// ---------------------------------------------------------------------------------------------
+
+/// Input of the `authenticate` target.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct AuthInput {
+    /// The packet, parsed as in `decode`.
+    pub packet: DecodeInput,
+    /// The receiver's key secret.
+    pub secret: [u8; 32],
+    /// The receiver's key id (0 becomes 1).
+    pub key_id: u8,
+    /// The receiver's mode (mod 3: enforce, permissive, receive-only).
+    pub mode: u8,
+    /// `anti_replay time` rather than `monotonic`.
+    pub time: bool,
+    /// `time_window`, mod 300, plus 1.
+    pub window: u16,
+    /// The wall clock, seconds since the epoch.
+    pub now_secs: u32,
+    /// The wall clock, nanoseconds (any value; the excess carries).
+    pub now_nanos: u32,
+    /// The bit of message ++ trailer to flip in the signed copy.
+    pub flip_bit: u16,
+}
+
+impl AuthInput {
+    /// The receiver's settings.
+    pub fn config(&self) -> HmacConfig {
+        let key = Key::new(self.key_id.max(1), &self.secret).expect("32-byte key");
+        HmacConfig {
+            keyring: Keyring::new([key], self.key_id.max(1)).expect("one key"),
+            mode: [Mode::Enforce, Mode::Permissive, Mode::ReceiveOnly][usize::from(self.mode % 3)],
+            anti_replay: if self.time {
+                AntiReplay::Time
+            } else {
+                AntiReplay::Monotonic
+            },
+            time_window: TimeWindow::new(self.window % 300 + 1).expect("1..=300"),
+        }
+    }
+}
+
+/// The `authenticate` body. The packet is parsed; if it parses:
+///
+/// - its own bytes after the message go through `auth_hmac::verify` without a panic, and are
+///   accepted as verified only when they are the true signature of the message;
+/// - the advert is rebuilt and signed with `build_with_trailer` by an enforcing sender with the
+///   receiver's key and clock; that payload parses back with its trailer, verifies in every
+///   mode, and is then rejected as a replay;
+/// - the same signed copy with one bit flipped anywhere in message or trailer is rejected by a
+///   fresh receiver, unless the bit is in the checksum (which the HMAC reads as zero).
+///
+/// Returns whether the packet parsed.
+pub fn authenticate(input: &AuthInput) -> bool {
+    let meta = input.packet.meta.meta();
+    let mut payload = input.packet.payload.clone();
+    if let Some(fix) = input.packet.fix {
+        fix_checksum(&mut payload, meta, fix);
+    }
+    let Ok(adv) = packet::parse(&payload, meta) else {
+        return false;
+    };
+    let config = input.config();
+    let now = WallClock::new(u64::from(input.now_secs), input.now_nanos);
+    let binding = Binding::new(adv.version, adv.vrid, meta.src);
+    check_received_trailer(&config, now, &binding, &adv);
+
+    let signer_config = HmacConfig {
+        mode: Mode::Enforce,
+        ..config.clone()
+    };
+    let mut signer = Authenticator::new(signer_config, ReplayGuard::multicast());
+    let addrs: Vec<IpAddr> = adv.addrs.iter().collect();
+    let spec = spec_of(&adv, &addrs);
+    let mut buf = vec![0u8; packet::MAX_PAYLOAD_LEN];
+    let len = packet::build_with_trailer(
+        &spec,
+        meta.src,
+        meta.dst,
+        |msg| signer.sign(now, &binding, msg).expect("enforce signs"),
+        &mut buf,
+    )
+    .expect("a parsed advert must rebuild with a trailer");
+    let signed = packet::parse(&buf[..len], meta).expect("a signed advert must parse");
+    assert_eq!(signed.trailer().len(), auth_hmac::TRAILER_LEN);
+    let mut receiver = Authenticator::new(config.clone(), ReplayGuard::multicast());
+    let first = receiver.verify(now, &binding, signed.message(), signed.trailer());
+    assert!(
+        matches!(first, Ok(Accepted::Verified { .. })),
+        "a signed advert must verify: {first:?}"
+    );
+    let again = receiver.verify(now, &binding, signed.message(), signed.trailer());
+    assert!(
+        matches!(again, Err(Rejected::Replayed { .. })),
+        "a second copy must be a replay: {again:?}"
+    );
+
+    let mut flipped = buf[..len].to_vec();
+    let bit = usize::from(input.flip_bit) % (len * 8);
+    flipped[bit / 8] ^= 1 << (bit % 8);
+    let msg_len = signed.message().len();
+    let (message, trailer) = flipped.split_at(msg_len);
+    let outcome = verify(
+        &config,
+        &mut ReplayGuard::multicast(),
+        now,
+        &binding,
+        message,
+        trailer,
+    );
+    if (6..8).contains(&(bit / 8)) {
+        assert!(
+            outcome.is_ok(),
+            "a checksum bit is not authenticated: {outcome:?}"
+        );
+    } else {
+        assert!(outcome.is_err(), "flipped bit {bit} was accepted");
+    }
+    true
+}
+
+/// Whatever follows a received message goes through `verify` without a panic; it is accepted
+/// only as the true signature, or as nothing at all in a migration mode.
+fn check_received_trailer(
+    config: &HmacConfig,
+    now: WallClock,
+    binding: &Binding,
+    adv: &Advert<'_>,
+) {
+    let mut replay = ReplayGuard::multicast();
+    match verify(
+        config,
+        &mut replay,
+        now,
+        binding,
+        adv.message(),
+        adv.trailer(),
+    ) {
+        Ok(Accepted::Verified { sequence, .. }) => {
+            let genuine =
+                auth_hmac::sign(config.keyring.active(), binding, adv.message(), sequence);
+            assert_eq!(
+                &genuine.to_bytes()[..],
+                adv.trailer(),
+                "a forged trailer verified"
+            );
+        }
+        Ok(Accepted::Unsigned) => {
+            assert!(adv.trailer().is_empty() && config.mode.accepts_unsigned());
+        }
+        Err(e) => {
+            let _ = e.to_string();
         }
     }
 }

@@ -4,10 +4,11 @@
 //! implements it or accepts and ignores it. [`render_markdown`] turns the tables into the
 //! configuration reference.
 
+use super::auth_hmac;
 use super::model::{
-    AuthType, Authentication, Config, DynamicInterfaces, GarpExtraIf, GarpGroup, GlobalDefs,
-    InitialState, InterfaceUpDownDelay, NotifyFifo, TrackFile, TrackProcess, UseVmac, VrrpInstance,
-    VrrpScript, VrrpSyncGroup,
+    AuthHmac, AuthType, Authentication, Config, DynamicInterfaces, GarpExtraIf, GarpGroup,
+    GlobalDefs, InitialState, InterfaceUpDownDelay, NotifyFifo, TrackFile, TrackProcess, UseVmac,
+    VrrpInstance, VrrpScript, VrrpSyncGroup,
 };
 use super::parse;
 use super::tree::Node;
@@ -22,6 +23,9 @@ pub enum Status {
     Ignored,
     /// A block of another keepalived subsystem, skipped with one warning.
     Skipped,
+    /// Parsed and checked, then refused with an error: a setting vrrpd does not act on yet and
+    /// must not ignore (a security setting).
+    Refused,
 }
 
 impl Status {
@@ -30,6 +34,7 @@ impl Status {
             Status::Supported => "supported",
             Status::Ignored => "accepted, ignored",
             Status::Skipped => "skipped with a warning",
+            Status::Refused => "checked, then refused (not acted on yet)",
         }
     }
 }
@@ -86,6 +91,18 @@ macro_rules! ignored {
             description: $desc,
             status: Status::Ignored,
             apply: |_, _, _| {},
+        }
+    };
+}
+
+macro_rules! refused {
+    ($name:literal, $args:literal, $desc:literal, $apply:expr) => {
+        Keyword {
+            name: $name,
+            args: $args,
+            description: $desc,
+            status: Status::Refused,
+            apply: $apply,
         }
     };
 }
@@ -1279,10 +1296,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.authentication = auth.finish(c, n);
         }
     ),
-    ignored!(
+    refused!(
         "auth_hmac",
         "{ ... }",
-        "keepalived 2.4 HMAC trailer (not in 2.2.7)."
+        "keepalived 2.4.3's HMAC-SHA256 advert authentication; exclusive with authentication. Checked like keepalived, then the configuration is refused: vrrpd does not sign or verify adverts yet.",
+        auth_hmac::block
     ),
     ignored!(
         "lvs_sync_daemon_interface",
@@ -1352,6 +1370,40 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
                 a.auth_pass = Some(truncate_bytes(&token.text, 8));
             }
         }
+    ),
+];
+
+/// `auth_hmac` keywords (keepalived 2.4.3).
+pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
+    refused!(
+        "key",
+        "1..255 hex:HEX|ASCII|file:PATH",
+        "A 32..64-byte key by id; several allow rotation. A file holds hex:HEX or ASCII, should be mode 0600 (else a security warning); `${_ENV CREDENTIALS_DIRECTORY}` finds systemd credentials.",
+        auth_hmac::key
+    ),
+    refused!(
+        "active_key",
+        "1..255",
+        "The key id adverts are signed with; must name a key.",
+        auth_hmac::active_key
+    ),
+    refused!(
+        "anti_replay",
+        "time|monotonic",
+        "time (default): the timestamp within time_window and a growing sequence; monotonic: a growing sequence only.",
+        auth_hmac::anti_replay
+    ),
+    refused!(
+        "time_window",
+        "1..300",
+        "Freshness window in seconds (time mode). Default max(3 x advert_int, 5).",
+        auth_hmac::time_window
+    ),
+    refused!(
+        "mode",
+        "enforce|permissive|receive-only",
+        "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts, verify signed ones.",
+        auth_hmac::mode
     ),
 ];
 
@@ -1596,6 +1648,7 @@ pub fn all_keywords() -> Vec<KeywordInfo> {
     collect(&mut all, "vrrp_script", VRRP_SCRIPT);
     collect(&mut all, "vrrp_instance", VRRP_INSTANCE);
     collect(&mut all, "authentication", AUTHENTICATION);
+    collect(&mut all, "auth_hmac", AUTH_HMAC);
     collect(&mut all, "vrrp_sync_group", VRRP_SYNC_GROUP);
     collect(&mut all, "track_file", TRACK_FILE);
     collect(&mut all, "vrrp_track_process", TRACK_PROCESS);

@@ -14,11 +14,13 @@
 //!    Argument parsing helpers live in [`values`].
 //! 5. [`resolve`]: applies keepalived 2.2.7's defaults and checks (priority/state defaults,
 //!    version per family, advert_int rounding, tracker weights, sync groups, owner and strict
-//!    rules, fatal errors such as a missing VRID or a duplicate VRID).
+//!    rules, fatal errors such as a missing VRID or a duplicate VRID). [`auth_hmac`] holds the
+//!    `auth_hmac` block's handlers and checks (keepalived 2.4.3; refused for now).
 //!
 //! Problems are reported as [`Diagnostic`]s (`file:line:column: message`); [`exit_class`] maps
 //! them to the `keepalived -t` exit code classes.
 
+pub mod auth_hmac;
 pub mod diag;
 pub mod keywords;
 pub mod lexer;

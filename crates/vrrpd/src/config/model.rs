@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
+use vrrp_core::auth_hmac::{AntiReplay, HmacConfig, Key, Keyring, Mode, TimeWindow};
 
 /// A whole configuration: everything the VRRP side of keepalived reads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -442,6 +443,72 @@ pub struct Authentication {
     pub auth_pass: Option<String>,
 }
 
+/// `auth_hmac` block: keepalived 2.4.3's HMAC-SHA256 advert authentication
+/// ([`vrrp_core::auth_hmac`]). Parsed and checked like keepalived; vrrpd refuses a
+/// configuration that has one until its routers act on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthHmac {
+    /// `key ID VALUE` lines, in order (ids distinct).
+    pub keys: Vec<AuthHmacKey>,
+    /// `active_key ID`: the key adverts are signed with (an instance without one is an error).
+    pub active_key: Option<u8>,
+    /// `anti_replay time|monotonic`. Default time.
+    pub anti_replay: AntiReplay,
+    /// `time_window` 1..300 seconds. With `anti_replay time`, `Some` after resolution: when not
+    /// set, max(3 x advert_int in whole seconds, 5), at most 300.
+    pub time_window_secs: Option<u16>,
+    /// `mode enforce|permissive|receive-only`. Default enforce; strict mode forces enforce.
+    pub mode: Mode,
+    /// Where the block starts.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl AuthHmac {
+    /// The protocol engine's settings: `None` when a secret is missing (a model read from
+    /// YAML, which never holds secrets), the keys do not form a keyring with the active key,
+    /// or the window is unset or out of range.
+    pub fn hmac_config(&self) -> Option<HmacConfig> {
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.secret.clone())
+            .collect::<Option<Vec<_>>>()?;
+        Some(HmacConfig {
+            keyring: Keyring::new(keys, self.active_key?).ok()?,
+            mode: self.mode,
+            anti_replay: self.anti_replay,
+            time_window: TimeWindow::new(self.time_window_secs?)?,
+        })
+    }
+}
+
+/// One `key ID VALUE` of an `auth_hmac` block. The secret is never serialized: the YAML form
+/// says where it came from, not what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthHmacKey {
+    /// Key id, 1..255.
+    pub id: u8,
+    /// How the value was given.
+    pub source: KeySource,
+    /// The secret (32..64 bytes, wiped on drop; `None` in a model read from YAML).
+    #[serde(skip)]
+    pub secret: Option<Key>,
+}
+
+/// How an `auth_hmac` key value was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// `hex:...` in the configuration.
+    Hex,
+    /// An ASCII string in the configuration.
+    Ascii,
+    /// `file:PATH` (the file holds `hex:...` or an ASCII string).
+    File(String),
+}
+
 /// `auth_type` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -630,6 +697,8 @@ pub struct VrrpInstance {
     pub owner_ignore_adverts: bool,
     /// `authentication`.
     pub authentication: Option<Authentication>,
+    /// `auth_hmac` (keepalived 2.4.3).
+    pub auth_hmac: Option<AuthHmac>,
     /// The sync group the instance belongs to (set during resolution).
     pub sync_group: Option<String>,
     /// Where the block starts.
@@ -693,6 +762,7 @@ impl Default for VrrpInstance {
             higher_prio_send_advert: false,
             owner_ignore_adverts: false,
             authentication: None,
+            auth_hmac: None,
             sync_group: None,
             origin: Origin::default(),
         }

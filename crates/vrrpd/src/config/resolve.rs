@@ -167,6 +167,7 @@ fn resolve_instance(
     resolve_version(inst, global);
     resolve_priority_and_state(ctx, inst);
     resolve_advert_int(ctx, inst);
+    super::auth_hmac::resolve(ctx, inst);
     resolve_authentication(ctx, inst);
     resolve_track_scripts(ctx, inst, scripts);
     drop_own_interface_tracking(ctx, inst);

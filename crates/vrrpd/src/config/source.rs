@@ -4,7 +4,8 @@
 //! Per physical line, in this order: strip the comment; handle an `@ID` / `@^ID` prefix;
 //! record a `$NAME=value` definition (continued over following lines while they end in `\`);
 //! expand a `~SEQ(...)`/`~SEQx(...)`/`~LST(...)` prefix into several lines; substitute
-//! `$NAME` / `${NAME}` (recursively, undefined names stay literal); lex; and finally
+//! `$NAME` / `${NAME}` (recursively, undefined names stay literal; the built-ins `${_PWD}`,
+//! `${_INSTANCE}`, `${_BANG}`, `${_HASH}` and keepalived 2.4's `${_ENV NAME}`); lex; and finally
 //! replace an `include GLOB` line by the lines of the matching files.
 
 use std::collections::HashMap;
@@ -241,6 +242,13 @@ impl<'a> SourceReader<'a> {
     }
 
     fn builtin(&self, name: &str, dir: &Path) -> Option<String> {
+        if let Some(variable) = env_parameter(name) {
+            return Some(
+                std::env::var_os(variable)
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        }
         match name {
             "_PWD" => Some(dir.display().to_string()),
             "_INSTANCE" => Some(self.config_id.to_string()),
@@ -284,6 +292,22 @@ impl<'a> SourceReader<'a> {
 }
 
 /// The directory holding `path` (".", if none).
+/// The variable of `${_ENV NAME}` (keepalived 2.4): one parameter of letters, digits and
+/// underscores after blanks. An unset variable expands to nothing, as in keepalived.
+fn env_parameter(reference: &str) -> Option<&str> {
+    let rest = reference.strip_prefix("_ENV")?;
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    // keepalived does not match a reference that ends in a blank.
+    let variable = rest.trim_start_matches([' ', '\t']);
+    let valid = !variable.is_empty()
+        && variable
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then_some(variable)
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -599,5 +623,19 @@ mod tests {
     fn definitions() {
         assert_eq!(parse_definition("$A=b c"), Some(("A", "b c")));
         assert_eq!(parse_definition("$A b"), None);
+    }
+
+    #[test]
+    fn env_references_take_one_name_parameter() {
+        assert_eq!(
+            env_parameter("_ENV CREDENTIALS_DIRECTORY"),
+            Some("CREDENTIALS_DIRECTORY")
+        );
+        assert_eq!(env_parameter("_ENV\t X1"), Some("X1"));
+        assert_eq!(env_parameter("_ENV X1 "), None);
+        assert_eq!(env_parameter("_ENV"), None);
+        assert_eq!(env_parameter("_ENVX"), None);
+        assert_eq!(env_parameter("_ENV A B"), None);
+        assert_eq!(env_parameter("_ENV A-B"), None);
     }
 }
