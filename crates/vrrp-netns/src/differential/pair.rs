@@ -91,8 +91,6 @@ pub fn run_pair(
     let run_a = RunDir::new(&format!("{label}-a"), subject)?;
     let run_b = RunDir::new(&format!("{label}-b"), &peer)?;
     let wire = Wire::start(&lab, &subject.topo, &[a, b])?;
-    let mut da = Daemon::start(binary, a, run_a.dir.path(), &run_a.run_conf)?;
-    let mut db = Daemon::start(binary, b, run_b.dir.path(), &run_b.run_conf)?;
     let names: Vec<String> = subject
         .topo
         .instances
@@ -100,6 +98,12 @@ pub fn run_pair(
         .map(|i| i.name.clone())
         .collect();
     let deadline = subject.topo.settle_deadline() + Duration::from_secs(2);
+    // `a` is Active before `b` starts: started together, the lower-priority `b` would win the
+    // first election whenever it starts more than the skew difference (tens of ms) earlier,
+    // and the notify history would depend on the machine's load.
+    let mut da = Daemon::start(binary, a, run_a.dir.path(), &run_a.run_conf)?;
+    wait_until(deadline, || all_in(&run_a, &names, "MASTER"));
+    let mut db = Daemon::start(binary, b, run_b.dir.path(), &run_b.run_conf)?;
 
     let mut obs = Observation::default();
     let elected = wait_until(deadline, || {

@@ -336,12 +336,20 @@ async fn event_loop(
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
+    // keepalived gives STOP notifications the effective priority the instance had.
+    let priorities: Vec<(usize, u8)> = match running.handle.status().await {
+        Ok(status) => (status.instances.iter())
+            .map(|i| (i.index, i.router.effective_priority))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let result = running.handle.shutdown().await;
     let Services { notifier, .. } = svc;
-    // keepalived gives STOP notifications the configured priority.
     for (plan, slot) in running.plans.iter().zip(&running.slots) {
-        if slot.is_some() {
-            let priority = plan.router.priority;
+        if let Some(slot) = slot {
+            let priority = (priorities.iter())
+                .find(|(i, _)| i == slot)
+                .map_or(plan.router.priority, |(_, p)| *p);
             notifier.notify(
                 Subject::Instance,
                 &plan.router.name,
