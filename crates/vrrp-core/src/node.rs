@@ -352,6 +352,13 @@ impl Node {
         }
     }
 
+    /// Resets the counters of every router ([`Router::clear_stats`]).
+    pub fn clear_stats(&mut self) {
+        for r in self.slots.iter_mut().filter_map(|s| s.router.as_mut()) {
+            r.clear_stats();
+        }
+    }
+
     /// Registers a tracked object on one live router.
     pub fn add_tracker(&mut self, id: RouterId, tracker: Tracker) -> Option<TrackerId> {
         if !self.contains(id) {

@@ -204,3 +204,21 @@ fn a_custom_multicast_group_is_where_adverts_go_and_the_only_one_accepted() {
         ConfigError::MulticastGroup(ip("192.0.2.99"))
     );
 }
+
+#[test]
+fn clear_stats_zeroes_every_counter_and_keeps_the_state() {
+    let (mut node, t) = two_active();
+    assert!(node.router(RouterId(0)).stats().adverts_tx > 0);
+    node.clear_stats();
+    for (_, r) in node.routers() {
+        assert_eq!(*r.stats(), vrrp_core::Stats::default());
+        assert_eq!(r.state(), State::Active);
+    }
+    node.handle_timeout(node.poll_timeout().unwrap());
+    drain_node(&mut node);
+    assert!(
+        node.router(RouterId(0)).stats().adverts_tx > 0,
+        "counting goes on"
+    );
+    let _ = t;
+}

@@ -27,7 +27,7 @@ enum Cmd {
     /// Watch three vrrpd routers and a client elect, fail over (SIGKILL) and preempt in a
     /// throw-away lab, with live state, timings and the client's ARP entry (needs root).
     Demo(demo::DemoArgs),
-    /// Benchmarks against keepalived (failover, coldstart, scale, cost, all): a markdown
+    /// Benchmarks against keepalived (failover, coldstart, scale, cost, rate, all): a markdown
     /// report on stdout; exit status 1 if a validity check failed. See docs/PERFORMANCE.md.
     Bench(BenchArgs),
     /// Run keepalived.conf files under keepalived and under vrrpd in twin namespaces and
@@ -117,7 +117,7 @@ fn diff(args: DiffArgs) -> std::process::ExitCode {
 /// Arguments of `vrrp-netns bench`.
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// failover, coldstart, scale, cost or all.
+    /// failover, coldstart, scale, cost, rate or all.
     name: String,
     /// Repetitions per figure and implementation (default: 20 for failover, 5 otherwise).
     #[arg(long)]
@@ -145,7 +145,7 @@ fn bench(args: BenchArgs) -> std::process::ExitCode {
     use vrrp_netns::bench::{self, BenchName, BenchOptions};
     let Some(name) = BenchName::parse(&args.name) else {
         eprintln!(
-            "vrrp-netns bench: unknown benchmark {:?} (failover, coldstart, scale, cost, all)",
+            "vrrp-netns bench: unknown benchmark {:?} (failover, coldstart, scale, cost, rate, all)",
             args.name
         );
         return std::process::ExitCode::from(2);

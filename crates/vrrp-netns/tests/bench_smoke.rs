@@ -80,6 +80,7 @@ fn bench_quick_mode_is_valid_compares_both_and_states_its_duration() {
         BenchName::Coldstart,
         BenchName::Scale,
         BenchName::Cost,
+        BenchName::Rate,
     ] {
         let r = quick(name);
         assert_complete(&r);

@@ -269,6 +269,12 @@ impl Router {
         len
     }
 
+    /// Resets every counter to zero (keepalived's `STATS_CLEAR` signal). State, timers and
+    /// everything else are untouched.
+    pub fn clear_stats(&mut self) {
+        self.stats = Stats::default();
+    }
+
     /// Counts a codec error for a packet the data plane attributed to this router.
     pub fn handle_rx_error(&mut self, err: &RxError) {
         self.stats.count_rx_error(err);

@@ -105,6 +105,10 @@ impl<D: DataPlane> Driver<D> {
             Some(Command::Status(tx)) => {
                 let _ = tx.send(self.status());
             }
+            Some(Command::ClearStats(done)) => {
+                self.node.clear_stats();
+                let _ = done.send(());
+            }
             Some(Command::Input(i, input)) => {
                 let now = self.now();
                 self.node.handle(now, RouterId(i), input);

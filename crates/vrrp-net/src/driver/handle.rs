@@ -47,6 +47,8 @@ pub struct GroupStatus {
 pub(super) enum Command {
     /// Answer a status snapshot.
     Status(oneshot::Sender<DriverStatus>),
+    /// Reset every router's counters.
+    ClearStats(oneshot::Sender<()>),
     /// Feed an input to one instance.
     Input(usize, Input),
     /// Stop every router and end the task.
@@ -107,6 +109,14 @@ impl Handle {
     pub async fn status(&self) -> Result<DriverStatus> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| stopped())
+    }
+
+    /// Resets every router's counters (keepalived's `STATS_CLEAR`); returns once done, so a
+    /// status read before this call holds the counters as they were.
+    pub async fn clear_stats(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::ClearStats(tx)).await?;
         rx.await.map_err(|_| stopped())
     }
 

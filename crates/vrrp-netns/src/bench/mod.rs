@@ -13,7 +13,8 @@
 //!   advertised as Active ([`coldstart`]);
 //! - `cost`: CPU seconds and RSS/PSS of the whole daemon process tree over a window, as Active
 //!   and as Backup ([`cost`]);
-//! - `all`: the four in turn.
+//! - `rate`: the Active's advert rate and gaps at 10 ms adverts ([`rate`]);
+//! - `all`: the five in turn.
 //!
 //! Runs alternate between implementations (vrrpd, keepalived, vrrpd, ...) and every figure is
 //! reported as median, min and max of each implementation with the ratio of the medians. A
@@ -40,6 +41,7 @@ pub mod coldstart;
 pub mod cost;
 pub mod failover;
 pub mod multi;
+pub mod rate;
 
 /// The benchmarks `vrrp-netns bench` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,18 +54,21 @@ pub enum BenchName {
     Scale,
     /// Steady-state CPU and memory.
     Cost,
+    /// The Active's advert rate and gaps at 10 ms adverts.
+    Rate,
     /// All of the above.
     All,
 }
 
 impl BenchName {
-    /// Parses `failover`, `coldstart`, `scale`, `cost` or `all`.
+    /// Parses `failover`, `coldstart`, `scale`, `cost`, `rate` or `all`.
     pub fn parse(s: &str) -> Option<BenchName> {
         Some(match s {
             "failover" => BenchName::Failover,
             "coldstart" => BenchName::Coldstart,
             "scale" => BenchName::Scale,
             "cost" => BenchName::Cost,
+            "rate" => BenchName::Rate,
             "all" => BenchName::All,
             _ => return None,
         })
@@ -76,6 +81,7 @@ impl BenchName {
             BenchName::Coldstart => "coldstart",
             BenchName::Scale => "scale",
             BenchName::Cost => "cost",
+            BenchName::Rate => "rate",
             BenchName::All => "all",
         }
     }
@@ -267,6 +273,7 @@ fn parts_of(name: BenchName, opts: &BenchOptions) -> Vec<(BenchName, BenchOption
             BenchName::Coldstart,
             BenchName::Scale,
             BenchName::Cost,
+            BenchName::Rate,
         ],
         n => vec![n],
     };
@@ -286,6 +293,7 @@ pub fn estimate(name: BenchName, opts: &BenchOptions) -> Vec<(BenchName, Estimat
                 BenchName::Coldstart => coldstart::estimate_coldstart(&o),
                 BenchName::Scale => coldstart::estimate_scale(&o),
                 BenchName::Cost => cost::estimate(&o),
+                BenchName::Rate => rate::estimate(&o),
                 BenchName::All => unreachable!("expanded"),
             };
             (n, e)
@@ -630,6 +638,7 @@ pub fn run(name: BenchName, opts: &BenchOptions) -> Result<BenchReport> {
             BenchName::Coldstart => coldstart::run_coldstart(&o, &vrrpd)?,
             BenchName::Scale => coldstart::run_scale(&o, &vrrpd)?,
             BenchName::Cost => cost::run(&o, &vrrpd)?,
+            BenchName::Rate => rate::run(&o, &vrrpd)?,
             BenchName::All => unreachable!("expanded above"),
         };
         r.elapsed = t_part.elapsed();
