@@ -124,6 +124,22 @@ pub struct RouterConfig {
     pub accept_mode: bool,
     /// The virtual addresses. IPv6 lists start with a link-local address (R7).
     pub vips: Vec<IpAddr>,
+    /// Addresses installed and announced with the VIPs but not advertised (keepalived's
+    /// `virtual_ipaddress_excluded`), of either family.
+    pub excluded_vips: Vec<IpAddr>,
+    /// The data plane holds routes and rules that follow this router's state (keepalived's
+    /// `virtual_routes`, `virtual_rules`): installed after the addresses on becoming Active
+    /// ([`crate::Command::AddRoutes`]), removed before them on leaving.
+    pub state_routes: bool,
+    /// The address owner discards received adverts (keepalived's `owner_ignore_adverts`).
+    pub owner_ignore_adverts: bool,
+    /// Unicast was configured but no peer is: Fault instead of multicast (keepalived's
+    /// `unicast_fault_no_peer`). Only meaningful with no [`RouterConfig::unicast_peers`].
+    pub fault_without_peers: bool,
+    /// keepalived's `timer_expired_backup [PRIO]`: without preemption, an Active whose advert
+    /// is served so late that a router of this priority would have taken over (its
+    /// Active_Down_Interval since our previous advert) goes Backup instead of advertising.
+    pub timer_expired_backup: Option<u8>,
     /// The interface's primary IPv4 address or IPv6 link-local: advert source and tie-breaker.
     pub primary_addr: IpAddr,
     /// Unicast peers; empty means multicast to [`RouterConfig::multicast_group`].
@@ -175,6 +191,11 @@ impl RouterConfig {
             preempt_delay: Duration::ZERO,
             accept_mode: false,
             vips,
+            excluded_vips: Vec::new(),
+            state_routes: false,
+            owner_ignore_adverts: false,
+            fault_without_peers: false,
+            timer_expired_backup: None,
             primary_addr,
             unicast_peers: Vec::new(),
             mcast_group: None,
@@ -216,9 +237,10 @@ impl RouterConfig {
         if self.down_timer_adverts == 0 || self.down_timer_adverts > 100 {
             return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
         }
-        let duplicate = (1..self.vips.len()).find(|&i| self.vips[..i].contains(&self.vips[i]));
+        let all: Vec<IpAddr> = self.installed_addresses().collect();
+        let duplicate = (1..all.len()).find(|&i| all[..i].contains(&all[i]));
         if let Some(i) = duplicate {
-            return Err(ConfigError::DuplicateVip(self.vips[i]));
+            return Err(ConfigError::DuplicateVip(all[i]));
         }
         if let Some(group) = self.mcast_group {
             if !group.is_multicast() || Family::of(group) != self.family {
@@ -250,6 +272,11 @@ impl RouterConfig {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Every address installed while Active: the VIPs, then the excluded ones.
+    pub fn installed_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.vips.iter().chain(&self.excluded_vips).copied()
     }
 
     /// The multicast group in use: [`RouterConfig::mcast_group`] or the family's VRRP group.

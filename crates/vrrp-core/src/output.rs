@@ -54,6 +54,11 @@ pub enum Command {
     RemoveVip(IpAddr),
     /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for this address.
     Announce(IpAddr),
+    /// Install the routes and rules that follow this router's state (after its addresses;
+    /// only with [`crate::RouterConfig::state_routes`]).
+    AddRoutes,
+    /// Remove them (before the addresses go).
+    RemoveRoutes,
 }
 
 /// Something that happened, for the application (logs, notify scripts, status).
@@ -83,6 +88,14 @@ pub enum Event {
     },
     /// Something worth logging (rate-limited per kind).
     Notice(Notice),
+    /// As Active, an advert with a lower priority than ours arrived (keepalived's
+    /// `notify_master_rx_lower_pri`); every one, not rate-limited.
+    LowerPriorityAdvert {
+        /// The sender.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
 }
 
 /// Protocol state of a virtual router (RFC 9568 §6.4 plus keepalived's Fault).
@@ -166,6 +179,16 @@ pub enum Reason {
     },
     /// The interface went down or lost carrier.
     InterfaceDown,
+    /// The source address the router sends from is gone (keepalived's `track_src_ip`).
+    NoSourceAddress,
+    /// Unicast without any peer (keepalived's `unicast_fault_no_peer`).
+    NoUnicastPeer,
+    /// An advert was served so late that another router may have taken over (keepalived's
+    /// `timer_expired_backup`).
+    TimerExpired {
+        /// How late, since the previous advert.
+        since_last_advert: crate::time::Duration,
+    },
     /// Every Fault condition cleared.
     Recovered {
         /// The tracked object or event whose recovery cleared the last Fault condition.
@@ -220,6 +243,13 @@ impl fmt::Display for Reason {
             ),
             Reason::TrackerFault { tracker } => write!(f, "tracked object {tracker} failed"),
             Reason::InterfaceDown => f.write_str("interface down"),
+            Reason::NoSourceAddress => f.write_str("source address gone"),
+            Reason::NoUnicastPeer => f.write_str("unicast without peers"),
+            Reason::TimerExpired { since_last_advert } => write!(
+                f,
+                "advert timer expired {since_last_advert} after the previous advert: another \
+                 router may have taken over"
+            ),
             Reason::Recovered { cause } => write!(f, "fault cleared ({cause})"),
             Reason::SyncGroup { group, member } => {
                 write!(f, "sync group {group} follows member {member}")
@@ -356,6 +386,15 @@ impl Outputs {
     pub(crate) fn remove_vip(&mut self, addr: IpAddr) {
         self.announces.retain(|a| *a != addr);
         self.addresses.push_back(Command::RemoveVip(addr));
+    }
+
+    pub(crate) fn routes(&mut self, add: bool) {
+        let c = if add {
+            Command::AddRoutes
+        } else {
+            Command::RemoveRoutes
+        };
+        self.addresses.push_back(c);
     }
 
     pub(crate) fn announce(&mut self, addr: IpAddr) {

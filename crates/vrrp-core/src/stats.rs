@@ -42,6 +42,9 @@ pub enum PolicyError {
     /// An advert while not running (Initialize or Fault).
     #[error("advert received while not running")]
     NotRunning,
+    /// The address owner ignores adverts (`owner_ignore_adverts`).
+    #[error("the address owner ignores adverts")]
+    OwnerIgnoresAdverts,
 }
 
 /// Counters. All wrap on overflow (never in practice).

@@ -277,6 +277,7 @@ fn structured_config(rng: &mut Rng) -> ConfigInput {
                 value: rng.chance(4),
             })
             .collect(),
+        extras: if rng.chance(3) { rng.u8() } else { 0 },
     }
 }
 
@@ -299,6 +300,7 @@ fn structured_event(rng: &mut Rng) -> Event {
         7 => Event::SetPriority(rng.u8()),
         8 => Event::PrimaryAddress(rng.u8(), rng.chance(5)),
         9 => Event::VipLost(rng.u8()),
+        39 if rng.chance(4) => Event::SourceAddress(!rng.chance(3)),
         10 => Event::Sync(match rng.below(4) {
             0 => SyncInput::BecomeActive,
             1 => SyncInput::BecomeBackup,

@@ -454,3 +454,171 @@ fn reload_replaces_trackers_with_one_priority_change() {
         }]
     );
 }
+
+#[test]
+fn virtual_ipaddress_excluded_is_installed_and_announced_but_not_advertised() {
+    let mut cfg = v4_config(100);
+    cfg.excluded_vips = vec![ip("198.51.100.1"), ip("2001:db8::1")];
+    cfg.announce.burst_count = 1;
+    cfg.announce.second_burst_delay = None;
+    let mut r = started(cfg, ms(0));
+    r.handle_timeout(r.poll_timeout().unwrap());
+    let out = drain(&mut r);
+    let adds: Vec<&Out> = out.iter().filter(|o| matches!(o, Out::AddVip(_))).collect();
+    assert_eq!(
+        adds,
+        [
+            &Out::AddVip(ip("192.0.2.1")),
+            &Out::AddVip(ip("198.51.100.1")),
+            &Out::AddVip(ip("2001:db8::1"))
+        ]
+    );
+    assert!(out.contains(&Out::Announce(ip("2001:db8::1"))));
+    // The advert carries the VIPs only.
+    let mut buf = Vec::new();
+    r.handle(ms(5000), Input::SetPriority(110));
+    let tx = r.poll_transmit(&mut buf).unwrap();
+    let meta = vrrp_core::RxMeta {
+        src: tx.src,
+        dst: tx.dst,
+        ttl: 255,
+        ifindex: 1,
+    };
+    let adv = vrrp_core::packet::parse(&buf[..tx.len], meta).unwrap();
+    assert_eq!(adv.addrs.iter().collect::<Vec<_>>(), [ip("192.0.2.1")]);
+    drain(&mut r);
+    r.handle(ms(6000), Input::Shutdown);
+    let removed: Vec<Out> = drain(&mut r)
+        .into_iter()
+        .filter(|o| matches!(o, Out::RemoveVip(_)))
+        .collect();
+    assert_eq!(removed.len(), 3, "every installed address is released");
+}
+
+#[test]
+fn virtual_routes_go_in_after_the_addresses_and_out_before_them() {
+    let mut cfg = v4_config(255);
+    cfg.state_routes = true;
+    cfg.announce.burst_count = 0;
+    cfg.announce.second_burst_delay = None;
+    let mut r = Router::new(cfg).unwrap();
+    r.handle(ms(0), Input::Startup);
+    let out = drain(&mut r);
+    let pos = |o: &Out| out.iter().position(|x| x == o).unwrap();
+    assert!(pos(&Out::AddVip(ip("192.0.2.1"))) < pos(&Out::AddRoutes));
+    r.handle(ms(10), Input::LinkDown);
+    let out = drain(&mut r);
+    let pos = |o: &Out| out.iter().position(|x| x == o).unwrap();
+    assert!(pos(&Out::RemoveRoutes) < pos(&Out::RemoveVip(ip("192.0.2.1"))));
+    // Without state routes, no such command.
+    let mut plain = started(v4_config(255), ms(0));
+    plain.handle(ms(10), Input::LinkDown);
+    assert!(!drain(&mut plain).contains(&Out::RemoveRoutes));
+}
+
+#[test]
+fn owner_ignore_adverts_discards_every_advert_as_owner_only() {
+    let mut cfg = v4_config(255);
+    cfg.owner_ignore_adverts = true;
+    let mut r = started(cfg.clone(), ms(0));
+    assert_eq!(
+        Adv::v4("192.0.2.20", 255).feed(&mut r, ms(10)),
+        Err(PolicyError::OwnerIgnoresAdverts)
+    );
+    assert_eq!(r.state(), State::Active);
+    cfg.priority = 100;
+    let mut backup = started(cfg, ms(0));
+    assert_eq!(Adv::v4("192.0.2.20", 200).feed(&mut backup, ms(10)), Ok(()));
+}
+
+#[test]
+fn unicast_fault_no_peer_holds_the_router_in_fault_until_a_peer_is_configured() {
+    let mut cfg = v4_config(100);
+    cfg.fault_without_peers = true;
+    let mut r = Router::new(cfg.clone()).unwrap();
+    r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Fault);
+    assert!(drain(&mut r).iter().any(|o| matches!(
+        o,
+        Out::StateChanged {
+            reason: Reason::NoUnicastPeer,
+            ..
+        }
+    )));
+    cfg.unicast_peers = vec![UnicastPeer::new(ip("192.0.2.20"))];
+    r.reconfigure(ms(10), cfg).unwrap();
+    r.handle(ms(10), Input::LinkUp);
+    assert_eq!(r.state(), State::Backup, "a peer lifts the fault");
+}
+
+#[test]
+fn track_src_ip_source_address_gone_means_fault_and_back_means_backup() {
+    let (mut r, t) = active(v4_config(100));
+    r.handle(t, Input::SourceAddress(false));
+    let out = drain(&mut r);
+    assert_eq!(adverts(&out), vec![0], "leaves with priority 0");
+    assert_eq!(r.state(), State::Fault);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Out::StateChanged {
+            reason: Reason::NoSourceAddress,
+            ..
+        }
+    )));
+    r.handle(t, Input::SourceAddress(true));
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn timer_expired_backup_yields_when_served_later_than_a_takeover_without_preempt() {
+    let mut cfg = v4_config(100);
+    cfg.preempt = false;
+    cfg.timer_expired_backup = Some(254);
+    cfg.announce.second_burst_delay = None;
+    let (mut r, t) = active(cfg.clone());
+    let due = r.poll_timeout().unwrap();
+    // 3 s + skew(254) ≈ 3.008 s since the previous advert: a 254 router would be Active.
+    r.handle_timeout(due + Duration::from_secs(3));
+    let out = drain(&mut r);
+    assert_eq!(r.state(), State::Backup);
+    assert!(
+        adverts(&out).is_empty(),
+        "no advert from a router that may have lost"
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Out::StateChanged {
+            reason: Reason::TimerExpired { .. },
+            ..
+        }
+    )));
+    // A little late is fine; with preemption it never yields.
+    let (mut r, _) = active(cfg.clone());
+    let due = r.poll_timeout().unwrap();
+    r.handle_timeout(due + Duration::from_millis(500));
+    assert_eq!(r.state(), State::Active);
+    cfg.preempt = true;
+    let (mut r, _) = active(cfg);
+    let due = r.poll_timeout().unwrap();
+    r.handle_timeout(due + Duration::from_secs(5));
+    assert_eq!(r.state(), State::Active);
+    let _ = t;
+}
+
+#[test]
+fn notify_master_rx_lower_pri_every_lower_priority_advert_as_active_is_an_event() {
+    let (mut r, t) = active(v4_config(100));
+    for k in 0..3 {
+        Adv::v4("192.0.2.20", 50)
+            .feed(&mut r, t + Duration::from_millis(k))
+            .unwrap();
+        let out = drain(&mut r);
+        assert!(
+            out.contains(&Out::LowerPriorityAdvert {
+                from: ip("192.0.2.20"),
+                priority: 50
+            }),
+            "advert {k}: {out:?}"
+        );
+    }
+}

@@ -28,6 +28,18 @@ pub enum Error {
         /// What was being done.
         context: String,
     },
+    /// The route or rule being added exists already (`EEXIST`).
+    #[error("{context}: already present")]
+    RouteExists {
+        /// What was being done.
+        context: String,
+    },
+    /// The route or rule being removed is not there (`ESRCH`, `ENOENT`).
+    #[error("{context}: not present")]
+    RouteNotFound {
+        /// What was being done.
+        context: String,
+    },
     /// A link with that name already exists (`EEXIST` on link creation).
     #[error("{context}: link already exists")]
     LinkExists {
@@ -101,7 +113,10 @@ impl Error {
     /// The errno behind this error, when there is one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::AddressExists { .. } | Error::LinkExists { .. } => Some(libc::EEXIST),
+            Error::AddressExists { .. } | Error::LinkExists { .. } | Error::RouteExists { .. } => {
+                Some(libc::EEXIST)
+            }
+            Error::RouteNotFound { .. } => Some(libc::ESRCH),
             Error::AddressNotFound { .. } => Some(libc::EADDRNOTAVAIL),
             Error::PermissionDenied { .. } => Some(libc::EPERM),
             Error::InterfaceNotFound(_) => Some(libc::ENODEV),

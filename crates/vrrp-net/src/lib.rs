@@ -13,6 +13,7 @@
 //! | [`announce`] | Gratuitous ARP and unsolicited NA frame builders, the AF_PACKET send socket and a pacer. |
 //! | [`driver`] | The tokio driver running vrrp-core routers on these pieces; the embedding API ([`driver::start`]). |
 //! | [`nft`] | Accept_Mode enforcement with an nftables table owned by this crate. |
+//! | [`route`] | Routes and policy rules as keepalived installs them (protocol 18). |
 //!
 //! Everything that touches the kernel needs `CAP_NET_RAW` (sockets) and/or
 //! `CAP_NET_ADMIN` (netlink, sysctl, nftables). Async pieces require a tokio
@@ -24,6 +25,7 @@ pub mod driver;
 pub mod error;
 pub mod netlink;
 pub mod nft;
+pub mod route;
 pub mod socket;
 mod sys;
 pub mod sysctl;

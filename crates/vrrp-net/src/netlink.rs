@@ -114,6 +114,8 @@ pub struct InterfaceInfo {
     /// An IPv6 link-local address (non-tentative preferred, never a VIP of ours), the VRRP
     /// source address for IPv6 (§5.1.2.1).
     pub ipv6_link_local: Option<Ipv6Addr>,
+    /// Every address of the interface that is not a VIP of ours.
+    pub addresses: Vec<IpAddr>,
 }
 
 impl InterfaceInfo {
@@ -463,6 +465,7 @@ pub fn delete_link_blocking(ifindex: u32) -> Result<()> {
 enum Obj {
     Address,
     Link,
+    Route,
     Other,
 }
 
@@ -504,6 +507,7 @@ impl Netlink {
                     libc::EEXIST => match obj {
                         Obj::Address => Error::AddressExists { context },
                         Obj::Link => Error::LinkExists { context },
+                        Obj::Route => Error::RouteExists { context },
                         Obj::Other => Error::Netlink {
                             context,
                             errno,
@@ -511,6 +515,9 @@ impl Netlink {
                         },
                     },
                     libc::EADDRNOTAVAIL => Error::AddressNotFound { context },
+                    libc::ESRCH | libc::ENOENT if matches!(obj, Obj::Route) => {
+                        Error::RouteNotFound { context }
+                    }
                     libc::ENODEV => Error::InterfaceNotFound(iface.to_string()),
                     libc::EPERM | libc::EACCES => Error::PermissionDenied { context },
                     _ => Error::Netlink {
@@ -743,6 +750,39 @@ impl Netlink {
         }
     }
 
+    /// Adds a route (`oif`: the index of its `dev`). Fails with [`Error::RouteExists`] if an
+    /// identical one is there.
+    pub async fn add_route(&self, route: &crate::route::RouteSpec, oif: Option<u32>) -> Result<()> {
+        let msg = RouteNetlinkMessage::NewRoute(route.to_message(oif));
+        self.send_ack(msg, NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map_err(|e| self.map_err(format!("adding route {route}"), "-", Obj::Route, e))
+    }
+
+    /// Removes a route. Fails with [`Error::RouteNotFound`] if absent.
+    pub async fn del_route(&self, route: &crate::route::RouteSpec, oif: Option<u32>) -> Result<()> {
+        let msg = RouteNetlinkMessage::DelRoute(route.to_message(oif));
+        self.send_ack(msg, 0)
+            .await
+            .map_err(|e| self.map_err(format!("removing route {route}"), "-", Obj::Route, e))
+    }
+
+    /// Adds a policy rule. Fails with [`Error::RouteExists`] if an identical one is there.
+    pub async fn add_rule(&self, rule: &crate::route::RuleSpec) -> Result<()> {
+        let msg = RouteNetlinkMessage::NewRule(rule.to_message());
+        self.send_ack(msg, NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map_err(|e| self.map_err(format!("adding rule {rule}"), "-", Obj::Route, e))
+    }
+
+    /// Removes a policy rule. Fails with [`Error::RouteNotFound`] if absent.
+    pub async fn del_rule(&self, rule: &crate::route::RuleSpec) -> Result<()> {
+        let msg = RouteNetlinkMessage::DelRule(rule.to_message());
+        self.send_ack(msg, 0)
+            .await
+            .map_err(|e| self.map_err(format!("removing rule {rule}"), "-", Obj::Route, e))
+    }
+
     /// Finds addresses on `ifindex` that an earlier run of this daemon left
     /// behind: those with the `IFA_PROTO` marker, plus IPv4 addresses whose
     /// label starts with `label_prefix` (ignored when empty).
@@ -934,6 +974,7 @@ fn set_source_addresses<'a>(
     addrs: impl Iterator<Item = &'a AddressInfo>,
 ) {
     let addrs: Vec<&AddressInfo> = addrs.filter(|a| !a.is_vrrpd()).collect();
+    info.addresses = addrs.iter().map(|a| a.addr).collect();
     info.primary_ipv4 = addrs.iter().find_map(|a| match a.addr {
         IpAddr::V4(v4) if !a.is_secondary() => Some((v4, a.prefix_len)),
         _ => None,
@@ -969,6 +1010,7 @@ pub(crate) fn link_info_from_message(msg: &LinkMessage) -> InterfaceInfo {
         kind: None,
         primary_ipv4: None,
         ipv6_link_local: None,
+        addresses: Vec::new(),
     };
     for attr in &msg.attributes {
         match attr {

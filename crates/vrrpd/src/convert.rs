@@ -219,6 +219,11 @@ pub struct VipPlan {
 }
 
 impl VipPlan {
+    /// A `static_ipaddress` line: its `dev`, else `default_interface` (keepalived: eth0).
+    pub fn from_static(vip: &VirtualIp, default_interface: Option<&str>) -> Self {
+        Self::from_model(vip, Some(default_interface.unwrap_or("eth0")))
+    }
+
     fn from_model(vip: &VirtualIp, interface: Option<&str>) -> Self {
         let preferred_lft = vip.preferred_lft.or_else(|| {
             (vip.address.is_ipv6() && vip.prefix_len == 128)
@@ -424,6 +429,14 @@ pub fn instance_plan(
         preempt_delay: Duration::from_millis(inst.preempt_delay_ms),
         accept_mode: inst.accept.unwrap_or(!inst.strict_mode),
         vips: inst.virtual_ipaddress.iter().map(|v| v.address).collect(),
+        excluded_vips: (inst.virtual_ipaddress_excluded.iter())
+            .map(|v| v.address)
+            .collect(),
+        // Set by the driver from the instance's routes and rules.
+        state_routes: false,
+        owner_ignore_adverts: inst.owner_ignore_adverts,
+        fault_without_peers: inst.unicast_fault_no_peer && inst.unicast_peers.is_empty(),
+        timer_expired_backup: inst.timer_expired_backup.map(|p| p.unwrap_or(254)),
         primary_addr,
         unicast_peers: inst
             .unicast_peers
@@ -434,8 +447,7 @@ pub fn instance_plan(
                 max_ttl: p.max_ttl,
             })
             .collect(),
-        // `mcast_dst_ip` is not acted on yet (the startup warning says so).
-        mcast_group: None,
+        mcast_group: mcast_group(cfg, inst, family),
         check_unicast_src: inst.check_unicast_src,
         checksum_form: if inst.v3_checksum_as_v2 {
             ChecksumForm::Rfc9568
@@ -515,6 +527,20 @@ pub fn instance_plan(
         promote_secondaries: inst.promote_secondaries,
         timer_expired_backup: inst.timer_expired_backup,
     })
+}
+
+/// `mcast_dst_ip`, or the global `vrrp_mcast_group4` / `vrrp_mcast_group6`, when it is not
+/// the family's VRRP group.
+fn mcast_group(cfg: &Config, inst: &VrrpInstance, family: Family) -> Option<IpAddr> {
+    let standard = match family {
+        Family::Ipv4 => IpAddr::V4(vrrp_core::packet::MCAST_V4),
+        Family::Ipv6 => IpAddr::V6(vrrp_core::packet::MCAST_V6),
+    };
+    let group = inst.mcast_dst_ip.unwrap_or(match family {
+        Family::Ipv4 => IpAddr::V4(cfg.global_defs.vrrp_mcast_group4),
+        Family::Ipv6 => IpAddr::V6(cfg.global_defs.vrrp_mcast_group6),
+    });
+    (group != standard).then_some(group)
 }
 
 /// `unicast_src_ip` / `mcast_src_ip`, else the interface's primary address of the family.

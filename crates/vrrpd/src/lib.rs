@@ -19,6 +19,7 @@ pub mod convert;
 pub mod daemon;
 pub mod dump;
 mod heap;
+pub mod iproute;
 pub mod loader;
 pub mod notify;
 pub mod pidfile;

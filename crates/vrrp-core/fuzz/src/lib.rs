@@ -556,6 +556,10 @@ pub struct ConfigInput {
     pub announce: AnnounceInput,
     /// Trackers (at most 4).
     pub trackers: Vec<TrackerInput>,
+    /// keepalived extras, one bit each: state routes (0), owner_ignore_adverts (1),
+    /// unicast_fault_no_peer (2, with 6 and 7), timer_expired_backup at 254 (3), one excluded
+    /// address (4).
+    pub extras: u8,
 }
 
 impl ConfigInput {
@@ -597,6 +601,15 @@ impl ConfigInput {
         cfg.down_timer_adverts = self.down_timer_adverts % 12;
         cfg.lower_prio_no_advert = self.lower_prio_no_advert;
         cfg.higher_prio_send_advert = self.higher_prio_send_advert;
+        let bit = |b: u8| self.extras & (1 << b) != 0;
+        cfg.state_routes = bit(0);
+        cfg.owner_ignore_adverts = bit(1);
+        // Rarely (bits 2, 6 and 7): it holds the router in Fault for the whole sequence.
+        cfg.fault_without_peers = self.extras & 0b1100_0100 == 0b1100_0100;
+        cfg.timer_expired_backup = bit(3).then_some(254);
+        if bit(4) {
+            cfg.excluded_vips = vec![addr(!v6, 200)];
+        }
         let a = self.announce;
         let ms = |v: u16| Duration::from_millis(u64::from(v));
         cfg.announce = AnnounceConfig {
@@ -710,6 +723,8 @@ pub enum Event {
     PrimaryAddress(u8, bool),
     /// `Input::VipLost` (universe index).
     VipLost(u8),
+    /// `Input::SourceAddress`.
+    SourceAddress(bool),
     /// `Input::Sync`.
     Sync(SyncInput),
     /// A received advert.
@@ -854,7 +869,10 @@ impl Model {
             match command {
                 Command::AddVip(v) => {
                     assert!(active_or_entering, "AddVip({v}) while {:?}", self.state);
-                    assert!(cfg.vips.contains(v), "AddVip({v}) of a foreign address");
+                    assert!(
+                        cfg.installed_addresses().any(|a| a == *v),
+                        "AddVip({v}) of a foreign address"
+                    );
                     if !self.installed.contains(v) {
                         self.installed.push(*v);
                     }
@@ -862,7 +880,7 @@ impl Model {
                 Command::RemoveVip(v) => {
                     assert!(leaving, "RemoveVip({v}) while not leaving Active");
                     // A VIP configured twice (not rejected by validate) is removed twice.
-                    let twice = cfg.vips.iter().filter(|a| *a == v).count() > 1;
+                    let twice = cfg.installed_addresses().filter(|a| a == v).count() > 1;
                     assert!(
                         self.installed.contains(v) || twice,
                         "RemoveVip({v}) not installed"
@@ -871,12 +889,18 @@ impl Model {
                 }
                 Command::Announce(v) => {
                     assert!(active_or_entering, "Announce({v}) while {:?}", self.state);
-                    assert!(cfg.vips.contains(v), "Announce({v}) of a foreign address");
+                    assert!(
+                        cfg.installed_addresses().any(|a| a == *v),
+                        "Announce({v}) of a foreign address"
+                    );
                     assert!(
                         self.installed.contains(v),
                         "Announce({v}) before its AddVip"
                     );
                     self.announcements += 1;
+                }
+                Command::AddRoutes | Command::RemoveRoutes => {
+                    assert!(cfg.state_routes, "{command:?} without state routes");
                 }
             }
         }
@@ -906,6 +930,17 @@ impl Model {
                     self.effective = *to;
                 }
                 Output::Notice(_) => {}
+                Output::LowerPriorityAdvert { priority, .. } => {
+                    assert!(
+                        self.state == State::Active,
+                        "lower-priority advert while {:?}",
+                        self.state
+                    );
+                    assert!(
+                        *priority <= self.effective,
+                        "a lower (or equal, lower address) priority"
+                    );
+                }
             }
         }
         self.check(router, now);
@@ -924,7 +959,7 @@ impl Model {
         assert_eq!(stats.became_active, self.became_active);
         assert_eq!(stats.released_active, self.released_active);
         assert_eq!(stats.adverts_rx, self.adverts_rx);
-        let vips = &router.config().vips;
+        let vips: Vec<IpAddr> = router.config().installed_addresses().collect();
         let deadline = router.poll_timeout();
         match router.state() {
             State::Active => {
@@ -1059,6 +1094,7 @@ pub fn router_sequence(input: &SequenceInput) -> SequenceOutcome {
                 model.installed.retain(|a| *a != vip);
                 router.handle(now, Input::VipLost(vip));
             }
+            Event::SourceAddress(present) => router.handle(now, Input::SourceAddress(*present)),
             Event::Sync(s) => {
                 let cmd = match s {
                     SyncInput::BecomeActive => SyncCommand::BecomeActive {

@@ -24,6 +24,9 @@ pub enum Input {
     PrimaryAddress(IpAddr),
     /// A virtual address disappeared from the interface (someone else removed it).
     VipLost(IpAddr),
+    /// The configured source address is present on the interface, or gone (keepalived's
+    /// `track_src_ip`: Fault while it is gone).
+    SourceAddress(bool),
     /// A command from this router's sync group (sent by [`crate::Node`]).
     Sync(SyncCommand),
 }

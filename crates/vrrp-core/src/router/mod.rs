@@ -57,6 +57,8 @@ pub struct Router {
     running: bool,
     link_up: bool,
     sync_fault: Option<(Arc<str>, Arc<str>)>,
+    /// The source address is present (`Input::SourceAddress`).
+    source_present: bool,
     /// The base priority in use: the configured one, or one set at runtime.
     base_priority: u8,
     /// The advert source and tie-breaker in use.
@@ -95,6 +97,7 @@ impl Router {
             running: false,
             link_up: true,
             sync_fault: None,
+            source_present: true,
             timers: TimerTable::default(),
             announce: AnnounceSchedule::default(),
             preempt_until: None,
@@ -300,6 +303,10 @@ impl Router {
             }
             Input::PrimaryAddress(_) => {}
             Input::VipLost(addr) => self.vip_lost(addr),
+            Input::SourceAddress(present) => {
+                self.source_present = present;
+                self.reevaluate_fault(now, "source address");
+            }
             Input::Sync(cmd) => self.sync(now, cmd),
         }
     }
@@ -335,20 +342,22 @@ impl Router {
     /// An Active's addresses after a reload: dropped ones removed, new ones added and
     /// announced.
     fn reconfigure_vips(&mut self, now: Instant, old: &RouterConfig) {
-        for vip in old.vips.iter().filter(|v| !self.cfg.vips.contains(v)) {
+        let before: Vec<IpAddr> = old.installed_addresses().collect();
+        let after: Vec<IpAddr> = self.cfg.installed_addresses().collect();
+        for vip in before.iter().filter(|v| !after.contains(v)) {
             self.out.remove_vip(*vip);
         }
-        let added = |v: &&IpAddr| !old.vips.contains(v);
-        for vip in self.cfg.vips.iter().filter(added) {
+        let added: Vec<IpAddr> = after.into_iter().filter(|v| !before.contains(v)).collect();
+        for vip in &added {
             self.out.add_vip(*vip);
+        }
+        if added.is_empty() {
+            return;
         }
         let rounds = self.announce.addresses_added(&self.cfg.announce, now);
         for _ in 0..rounds {
-            for i in 0..self.cfg.vips.len() {
-                let vip = self.cfg.vips[i];
-                if !old.vips.contains(&vip) {
-                    self.push_announce(vip);
-                }
+            for vip in &added {
+                self.push_announce(*vip);
             }
         }
         self.arm_announce_timer();
@@ -423,6 +432,12 @@ impl Router {
         for i in 0..self.cfg.vips.len() {
             self.out.add_vip(self.cfg.vips[i]);
         }
+        for i in 0..self.cfg.excluded_vips.len() {
+            self.out.add_vip(self.cfg.excluded_vips[i]);
+        }
+        if self.cfg.state_routes {
+            self.out.routes(true);
+        }
         let rounds = self.announce.start(&self.cfg.announce, now);
         self.push_announce_rounds(rounds);
         self.arm_announce_timer();
@@ -448,8 +463,14 @@ impl Router {
         if priority_zero {
             self.push_adverts(0);
         }
+        if self.cfg.state_routes {
+            self.out.routes(false);
+        }
         for i in 0..self.cfg.vips.len() {
             self.out.remove_vip(self.cfg.vips[i]);
+        }
+        for i in 0..self.cfg.excluded_vips.len() {
+            self.out.remove_vip(self.cfg.excluded_vips[i]);
         }
         self.stats.released_active += 1;
         self.transition(now, to, reason);
@@ -473,10 +494,32 @@ impl Router {
     /// The advert due at `due`, served at `now`: the next is due one interval after `due`, or,
     /// if this one is more than [`ADVERT_SLACK`] late, one interval minus the slack after now.
     fn send_scheduled_advert(&mut self, now: Instant, due: Instant) {
-        self.push_adverts(self.effective);
         let interval = self.cfg.advert_interval();
+        if let Some(since_last_advert) = self.expired_backup(now, due, interval) {
+            let reason = Reason::TimerExpired { since_last_advert };
+            self.release_active(now, State::Backup, reason, false);
+            self.timers
+                .set(Timer::ActiveDown, now + self.active_down_interval());
+            self.down_cause = DownCause::Silent(None);
+            return;
+        }
+        self.push_adverts(self.effective);
         let next = (due + interval).max(now + interval - ADVERT_SLACK);
         self.timers.set(Timer::Adver, next);
+    }
+
+    /// keepalived's `timer_expired_backup`: without preemption, the time since our previous
+    /// advert (scheduled one interval before `due`), if a router of the configured priority
+    /// would have taken over meanwhile.
+    fn expired_backup(&self, now: Instant, due: Instant, interval: Duration) -> Option<Duration> {
+        let other = self.cfg.timer_expired_backup?;
+        if self.preempts() {
+            return None;
+        }
+        let since = now.saturating_since(due - interval);
+        let takeover = interval.saturating_mul(u64::from(self.cfg.down_timer_adverts))
+            + skew_time(self.cfg.version, other, interval);
+        (since >= takeover).then_some(since)
     }
 
     fn push_adverts(&mut self, priority: u8) {
@@ -499,6 +542,9 @@ impl Router {
             for i in 0..self.cfg.vips.len() {
                 self.push_announce(self.cfg.vips[i]);
             }
+            for i in 0..self.cfg.excluded_vips.len() {
+                self.push_announce(self.cfg.excluded_vips[i]);
+            }
         }
     }
 
@@ -514,7 +560,8 @@ impl Router {
     }
 
     fn vip_lost(&mut self, addr: IpAddr) {
-        if self.state == State::Active && self.cfg.vips.contains(&addr) {
+        let ours = self.cfg.installed_addresses().any(|a| a == addr);
+        if self.state == State::Active && ours {
             self.out.add_vip(addr);
             self.push_announce(addr);
         }
@@ -573,6 +620,12 @@ impl Router {
         if !self.link_up {
             return Some(Reason::InterfaceDown);
         }
+        if !self.source_present {
+            return Some(Reason::NoSourceAddress);
+        }
+        if self.cfg.fault_without_peers && self.cfg.unicast_peers.is_empty() {
+            return Some(Reason::NoUnicastPeer);
+        }
         if let Some(TrackerId(i)) = self.compute_effective().fault {
             let tracker = self.trackers[usize::from(i)].0.name.clone();
             return Some(Reason::TrackerFault { tracker });
@@ -587,7 +640,8 @@ impl Router {
     /// True when this router's own conditions (link, trackers) demand Fault, ignoring any Fault
     /// imposed by its sync group.
     pub fn has_own_fault(&self) -> bool {
-        !self.link_up || self.compute_effective().fault.is_some()
+        self.fault_reason()
+            .is_some_and(|r| !matches!(r, Reason::SyncGroup { .. }))
     }
 
     fn reevaluate_fault(&mut self, now: Instant, cause: &str) {

@@ -5,7 +5,7 @@ use core::net::IpAddr;
 
 use super::{advert_interval, DownCause, Router, CHECKSUM_SWITCH_GAP};
 use crate::config::{VersionMode, OWNER_PRIORITY};
-use crate::output::{Notice, Reason, State};
+use crate::output::{Event, Notice, Reason, State};
 use crate::packet::{self, Advert, Version};
 use crate::stats::PolicyError;
 use crate::time::{Duration, Instant};
@@ -40,6 +40,9 @@ impl Router {
         }
         if adv.meta.src == self.primary_addr {
             return Err(PolicyError::Own);
+        }
+        if self.is_owner() && self.cfg.owner_ignore_adverts {
+            return Err(PolicyError::OwnerIgnoresAdverts);
         }
         if !self.cfg.version.accepts(adv.version) {
             return Err(PolicyError::Version);
@@ -222,6 +225,10 @@ impl Router {
             self.down_cause = DownCause::Silent(Some(from));
             return;
         }
+        self.out.event(Event::LowerPriorityAdvert {
+            from,
+            priority: adv.priority,
+        });
         // R23: discard, but answer at once so the other Active learns of us; and since it
         // thinks it is Active, re-announce our addresses (dual-Active healing).
         if !self.cfg.lower_prio_no_advert {

@@ -20,6 +20,12 @@ pub enum Out {
     AddVip(IpAddr),
     RemoveVip(IpAddr),
     Announce(IpAddr),
+    AddRoutes,
+    RemoveRoutes,
+    LowerPriorityAdvert {
+        from: IpAddr,
+        priority: u8,
+    },
     StateChanged {
         from: State,
         to: State,
@@ -39,6 +45,8 @@ impl From<Command> for Out {
             Command::AddVip(a) => Out::AddVip(a),
             Command::RemoveVip(a) => Out::RemoveVip(a),
             Command::Announce(a) => Out::Announce(a),
+            Command::AddRoutes => Out::AddRoutes,
+            Command::RemoveRoutes => Out::RemoveRoutes,
         }
     }
 }
@@ -51,6 +59,9 @@ impl From<Event> for Out {
                 from, to, cause, ..
             } => Out::PriorityChanged { from, to, cause },
             Event::Notice(n) => Out::Notice(n),
+            Event::LowerPriorityAdvert { from, priority } => {
+                Out::LowerPriorityAdvert { from, priority }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The public specifications of a driver: the instances to run ([`InstanceSpec`], with an
 //! optional [`VmacSpec`]) and the settings they share ([`DriverConfig`]).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
@@ -9,6 +10,7 @@ use vrrp_core::{RouterConfig, Tracker};
 
 use crate::announce::GarpForm;
 use crate::netlink::{MacvlanMode, VipSpec};
+use crate::route::{RouteSpec, RuleSpec};
 
 /// Label prefix that marks IPv4 VIPs installed by the driver when no label is configured.
 pub const DEFAULT_LABEL_SUFFIX: &str = "vrrp";
@@ -32,9 +34,31 @@ pub struct InstanceSpec {
     pub tracked_interfaces: Vec<(usize, String)>,
     /// Run with a virtual MAC macvlan (keepalived `use_vmac`); `None`: the interface's MAC.
     pub vmac: Option<VmacSpec>,
+    /// Addresses (VIPs or excluded) that live on another interface than the instance's (or
+    /// its VMAC's): keepalived's `dev` on a `virtual_ipaddress` line.
+    pub vip_interfaces: Vec<(IpAddr, String)>,
+    /// Routes installed while Active, after the addresses (keepalived `virtual_routes`).
+    pub routes: Vec<RouteSpec>,
+    /// Rules installed while Active, after the routes (keepalived `virtual_rules`).
+    pub rules: Vec<RuleSpec>,
+    /// Whether the interface's link state matters: down means Fault. keepalived's
+    /// `dont_track_primary` turns it off.
+    pub track_link: bool,
+    /// Fault while the configured source address (`router.primary_addr`) is not on the
+    /// interface (keepalived's `track_src_ip`).
+    pub track_source: bool,
 }
 
 impl InstanceSpec {
+    /// Every interface name this instance refers to: its own, tracked ones, the homes of its
+    /// addresses and the devices of its routes.
+    pub(crate) fn interface_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.interface.as_str())
+            .chain(self.tracked_interfaces.iter().map(|(_, n)| n.as_str()))
+            .chain(self.vip_interfaces.iter().map(|(_, n)| n.as_str()))
+            .chain(self.routes.iter().filter_map(|r| r.dev.as_deref()))
+    }
+
     /// An instance on `interface` with default VIP options, no trackers and no VMAC.
     pub fn new(router: RouterConfig, interface: impl Into<String>) -> Self {
         InstanceSpec {
@@ -44,6 +68,11 @@ impl InstanceSpec {
             trackers: Vec::new(),
             tracked_interfaces: Vec::new(),
             vmac: None,
+            vip_interfaces: Vec::new(),
+            routes: Vec::new(),
+            rules: Vec::new(),
+            track_link: true,
+            track_source: false,
         }
     }
 
@@ -110,6 +139,16 @@ pub struct DriverConfig {
     pub vip_lease: Option<StdDuration>,
     /// Remove VIPs an earlier run left behind on the configured interfaces at start.
     pub remove_leftovers: bool,
+    /// Addresses installed for the daemon's whole life, whatever the routers' states
+    /// (keepalived's `static_ipaddress`): interface name and address.
+    pub static_addresses: Vec<(String, VipSpec)>,
+    /// Routes installed for the daemon's whole life (keepalived's `static_routes`).
+    pub static_routes: Vec<RouteSpec>,
+    /// Rules installed for the daemon's whole life (keepalived's `static_rules`).
+    pub static_rules: Vec<RuleSpec>,
+    /// How long the routers wait after the driver has started before they start
+    /// (keepalived's `vrrp_startup_delay`); they stay in Initialize, silent, meanwhile.
+    pub startup_delay: StdDuration,
     /// The `nft` program used for Accept_Mode enforcement (a path, or a name looked up in
     /// `PATH`; default `nft`). Only run when an instance has `accept_mode` off.
     pub nft_program: PathBuf,
@@ -126,6 +165,10 @@ impl DriverConfig {
             garp_form: GarpForm::default(),
             vip_lease: None,
             remove_leftovers: true,
+            static_addresses: Vec::new(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
+            startup_delay: StdDuration::ZERO,
             nft_program: PathBuf::from(crate::nft::NFT),
         }
     }

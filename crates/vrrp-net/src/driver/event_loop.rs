@@ -39,6 +39,9 @@ impl Driver<LinuxPlane> {
     /// The task: starts every router, then serves inputs until shutdown or until every
     /// [`super::Handle`] is gone.
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Result<()> {
+        if let Flow::Stop = self.startup_delay(&mut commands).await {
+            return Ok(());
+        }
         self.start_routers().await;
         let mut renew = tokio::time::interval(self.vips.renew_interval());
         let mut timer = DeadlineTimer::new();
@@ -81,6 +84,28 @@ impl Driver<LinuxPlane> {
                 }
             }
             self.execute().await;
+        }
+    }
+}
+
+impl Driver<LinuxPlane> {
+    /// keepalived's `vrrp_startup_delay`: the routers stay in Initialize, silent, while
+    /// commands are served (a shutdown meanwhile stops the driver).
+    async fn startup_delay(&mut self, commands: &mut mpsc::Receiver<Command>) -> Flow {
+        if self.startup_delay.is_zero() {
+            return Flow::Continue;
+        }
+        tracing::info!(delay = ?self.startup_delay, "vrrp_startup_delay: the routers start later");
+        let until = tokio::time::Instant::now() + self.startup_delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return Flow::Continue,
+                cmd = commands.recv() => {
+                    if let Flow::Stop = self.on_command(cmd).await {
+                        return Flow::Stop;
+                    }
+                }
+            }
         }
     }
 }
@@ -147,6 +172,7 @@ impl<D: DataPlane> Driver<D> {
         let now = self.now();
         self.node.handle_all(now, Input::Shutdown);
         self.execute().await;
+        self.remove_statics().await;
         self.plane.release().await;
     }
 
@@ -173,16 +199,43 @@ impl<D: DataPlane> Driver<D> {
                 self.link_trackers(now, &old, TrackState::Down);
             }
             NetEvent::Addr(AddrEvent::Removed { ifindex, addr, .. }) => {
+                self.source_address(now, ifindex, addr, false);
                 self.on_addr_removed(now, ifindex, addr)
+            }
+            NetEvent::Addr(AddrEvent::Added { ifindex, addr, .. }) => {
+                self.source_address(now, ifindex, addr, true);
             }
             _ => {}
         }
     }
 
-    /// Feeds a link input to every instance configured on `ifindex`.
+    /// Tells the instances on `ifindex` that track their source address (`track_src_ip`)
+    /// that `addr`, if it is theirs, came or went.
+    fn source_address(
+        &mut self,
+        now: vrrp_core::Instant,
+        ifindex: u32,
+        addr: std::net::IpAddr,
+        present: bool,
+    ) {
+        let hit: Vec<RouterId> = (self.live_places())
+            .filter(|(id, p)| {
+                p.track_source
+                    && p.ifindex == ifindex
+                    && self.node.get(*id).is_some_and(|r| r.primary_addr() == addr)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for id in hit {
+            self.node.handle(now, id, Input::SourceAddress(present));
+        }
+    }
+
+    /// Feeds a link input to every instance configured on `ifindex` that tracks its link
+    /// (not `dont_track_primary`).
     fn link_input(&mut self, now: vrrp_core::Instant, ifindex: u32, input: Input) {
         let on: Vec<RouterId> = (self.live_places())
-            .filter(|(_, p)| p.ifindex == ifindex)
+            .filter(|(_, p)| p.ifindex == ifindex && p.track_link)
             .map(|(id, _)| id)
             .collect();
         for id in on {

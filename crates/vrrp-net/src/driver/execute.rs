@@ -72,6 +72,8 @@ impl<D: DataPlane> Driver<D> {
                 }
                 Command::RemoveVip(addr) => self.remove_vip(id, addr).await,
                 Command::Announce(addr) => self.announce(id, addr).await,
+                Command::AddRoutes => self.add_routes(id).await,
+                Command::RemoveRoutes => self.remove_routes(id).await,
             }
             k += 1;
         }
@@ -83,7 +85,7 @@ impl<D: DataPlane> Driver<D> {
     /// Announces `addr` of router `id` from its VIP interface and MAC.
     async fn announce(&mut self, id: RouterId, addr: IpAddr) {
         let Some(place) = self.place(id) else { return };
-        let (ifindex, mac) = (place.vip_ifindex, place.mac);
+        let (ifindex, mac) = place.home_of(addr);
         self.plane.announce(ifindex, mac, addr).await;
     }
 
@@ -126,6 +128,20 @@ impl<D: DataPlane> Driver<D> {
                         to,
                         cause,
                         state,
+                    }
+                }
+                CoreEvent::LowerPriorityAdvert {
+                    from,
+                    priority: their_priority,
+                } => {
+                    tracing::debug!(parent: &span, %from, their_priority,
+                        "lower-priority advert as Active");
+                    Event::LowerPriorityAdvert {
+                        instance,
+                        name,
+                        from,
+                        their_priority,
+                        priority,
                     }
                 }
                 CoreEvent::Notice(notice) => {

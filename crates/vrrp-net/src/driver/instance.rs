@@ -13,7 +13,16 @@ use super::plane::{DataPlane, SocketKey};
 use super::{vmac, Driver, DriverConfig, InstanceSpec, VmacSpec};
 use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
+use crate::route::{RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
+
+/// An address that lives on its own interface.
+#[derive(Clone, Debug)]
+pub(super) struct VipHome {
+    pub(super) addr: IpAddr,
+    pub(super) ifindex: u32,
+    pub(super) mac: [u8; 6],
+}
 
 /// Where one router lives.
 pub(super) struct Placement {
@@ -45,16 +54,40 @@ pub(super) struct Placement {
     pub(super) unicast: bool,
     /// Trackers fed from the link watcher: tracker id and interface name.
     pub(super) tracked_interfaces: Vec<(TrackerId, String)>,
+    /// Addresses on another interface than `vip_ifindex` (keepalived's `dev`).
+    pub(super) homes: Vec<VipHome>,
+    /// Routes installed while Active, with the index of their `dev`.
+    pub(super) routes: Vec<(RouteSpec, Option<u32>)>,
+    /// Rules installed while Active.
+    pub(super) rules: Vec<RuleSpec>,
+    /// The routes and rules are installed.
+    pub(super) routes_installed: bool,
+    /// Link state matters (not `dont_track_primary`).
+    pub(super) track_link: bool,
+    /// Fault while the source address is missing (`track_src_ip`).
+    pub(super) track_source: bool,
     /// The span the instance's log lines carry.
     pub(super) span: tracing::Span,
 }
 
 impl Placement {
-    /// An instance of `spec` directly on interface `info` (no VMAC yet).
-    fn on_interface(spec: &InstanceSpec, cfg: &RouterConfig, info: &InterfaceInfo) -> Self {
+    /// An instance of `spec` directly on interface `info` (no VMAC yet); `infos` holds every
+    /// other interface it names.
+    fn on_interface(
+        spec: &InstanceSpec,
+        cfg: &RouterConfig,
+        info: &InterfaceInfo,
+        infos: &HashMap<String, InterfaceInfo>,
+    ) -> Result<Self> {
         let span = tracing::info_span!("instance", instance = %cfg.name, vrid = cfg.vrid,
             family = ?cfg.family, interface = %info.name);
-        Placement {
+        Ok(Placement {
+            homes: homes(spec, infos)?,
+            routes: route_devs(spec, infos)?,
+            rules: spec.rules.clone(),
+            routes_installed: false,
+            track_link: spec.track_link,
+            track_source: spec.track_source,
             ifindex: info.index,
             ifname: Arc::from(info.name.as_str()),
             vip_ifindex: info.index,
@@ -70,6 +103,14 @@ impl Placement {
             unicast: !spec.router.unicast_peers.is_empty(),
             tracked_interfaces: tracked_interfaces(spec),
             span,
+        })
+    }
+
+    /// Where `addr` lives: its own interface (keepalived's `dev`), else the VIP interface.
+    pub(super) fn home_of(&self, addr: IpAddr) -> (u32, [u8; 6]) {
+        match self.homes.iter().find(|h| h.addr == addr) {
+            Some(h) => (h.ifindex, h.mac),
+            None => (self.vip_ifindex, self.mac),
         }
     }
 
@@ -81,6 +122,42 @@ impl Placement {
             (self.rx_ifindex, family),
         ]
     }
+}
+
+/// The addresses of `spec` with their own interface.
+pub(super) fn homes(
+    spec: &InstanceSpec,
+    infos: &HashMap<String, InterfaceInfo>,
+) -> Result<Vec<VipHome>> {
+    (spec.vip_interfaces.iter())
+        .filter(|(_, dev)| *dev != spec.interface)
+        .map(|(addr, dev)| {
+            let info = infos
+                .get(dev)
+                .ok_or_else(|| Error::InterfaceNotFound(dev.clone()))?;
+            Ok(VipHome {
+                addr: *addr,
+                ifindex: info.index,
+                mac: info.mac.unwrap_or([0; 6]),
+            })
+        })
+        .collect()
+}
+
+/// The routes of `spec` with the index of their `dev`.
+pub(super) fn route_devs(
+    spec: &InstanceSpec,
+    infos: &HashMap<String, InterfaceInfo>,
+) -> Result<Vec<(RouteSpec, Option<u32>)>> {
+    (spec.routes.iter())
+        .map(|r| match &r.dev {
+            Some(dev) => infos
+                .get(dev)
+                .map(|i| (r.clone(), Some(i.index)))
+                .ok_or_else(|| Error::InterfaceNotFound(dev.clone())),
+            None => Ok((r.clone(), None)),
+        })
+        .collect()
 }
 
 /// The trackers of `spec` fed from the link watcher, with their router ids.
@@ -98,7 +175,8 @@ fn build_router(
     info: &InterfaceInfo,
     now: vrrp_core::Instant,
 ) -> Result<Router> {
-    let router_cfg = with_primary(spec.router.clone(), info)?;
+    let mut router_cfg = with_primary(spec.router.clone(), info)?;
+    router_cfg.state_routes = !spec.routes.is_empty() || !spec.rules.is_empty();
     let mut router = Router::new(router_cfg).map_err(|e| Error::Invalid {
         context: format!("instance {} on {}", spec.router.name, spec.interface),
         message: e.to_string(),
@@ -106,10 +184,18 @@ fn build_router(
     for t in &spec.trackers {
         router.add_tracker(t.clone());
     }
-    if !info.is_usable() {
+    if spec.track_link && !info.is_usable() {
         router.handle(now, Input::LinkDown);
     }
+    if spec.track_source && !has_address(info, router.config().primary_addr) {
+        router.handle(now, Input::SourceAddress(false));
+    }
     Ok(router)
+}
+
+/// Whether `addr` is an address of the interface.
+fn has_address(info: &InterfaceInfo, addr: IpAddr) -> bool {
+    info.addresses.contains(&addr)
 }
 
 /// `cfg` with an unspecified primary address replaced by the interface's primary IPv4
@@ -139,7 +225,8 @@ pub(super) fn vip_specs(spec: &InstanceSpec) -> Vec<VipSpec> {
             None => list.push(v.clone()),
         }
     }
-    for addr in &spec.router.vips {
+    for addr in spec.router.installed_addresses() {
+        let addr = &addr;
         if list.iter().all(|s| s.addr != *addr) {
             let len = match addr {
                 IpAddr::V4(_) => 32,
@@ -163,12 +250,11 @@ impl<D: DataPlane> Driver<D> {
     /// sync groups. The interfaces are looked up once, all together. On error the caller
     /// releases the plane (VMACs and sysctls created so far).
     pub(super) async fn setup(&mut self, cfg: &DriverConfig) -> Result<()> {
-        let mut names: Vec<&str> = cfg.instances.iter().map(|s| s.interface.as_str()).collect();
-        names.extend(
-            cfg.instances
-                .iter()
-                .flat_map(|s| s.tracked_interfaces.iter().map(|(_, n)| n.as_str())),
-        );
+        let mut names: Vec<&str> = (cfg.instances.iter())
+            .flat_map(InstanceSpec::interface_names)
+            .collect();
+        names.extend(cfg.static_addresses.iter().map(|(n, _)| n.as_str()));
+        names.extend(cfg.static_routes.iter().filter_map(|r| r.dev.as_deref()));
         names.sort_unstable();
         names.dedup();
         let infos = self.plane.interfaces(&names).await?;
@@ -177,13 +263,14 @@ impl<D: DataPlane> Driver<D> {
             let info = infos
                 .get(&spec.interface)
                 .ok_or_else(|| Error::InterfaceNotFound(spec.interface.clone()))?;
-            let id = self.place_instance(spec, info, now).await?;
+            let id = self.place_instance(spec, info, &infos, now).await?;
             self.seed_link_trackers(now, id, &infos);
         }
         for (name, members) in &cfg.sync_groups {
             self.node
                 .add_sync_group(name, members.iter().map(|&i| RouterId(i)).collect());
         }
+        self.install_statics(cfg, &infos).await?;
         self.accept.dirty = self.accept.filtering;
         self.rebuild_rx_index();
         Ok(())
@@ -197,13 +284,14 @@ impl<D: DataPlane> Driver<D> {
         &mut self,
         spec: &InstanceSpec,
         info: &InterfaceInfo,
+        infos: &HashMap<String, InterfaceInfo>,
         now: vrrp_core::Instant,
     ) -> Result<RouterId> {
         let router = build_router(spec, info, now)?;
         let family = router.config().family;
         self.plane
             .open_socket((info.index, family), &info.name, OpenOptions::default())?;
-        let mut place = Placement::on_interface(spec, router.config(), info);
+        let mut place = Placement::on_interface(spec, router.config(), info, infos)?;
         if let Some(vmac) = &spec.vmac {
             vmac::attach(&mut self.plane, &mut place, router.config(), vmac, info).await?;
         }

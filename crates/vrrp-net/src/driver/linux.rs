@@ -21,6 +21,7 @@ use crate::netlink::{
     AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,
 };
 use crate::nft::AcceptModeFilter;
+use crate::route::{RouteSpec, RuleSpec};
 use crate::socket::{OpenOptions, VrrpSocket};
 use crate::sysctl::{self, Setting};
 use crate::watch::Watcher;
@@ -206,6 +207,22 @@ impl DataPlane for LinuxPlane {
 
     async fn list_addresses(&mut self) -> Result<Vec<AddressInfo>> {
         self.netlink.list_all_addresses().await
+    }
+
+    async fn add_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
+        self.netlink.add_route(route, oif).await
+    }
+
+    async fn del_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
+        self.netlink.del_route(route, oif).await
+    }
+
+    async fn add_rule(&mut self, rule: &RuleSpec) -> Result<()> {
+        self.netlink.add_rule(rule).await
+    }
+
+    async fn del_rule(&mut self, rule: &RuleSpec) -> Result<()> {
+        self.netlink.del_rule(rule).await
     }
 
     async fn create_vmac(

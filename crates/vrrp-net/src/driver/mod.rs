@@ -137,6 +137,7 @@ mod plane;
 mod reconfig;
 #[cfg(test)]
 mod recording;
+mod routes;
 mod timer;
 mod vips;
 mod vmac;
@@ -205,6 +206,20 @@ pub enum Event {
         /// Its new state.
         to: State,
     },
+    /// As Active, a router heard an advert with a lower priority than its own (keepalived's
+    /// `notify_master_rx_lower_pri`).
+    LowerPriorityAdvert {
+        /// Instance index.
+        instance: usize,
+        /// Instance name.
+        name: Arc<str>,
+        /// The sender.
+        from: std::net::IpAddr,
+        /// Its priority.
+        their_priority: u8,
+        /// Our effective priority.
+        priority: u8,
+    },
     /// A router noticed something worth logging (rate-limited by the router).
     Notice {
         /// Instance index.
@@ -267,6 +282,10 @@ struct Driver<D> {
     rx_buf: Box<[u8]>,
     /// Reused list of the commands of one pass.
     commands: Vec<(RouterId, Command)>,
+    /// The static addresses, routes and rules installed at start.
+    statics: routes::Statics,
+    /// How long the routers wait before they start (`vrrp_startup_delay`).
+    startup_delay: std::time::Duration,
 }
 
 impl<D: DataPlane> Driver<D> {
@@ -289,6 +308,8 @@ impl<D: DataPlane> Driver<D> {
             tx_buf: Vec::with_capacity(64),
             rx_buf: vec![0u8; RECV_BUFFER_SIZE].into_boxed_slice(),
             commands: Vec::new(),
+            statics: routes::Statics::default(),
+            startup_delay: cfg.startup_delay,
         }
     }
 

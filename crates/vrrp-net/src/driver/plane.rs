@@ -16,6 +16,7 @@ use vrrp_core::packet::{Family, RxMeta};
 
 use crate::error::Result;
 use crate::netlink::{AddressInfo, InterfaceInfo, MacvlanMode, VipSpec, VmacFamily};
+use crate::route::{RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
 use crate::sysctl::Setting;
 use crate::watch::NetEvent;
@@ -109,6 +110,28 @@ pub(crate) trait DataPlane {
 
     /// Every address of the host.
     fn list_addresses(&mut self) -> impl Future<Output = Result<Vec<AddressInfo>>> + Send;
+
+    // --- Routes and rules ------------------------------------------------------------------
+
+    /// Adds a route (`oif`: the index of its `dev`).
+    fn add_route(
+        &mut self,
+        route: &RouteSpec,
+        oif: Option<u32>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Removes a route.
+    fn del_route(
+        &mut self,
+        route: &RouteSpec,
+        oif: Option<u32>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Adds a policy rule.
+    fn add_rule(&mut self, rule: &RuleSpec) -> impl Future<Output = Result<()>> + Send;
+
+    /// Removes a policy rule.
+    fn del_rule(&mut self, rule: &RuleSpec) -> impl Future<Output = Result<()>> + Send;
 
     // --- Virtual MACs ---------------------------------------------------------------------
 

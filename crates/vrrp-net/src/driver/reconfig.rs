@@ -4,19 +4,31 @@
 
 use vrrp_core::{Input, RouterId, TrackState, Tracker};
 
-use super::instance::{tracked_interfaces, vip_spec_of, vip_specs, with_primary};
+use std::collections::HashMap;
+
+use super::instance::{
+    homes, route_devs, tracked_interfaces, vip_spec_of, vip_specs, with_primary,
+};
 use super::plane::DataPlane;
 use super::{Driver, InstanceSpec};
 use crate::error::{Error, Result};
 use crate::netlink::InterfaceInfo;
 
 impl<D: DataPlane> Driver<D> {
-    /// Looks up one interface.
-    async fn interface(&mut self, name: &str) -> Result<InterfaceInfo> {
-        let mut found = self.plane.interfaces(&[name]).await?;
-        found
-            .remove(name)
-            .ok_or_else(|| Error::InterfaceNotFound(name.to_string()))
+    /// Looks up every interface `spec` names; its own must exist.
+    async fn interfaces_of(
+        &mut self,
+        spec: &InstanceSpec,
+    ) -> Result<(InterfaceInfo, HashMap<String, InterfaceInfo>)> {
+        let mut names: Vec<&str> = spec.interface_names().collect();
+        names.sort_unstable();
+        names.dedup();
+        let infos = self.plane.interfaces(&names).await?;
+        let info = infos
+            .get(&spec.interface)
+            .cloned()
+            .ok_or_else(|| Error::InterfaceNotFound(spec.interface.clone()))?;
+        Ok((info, infos))
     }
 
     /// [`super::Handle::reconfigure`].
@@ -24,8 +36,11 @@ impl<D: DataPlane> Driver<D> {
         let id = RouterId(i);
         let context = || format!("instance {} on {}", spec.router.name, spec.interface);
         self.check_fixed(id, &spec)?;
-        let info = self.interface(&spec.interface).await?;
-        let cfg = with_primary(spec.router.clone(), &info)?;
+        let (info, infos) = self.interfaces_of(&spec).await?;
+        let homes = homes(&spec, &infos)?;
+        let routes = route_devs(&spec, &infos)?;
+        let mut cfg = with_primary(spec.router.clone(), &info)?;
+        cfg.state_routes = !spec.routes.is_empty() || !spec.rules.is_empty();
         cfg.validate().map_err(|e| Error::Invalid {
             context: context(),
             message: e.to_string(),
@@ -46,6 +61,9 @@ impl<D: DataPlane> Driver<D> {
         place.vips = new_vips;
         place.filtered = filtered;
         place.tracked_interfaces = tracked_interfaces(&spec);
+        place.homes = homes;
+        place.track_link = spec.track_link;
+        place.track_source = spec.track_source;
         self.accept.filtering |= filtered;
         self.accept.dirty = self.accept.filtering;
         self.node
@@ -55,17 +73,10 @@ impl<D: DataPlane> Driver<D> {
                 message: e.to_string(),
             })?;
         self.retrack(now, id, &spec.trackers);
-        let mut names: Vec<&str> = spec
-            .tracked_interfaces
-            .iter()
-            .map(|(_, n)| n.as_str())
-            .collect();
-        names.dedup();
-        if !names.is_empty() {
-            let infos = self.plane.interfaces(&names).await?;
-            self.seed_link_trackers(now, id, &infos);
-        }
+        self.seed_link_trackers(now, id, &infos);
         self.execute().await;
+        self.reconfigure_routes(id, routes, spec.rules.clone())
+            .await;
         Ok(())
     }
 
@@ -116,11 +127,11 @@ impl<D: DataPlane> Driver<D> {
             self.accept.probe_before_first().await?;
         }
         let now = self.now();
-        let placed = match self.interface(&spec.interface).await {
-            Ok(info) => self.place_instance(&spec, &info, now).await,
-            Err(e) => Err(e),
+        let (info, infos) = match self.interfaces_of(&spec).await {
+            Ok(found) => found,
+            Err(e) => return Err(e),
         };
-        let id = match placed {
+        let id = match self.place_instance(&spec, &info, &infos, now).await {
             Ok(id) => id,
             Err(e) => {
                 self.prune_sockets();

@@ -9,7 +9,7 @@
 //! | line | what |
 //! |---|---|
 //! | `interface NAME index=N mac=MAC [ipv4=A] [ipv6=A] [down]` | a host interface |
-//! | `instance NAME IF vrid=N [prio=N] vips=A,B [accept=off] [vmac] [peers=A,B] [interval=CS] [garp=N] [track=IF]` | before `start`: configured; after: added |
+//! | `instance NAME IF vrid=N [prio=N] vips=A,B [excluded=A,B] [vipdev=A@IF] [route=DST/LEN@IF] [rule=FROM/LEN>TABLE] [accept=off] [vmac] [peers=A,B] [interval=CS] [garp=N] [track=IF] [dont_track_primary]` | before `start`: configured; after: added |
 //! | `reconfigure NAME ...` (as `instance`) | [`super::Handle::reconfigure`] |
 //! | `remove NAME` | [`super::Handle::remove_instance`] |
 //! | `groups G:A,B ...` | before `start`: configured; after: [`super::Handle::set_sync_groups`] |
@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::netlink::{
     fmt_mac, AddressInfo, InterfaceInfo, MacvlanMode, OperState, VipSpec, VmacFamily,
 };
+use crate::route::{RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
 use crate::sysctl::Setting;
 
@@ -128,6 +129,14 @@ fn describe(ev: Event) -> String {
             format!("event group {group} {from} -> {to}")
         }
         Event::Notice { name, notice, .. } => format!("event {name} notice {notice:?}"),
+        Event::LowerPriorityAdvert {
+            name,
+            from,
+            their_priority,
+            ..
+        } => {
+            format!("event {name} lower-priority advert from {from} ({their_priority})")
+        }
     }
 }
 
@@ -279,6 +288,29 @@ impl DataPlane for RecordingPlane {
         Ok(Vec::new())
     }
 
+    async fn add_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
+        let dev = oif
+            .map(|i| format!(" (oif {})", self.name_of(i)))
+            .unwrap_or_default();
+        self.record(format!("route add {route}{dev}"));
+        Ok(())
+    }
+
+    async fn del_route(&mut self, route: &RouteSpec, _oif: Option<u32>) -> Result<()> {
+        self.record(format!("route del {route}"));
+        Ok(())
+    }
+
+    async fn add_rule(&mut self, rule: &RuleSpec) -> Result<()> {
+        self.record(format!("rule add {rule}"));
+        Ok(())
+    }
+
+    async fn del_rule(&mut self, rule: &RuleSpec) -> Result<()> {
+        self.record(format!("rule del {rule}"));
+        Ok(())
+    }
+
     async fn create_vmac(
         &mut self,
         parent: &InterfaceInfo,
@@ -401,7 +433,39 @@ fn instance_spec(words: &[&str]) -> InstanceSpec {
     if let Some(peers) = kv(words, "peers") {
         cfg.unicast_peers = ips(peers).into_iter().map(UnicastPeer::new).collect();
     }
+    if let Some(ex) = kv(words, "excluded") {
+        cfg.excluded_vips = ips(ex);
+    }
     let mut spec = InstanceSpec::new(cfg, ifname);
+    for w in words.iter().filter_map(|w| w.strip_prefix("vipdev=")) {
+        let (addr, dev) = w.split_once('@').expect("vipdev=ADDR@DEV");
+        spec.vip_interfaces.push((ip(addr), dev.to_string()));
+    }
+    for w in words.iter().filter_map(|w| w.strip_prefix("route=")) {
+        let (dst, dev) = w.split_once('@').expect("route=DST/LEN@DEV");
+        let (a, l) = dst.split_once('/').expect("DST/LEN");
+        let mut r = RouteSpec::new(ip(a), l.parse().unwrap());
+        r.dev = Some(dev.to_string());
+        spec.routes.push(r);
+    }
+    for w in words.iter().filter_map(|w| w.strip_prefix("rule=")) {
+        let (from, table) = w.split_once('>').expect("rule=FROM/LEN>TABLE");
+        let (a, l) = from.split_once('/').expect("FROM/LEN");
+        spec.rules.push(crate::route::RuleSpec {
+            ipv6: ip(a).is_ipv6(),
+            from: Some((ip(a), l.parse().unwrap())),
+            to: None,
+            kind: crate::route::RuleKind::Lookup(table.parse().unwrap()),
+            priority: 100,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            tos: None,
+            invert: false,
+            protocol: crate::route::RTPROT_KEEPALIVED,
+        });
+    }
+    spec.track_link = !flag(words, "dont_track_primary");
     if flag(words, "vmac") {
         spec.vmac = Some(VmacSpec::new());
     }
@@ -545,6 +609,9 @@ impl Scenario {
             kind: Some("veth".into()),
             primary_ipv4: kv(args, "ipv4").map(|a| (a.parse().unwrap(), 24)),
             ipv6_link_local: kv(args, "ipv6").map(|a| a.parse().unwrap()),
+            addresses: (kv(args, "ipv4").into_iter().chain(kv(args, "ipv6")))
+                .map(ip)
+                .collect(),
         };
         self.driver.plane.add_interface(info);
     }

@@ -67,7 +67,7 @@ impl<D: DataPlane> Driver<D> {
             let secs = lease.as_secs().max(1) as u32;
             spec = spec.with_lifetime(secs, secs);
         }
-        Some((place.vip_ifindex, spec))
+        Some((place.home_of(addr).0, spec))
     }
 
     /// Adds VIPs of the routers' `AddVip` commands (a run of consecutive ones, pipelined by the
@@ -100,7 +100,7 @@ impl<D: DataPlane> Driver<D> {
 
     /// A `RemoveVip` command: removes the address if this driver installed it.
     pub(super) async fn remove_vip(&mut self, id: RouterId, addr: IpAddr) {
-        let Some(ifindex) = self.place(id).map(|p| p.vip_ifindex) else {
+        let Some(ifindex) = self.place(id).map(|p| p.home_of(addr).0) else {
             return;
         };
         let Some(prefix) = self.vips.owned.remove(&(ifindex, addr)) else {
@@ -149,7 +149,7 @@ impl<D: DataPlane> Driver<D> {
             return;
         }
         let hit: Vec<RouterId> = (self.live_places())
-            .filter(|(_, p)| p.vip_ifindex == ifindex)
+            .filter(|(_, p)| p.home_of(addr).0 == ifindex)
             .map(|(id, p)| {
                 tracing::warn!(parent: &p.span, %addr, "VIP removed by someone else");
                 id
@@ -167,7 +167,10 @@ impl<D: DataPlane> Driver<D> {
     pub(super) async fn remove_leftovers(&mut self) {
         let ifindexes: HashSet<u32> = self
             .live_places()
-            .flat_map(|(_, p)| [p.ifindex, p.vip_ifindex])
+            .flat_map(|(_, p)| {
+                let homes = p.homes.iter().map(|h| h.ifindex);
+                [p.ifindex, p.vip_ifindex].into_iter().chain(homes)
+            })
             .collect();
         let leftovers: Vec<AddressInfo> = match self.plane.list_addresses().await {
             Ok(all) => all

@@ -157,7 +157,7 @@ async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCod
     for plan in &plans {
         warn_unimplemented(plan);
     }
-    let cfg = plan::driver_config(&plans, &groups, opts).map_err(|e| {
+    let cfg = plan::driver_config(&loaded.config, &plans, &groups, opts).map_err(|e| {
         tracing::error!(error = %e, "configuration cannot run");
         ExitCode::from(EXIT_CONFIG)
     })?;
@@ -184,46 +184,7 @@ fn warn_unimplemented(plan: &InstancePlan) {
             list.push(what);
         }
     };
-    on(
-        !plan.virtual_routes.is_empty(),
-        "virtual_routes",
-        &mut ignored,
-    );
-    on(
-        !plan.virtual_rules.is_empty(),
-        "virtual_rules",
-        &mut ignored,
-    );
-    on(
-        !plan.excluded_vips.is_empty(),
-        "virtual_ipaddress_excluded",
-        &mut ignored,
-    );
-    on(
-        plan.vips
-            .iter()
-            .any(|v| v.dev.is_some() && v.dev != plan.interface),
-        "virtual_ipaddress dev other than the instance interface",
-        &mut ignored,
-    );
     on(plan.garp_extra_if.is_some(), "garp_extra_if", &mut ignored);
-    on(plan.dont_track_primary, "dont_track_primary", &mut ignored);
-    on(plan.track_src_ip, "track_src_ip", &mut ignored);
-    on(
-        plan.transport.unicast_fault_no_peer,
-        "unicast_fault_no_peer",
-        &mut ignored,
-    );
-    on(
-        plan.timer_expired_backup.is_some(),
-        "timer_expired_backup",
-        &mut ignored,
-    );
-    on(
-        plan.owner_ignore_adverts,
-        "owner_ignore_adverts",
-        &mut ignored,
-    );
     on(
         !plan.transport.mcast_group.is_multicast()
             || plan.transport.mcast_group != plan.router.family.multicast_group(),
@@ -579,6 +540,14 @@ fn on_event(running: &Running, notifier: &Notifier, ev: Event) {
                 };
                 notifier.notify(Subject::Instance, &name, state, to);
             }
+        }
+        Event::LowerPriorityAdvert { name, priority, .. } => {
+            notifier.notify(
+                Subject::Instance,
+                &name,
+                NotifyState::MasterRxLowerPri,
+                priority,
+            );
         }
         Event::Notice { name, notice, .. } => {
             tracing::warn!(instance = %name, ?notice, "({name}) {}", describe_notice(&notice));

@@ -6,8 +6,11 @@ use vrrp_net::driver::{DriverConfig, InstanceSpec, VmacSpec};
 use vrrp_net::netlink::AddrScope;
 use vrrp_net::VipSpec;
 
-use crate::config::model::{Broadcast, PreferredLifetime};
+use vrrp_net::route::{RouteSpec, RuleSpec};
+
+use crate::config::model::{Broadcast, Config, PreferredLifetime};
 use crate::convert::{InstancePlan, SyncGroupPlan, TrackSource, VipPlan};
+use crate::iproute::{parse_route, parse_rule, LineError, RulePriorities};
 
 /// Why a plan cannot run on this data plane.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
@@ -15,6 +18,18 @@ pub enum PlanError {
     /// keepalived allows unicast instances without an interface; vrrpd does not yet.
     #[error("({0}) instances without an interface are not supported yet")]
     NoInterface(String),
+    /// A route or rule line vrrpd cannot install as written.
+    #[error("{owner}: {keyword} `{line}`: {error}")]
+    Line {
+        /// The instance (`(NAME)`) or `static`.
+        owner: String,
+        /// The block.
+        keyword: &'static str,
+        /// The line.
+        line: String,
+        /// What is wrong.
+        error: LineError,
+    },
 }
 
 /// Options of the runtime that are not in keepalived's configuration.
@@ -24,17 +39,34 @@ pub struct RuntimeOptions {
     pub vip_lease: Option<Duration>,
 }
 
-/// Builds the driver configuration for every instance and sync group.
+/// Builds the driver configuration for every instance and sync group, with the static
+/// addresses, routes and rules and the global settings of `config`.
 pub fn driver_config(
+    config: &Config,
     plans: &[InstancePlan],
     groups: &[SyncGroupPlan],
     opts: &RuntimeOptions,
 ) -> Result<DriverConfig, PlanError> {
+    let mut priorities = RulePriorities::default();
     let instances = plans
         .iter()
-        .map(instance_spec)
+        .map(|p| instance_spec_with(p, &mut priorities))
         .collect::<Result<Vec<_>, _>>()?;
     let mut cfg = DriverConfig::new(instances);
+    cfg.static_addresses = (config.static_ipaddress.iter())
+        .filter_map(|v| {
+            let plan = VipPlan::from_static(v, config.global_defs.default_interface.as_deref());
+            Some((plan.dev.clone()?, vip_spec(&plan)))
+        })
+        .collect();
+    cfg.static_routes = routes("static", "static_routes", &config.static_routes)?;
+    cfg.static_rules = rules(
+        "static",
+        "static_rules",
+        &config.static_rules,
+        &mut priorities,
+    )?;
+    cfg.startup_delay = Duration::from_micros(config.global_defs.vrrp_startup_delay_us);
     cfg.sync_groups = groups
         .iter()
         .map(|g| (g.name.clone(), g.members.clone()))
@@ -53,8 +85,64 @@ pub fn driver_config(
     Ok(cfg)
 }
 
-/// The driver's specification of one instance.
+/// The driver's specification of one instance (rules without a preference numbered as if the
+/// instance were alone).
 pub fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
+    instance_spec_with(plan, &mut RulePriorities::default())
+}
+
+/// Parses route lines.
+fn routes(
+    owner: &str,
+    keyword: &'static str,
+    lines: &[String],
+) -> Result<Vec<RouteSpec>, PlanError> {
+    (lines.iter())
+        .map(|l| {
+            parse_route(l).map_err(|error| PlanError::Line {
+                owner: owner.to_string(),
+                keyword,
+                line: l.clone(),
+                error,
+            })
+        })
+        .collect()
+}
+
+/// Parses rule lines; a rule without a preference gets keepalived's (counting down from
+/// 32765), with keepalived's warning.
+fn rules(
+    owner: &str,
+    keyword: &'static str,
+    lines: &[String],
+    priorities: &mut RulePriorities,
+) -> Result<Vec<RuleSpec>, PlanError> {
+    (lines.iter())
+        .map(|l| {
+            let (rule, defaulted) =
+                parse_rule(l, &mut |v6| priorities.next(v6)).map_err(|error| PlanError::Line {
+                    owner: owner.to_string(),
+                    keyword,
+                    line: l.clone(),
+                    error,
+                })?;
+            if defaulted {
+                tracing::warn!(
+                    "{owner}: {keyword} `{l}` has no preference: set to {}, which is \
+                    probably not what you want",
+                    rule.priority
+                );
+            }
+            Ok(rule)
+        })
+        .collect()
+}
+
+fn instance_spec_with(
+    plan: &InstancePlan,
+    priorities: &mut RulePriorities,
+) -> Result<InstanceSpec, PlanError> {
+    let owner = format!("({})", plan.router.name);
     let interface = plan
         .interface
         .clone()
@@ -62,7 +150,20 @@ pub fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
     Ok(InstanceSpec {
         router: plan.router.clone(),
         interface,
-        vips: plan.vips.iter().map(vip_spec).collect(),
+        vips: plan
+            .vips
+            .iter()
+            .chain(&plan.excluded_vips)
+            .map(vip_spec)
+            .collect(),
+        vip_interfaces: (plan.vips.iter().chain(&plan.excluded_vips))
+            .filter_map(|v| Some((v.address, v.dev.clone()?)))
+            .filter(|(_, dev)| Some(dev) != plan.interface.as_ref())
+            .collect(),
+        routes: routes(&owner, "virtual_routes", &plan.virtual_routes)?,
+        rules: rules(&owner, "virtual_rules", &plan.virtual_rules, priorities)?,
+        track_link: !plan.dont_track_primary,
+        track_source: plan.track_src_ip,
         trackers: plan.trackers.iter().map(|t| t.tracker.clone()).collect(),
         tracked_interfaces: (plan.trackers.iter().enumerate())
             .filter_map(|(i, t)| match &t.source {

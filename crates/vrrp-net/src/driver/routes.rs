@@ -1,0 +1,197 @@
+//! Routes and rules: those that follow a router's state (keepalived's `virtual_routes`,
+//! `virtual_rules`: added after its addresses when it becomes Active, removed before them when
+//! it leaves, diffed on reconfiguration), and the static ones (`static_ipaddress`,
+//! `static_routes`, `static_rules`), installed at start for the daemon's life and removed at
+//! stop. Routes go before rules on the way in and after them on the way out, as keepalived
+//! does.
+
+use std::collections::HashMap;
+
+use vrrp_core::RouterId;
+
+use super::plane::DataPlane;
+use super::{Driver, DriverConfig};
+use crate::error::{Error, Result};
+use crate::netlink::{InterfaceInfo, VipSpec};
+use crate::route::{RouteSpec, RuleSpec};
+
+/// The static objects installed at start, to remove at stop.
+#[derive(Debug, Default)]
+pub(super) struct Statics {
+    addresses: Vec<(u32, VipSpec)>,
+    routes: Vec<(RouteSpec, Option<u32>)>,
+    rules: Vec<RuleSpec>,
+}
+
+impl<D: DataPlane> Driver<D> {
+    /// A router's `AddRoutes`: its routes, then its rules.
+    pub(super) async fn add_routes(&mut self, id: RouterId) {
+        let Some(place) = self.places.get_mut(id.0).and_then(Option::as_mut) else {
+            return;
+        };
+        place.routes_installed = true;
+        let (routes, rules, span) = (
+            place.routes.clone(),
+            place.rules.clone(),
+            place.span.clone(),
+        );
+        install(&mut self.plane, &routes, &rules, &span).await;
+    }
+
+    /// A router's `RemoveRoutes`: its rules, then its routes.
+    pub(super) async fn remove_routes(&mut self, id: RouterId) {
+        let Some(place) = self.places.get_mut(id.0).and_then(Option::as_mut) else {
+            return;
+        };
+        place.routes_installed = false;
+        let (routes, rules, span) = (
+            place.routes.clone(),
+            place.rules.clone(),
+            place.span.clone(),
+        );
+        uninstall(&mut self.plane, &routes, &rules, &span).await;
+    }
+
+    /// A reconfiguration of router `id` to `routes` and `rules`: while they are installed,
+    /// the dropped ones go and the new ones come; the unchanged ones are not touched.
+    pub(super) async fn reconfigure_routes(
+        &mut self,
+        id: RouterId,
+        routes: Vec<(RouteSpec, Option<u32>)>,
+        rules: Vec<RuleSpec>,
+    ) {
+        let Some(place) = self.places.get_mut(id.0).and_then(Option::as_mut) else {
+            return;
+        };
+        let old_routes = std::mem::replace(&mut place.routes, routes.clone());
+        let old_rules = std::mem::replace(&mut place.rules, rules.clone());
+        if !place.routes_installed {
+            return;
+        }
+        let span = place.span.clone();
+        let gone_routes: Vec<_> = old_routes
+            .iter()
+            .filter(|r| !routes.contains(r))
+            .cloned()
+            .collect();
+        let gone_rules: Vec<_> = old_rules
+            .iter()
+            .filter(|r| !rules.contains(r))
+            .cloned()
+            .collect();
+        uninstall(&mut self.plane, &gone_routes, &gone_rules, &span).await;
+        let new_routes: Vec<_> = routes
+            .iter()
+            .filter(|r| !old_routes.contains(r))
+            .cloned()
+            .collect();
+        let new_rules: Vec<_> = rules
+            .iter()
+            .filter(|r| !old_rules.contains(r))
+            .cloned()
+            .collect();
+        install(&mut self.plane, &new_routes, &new_rules, &span).await;
+    }
+
+    /// Installs the static addresses, routes and rules of `cfg` (interfaces looked up in
+    /// `infos`). A missing interface is an error; a failed install is logged.
+    pub(super) async fn install_statics(
+        &mut self,
+        cfg: &DriverConfig,
+        infos: &HashMap<String, InterfaceInfo>,
+    ) -> Result<()> {
+        let index = |name: &str| {
+            infos
+                .get(name)
+                .map(|i| i.index)
+                .ok_or_else(|| Error::InterfaceNotFound(name.to_string()))
+        };
+        let mut addresses = Vec::new();
+        for (dev, spec) in &cfg.static_addresses {
+            addresses.push((index(dev)?, spec.clone()));
+        }
+        let mut routes = Vec::new();
+        for r in &cfg.static_routes {
+            let oif = r.dev.as_deref().map(index).transpose()?;
+            routes.push((r.clone(), oif));
+        }
+        let results = if addresses.is_empty() {
+            Vec::new()
+        } else {
+            self.plane.add_addresses(&addresses).await
+        };
+        for ((ifindex, spec), r) in addresses.iter().zip(results) {
+            match r {
+                Ok(()) | Err(Error::AddressExists { .. }) => {}
+                Err(e) => tracing::error!(ifindex, addr = %spec.addr, error = %e,
+                    "static address not added"),
+            }
+        }
+        let span = tracing::info_span!("static");
+        install(&mut self.plane, &routes, &cfg.static_rules, &span).await;
+        self.statics = Statics {
+            addresses,
+            routes,
+            rules: cfg.static_rules.clone(),
+        };
+        Ok(())
+    }
+
+    /// Removes the static rules, routes and addresses.
+    pub(super) async fn remove_statics(&mut self) {
+        let statics = std::mem::take(&mut self.statics);
+        let span = tracing::info_span!("static");
+        uninstall(&mut self.plane, &statics.routes, &statics.rules, &span).await;
+        for (ifindex, spec) in statics.addresses {
+            if let Err(e) = self
+                .plane
+                .del_address(ifindex, spec.addr, spec.prefix_len)
+                .await
+            {
+                tracing::warn!(ifindex, addr = %spec.addr, error = %e, "static address not removed");
+            }
+        }
+    }
+}
+
+/// Adds `routes`, then `rules`; an existing one is left as it is, a failure logged.
+async fn install<D: DataPlane>(
+    plane: &mut D,
+    routes: &[(RouteSpec, Option<u32>)],
+    rules: &[RuleSpec],
+    span: &tracing::Span,
+) {
+    for (route, oif) in routes {
+        match plane.add_route(route, *oif).await {
+            Ok(()) | Err(Error::RouteExists { .. }) => {}
+            Err(e) => tracing::error!(parent: span, %route, error = %e, "route not added"),
+        }
+    }
+    for rule in rules {
+        match plane.add_rule(rule).await {
+            Ok(()) | Err(Error::RouteExists { .. }) => {}
+            Err(e) => tracing::error!(parent: span, %rule, error = %e, "rule not added"),
+        }
+    }
+}
+
+/// Removes `rules`, then `routes`; an absent one is fine, a failure logged.
+async fn uninstall<D: DataPlane>(
+    plane: &mut D,
+    routes: &[(RouteSpec, Option<u32>)],
+    rules: &[RuleSpec],
+    span: &tracing::Span,
+) {
+    for rule in rules {
+        match plane.del_rule(rule).await {
+            Ok(()) | Err(Error::RouteNotFound { .. }) => {}
+            Err(e) => tracing::warn!(parent: span, %rule, error = %e, "rule not removed"),
+        }
+    }
+    for (route, oif) in routes {
+        match plane.del_route(route, *oif).await {
+            Ok(()) | Err(Error::RouteNotFound { .. }) | Err(Error::InterfaceNotFound(_)) => {}
+            Err(e) => tracing::warn!(parent: span, %route, error = %e, "route not removed"),
+        }
+    }
+}
