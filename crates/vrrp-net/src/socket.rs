@@ -356,6 +356,25 @@ macro_rules! shared_socket_api {
                 self.core.try_recv(buf, $recv_once)
             }
 
+            /// Joins another multicast group on the bound interface (keepalived's
+            /// `mcast_dst_ip`); already being a member is fine.
+            pub fn join_group(&self, group: IpAddr) -> Result<()> {
+                self.core.join_group(group)
+            }
+
+            /// Sets the receive queue to at least `bytes` (never shrinks it).
+            pub fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+                self.core.set_receive_buffer(bytes)
+            }
+
+            /// The receive queue size the kernel reports (`SO_RCVBUF`: twice the value
+            /// set, for its bookkeeping).
+            pub fn receive_buffer(&self) -> Result<usize> {
+                self.core.fd.get_ref().recv_buffer_size().map_err(|e| {
+                    Error::io("reading the receive buffer", &self.core.ifname, e)
+                })
+            }
+
             /// Polls for a queued packet to read with [`Self::try_recv`]; registers the
             /// task's waker when there is none.
             pub fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
@@ -546,6 +565,46 @@ impl SocketCore {
     /// destination if the source is right, else the source.
     fn pair_mismatch(&self, src: IpAddr, dst: IpAddr) -> Error {
         self.family_mismatch(if self.af.includes(src) { dst } else { src })
+    }
+
+    /// Joins another multicast group on the bound interface (keepalived's `mcast_dst_ip`).
+    fn join_group(&self, group: IpAddr) -> Result<()> {
+        let sock = self.fd.get_ref();
+        let r = match group {
+            IpAddr::V4(g) => {
+                sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(self.ifindex))
+            }
+            IpAddr::V6(g) => sock.join_multicast_v6(&g, self.ifindex),
+        };
+        match r {
+            // Already a member (another instance uses the group too).
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => Ok(()),
+            r => r.map_err(|e| {
+                Error::io(
+                    format!("joining {group} on {}", self.ifname),
+                    &self.ifname,
+                    e,
+                )
+            }),
+        }
+    }
+
+    /// Sets the receive queue to at least `bytes` (keepalived's `kernel_rx_buf_size`).
+    fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        let sock = self.fd.get_ref();
+        if sock.recv_buffer_size().is_ok_and(|have| have >= bytes) {
+            return Ok(());
+        }
+        setsockopt(sock, sockopt::RcvBufForce, &bytes)
+            .map_err(io::Error::from)
+            .or_else(|_| sock.set_recv_buffer_size(bytes))
+            .map_err(|e| {
+                Error::io(
+                    format!("setting the receive buffer on {}", self.ifname),
+                    &self.ifname,
+                    e,
+                )
+            })
     }
 
     /// `Debug` output of the public socket types: `name { fd, ifindex, ifname, drops }`.
@@ -905,6 +964,22 @@ impl VrrpSocket {
         match self {
             Self::V4(s) => s.try_recv(buf),
             Self::V6(s) => s.try_recv(buf),
+        }
+    }
+
+    /// See [`VrrpSocketV4::join_group`] / [`VrrpSocketV6::join_group`].
+    pub fn join_group(&self, group: IpAddr) -> Result<()> {
+        match self {
+            Self::V4(s) => s.join_group(group),
+            Self::V6(s) => s.join_group(group),
+        }
+    }
+
+    /// See [`VrrpSocketV4::set_receive_buffer`] / [`VrrpSocketV6::set_receive_buffer`].
+    pub fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        match self {
+            Self::V4(s) => s.set_receive_buffer(bytes),
+            Self::V6(s) => s.set_receive_buffer(bytes),
         }
     }
 

@@ -399,3 +399,54 @@ fn vips_of_many_routers_taking_over_together_are_all_added_before_any_state_even
     assert_eq!(missing(&vips).len(), vips.len(), "VIPs left on r1");
     assert_clean(r1);
 }
+
+/// keepalived's `mcast_dst_ip`: both routers advertise to 233.252.0.18 (MCAST-TEST-NET) and
+/// join it, so the lower-priority one hears the Active and stays Backup. Without the join the
+/// kernel drops adverts to a group the interface is not a member of, and both become Active.
+#[test]
+fn a_configured_multicast_group_carries_the_election() {
+    let lab = lab();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let group = v4("233.252.0.18");
+    let vip = v4("192.0.2.122");
+    let cap = lab.default_segment().capture().expect("capture");
+    std::thread::scope(|s| {
+        let grouped = |name: &str, prio: u8| {
+            let mut cfg = config(name, prio, &[(vip, 24)]);
+            cfg.instances[0].router.mcast_group = Some(group);
+            cfg
+        };
+        let mut a = run(s, r1, grouped("r1", 200));
+        a.wait_state(State::Active, Duration::from_secs(5));
+        let mut b = run(s, r2, grouped("r2", 100));
+        b.wait_state(State::Backup, Duration::from_secs(5));
+        // Three Active_Down_Intervals pass: r2 hears r1 and stays Backup.
+        wait_adverts(&cap, "r1", 12);
+        assert!(
+            b.events.try_iter().all(|ev| !matches!(
+                ev,
+                vrrp_net::driver::Event::StateChanged {
+                    to: State::Active,
+                    ..
+                }
+            )),
+            "r2 took over although r1 advertises to the group"
+        );
+        let dsts: Vec<IpAddr> = cap
+            .frames()
+            .iter()
+            .filter_map(Frame::vrrp)
+            .map(|v| v.dst)
+            .collect();
+        assert!(
+            !dsts.is_empty() && dsts.iter().all(|d| *d == group),
+            "{dsts:?}"
+        );
+        a.stop();
+        let reason = b.wait_state(State::Active, Duration::from_secs(5));
+        assert!(matches!(reason, Reason::ActiveLeft { .. }), "{reason:?}");
+        b.stop();
+    });
+    assert_clean(r1);
+    assert_clean(r2);
+}

@@ -218,3 +218,28 @@ fn p11_padded_frame_payload_is_cut_to_ip_length_and_r24_ttl_is_reported() {
         );
     });
 }
+
+/// keepalived's `kernel_rx_buf_size`: the receive queue grows to at least the size asked
+/// for, above the `rmem_max` an unprivileged `SO_RCVBUF` is capped at, and never shrinks.
+#[test]
+fn the_receive_buffer_is_raised_past_rmem_max_and_never_shrunk() {
+    let lab = lab();
+    let r1 = lab.host("r1");
+    let rt = rt();
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let want = rmem_max * 4;
+    in_ns(r1, &rt, || {
+        let v4 = VrrpSocketV4::open(ifindex(r1), &r1.iface).unwrap();
+        let v6 = VrrpSocketV6::open(ifindex(r1), &r1.iface).unwrap();
+        v4.set_receive_buffer(want).unwrap();
+        v6.set_receive_buffer(want).unwrap();
+        assert!(v4.receive_buffer().unwrap() >= want);
+        assert!(v6.receive_buffer().unwrap() >= want);
+        v4.set_receive_buffer(1024).unwrap();
+        assert!(v4.receive_buffer().unwrap() >= want, "shrunk");
+    });
+}

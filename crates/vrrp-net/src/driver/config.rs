@@ -47,6 +47,9 @@ pub struct InstanceSpec {
     /// Fault while the configured source address (`router.primary_addr`) is not on the
     /// interface (keepalived's `track_src_ip`).
     pub track_source: bool,
+    /// The receive queue of the instance's socket, at least (keepalived's
+    /// `kernel_rx_buf_size`); `None`: the driver's default (1 MiB).
+    pub receive_buffer: Option<usize>,
 }
 
 impl InstanceSpec {
@@ -73,6 +76,7 @@ impl InstanceSpec {
             rules: Vec::new(),
             track_link: true,
             track_source: false,
+            receive_buffer: None,
         }
     }
 

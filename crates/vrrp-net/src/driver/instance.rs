@@ -295,6 +295,15 @@ impl<D: DataPlane> Driver<D> {
         if let Some(vmac) = &spec.vmac {
             vmac::attach(&mut self.plane, &mut place, router.config(), vmac, info).await?;
         }
+        let rx = (place.rx_ifindex, family);
+        if let Some(group) = router.config().mcast_group {
+            if router.config().unicast_peers.is_empty() {
+                self.plane.join_group(rx, group)?;
+            }
+        }
+        if let Some(bytes) = spec.receive_buffer {
+            self.plane.set_receive_buffer(rx, bytes)?;
+        }
         self.accept.filtering |= place.filtered;
         let id = self.node.add_router(router);
         if self.places.len() <= id.0 {

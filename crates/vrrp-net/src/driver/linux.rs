@@ -165,6 +165,20 @@ impl DataPlane for LinuxPlane {
         Ok(())
     }
 
+    fn join_group(&mut self, key: SocketKey, group: IpAddr) -> Result<()> {
+        match self.sockets.iter().find(|(k, _)| *k == key) {
+            Some((_, sock)) => sock.join_group(group),
+            None => Ok(()),
+        }
+    }
+
+    fn set_receive_buffer(&mut self, key: SocketKey, bytes: usize) -> Result<()> {
+        match self.sockets.iter().find(|(k, _)| *k == key) {
+            Some((_, sock)) => sock.set_receive_buffer(bytes),
+            None => Ok(()),
+        }
+    }
+
     fn retain_sockets(&mut self, used: &HashSet<SocketKey>) {
         self.sockets.retain(|(k, _)| used.contains(k));
         self.next_socket = 0;

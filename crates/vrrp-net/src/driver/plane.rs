@@ -73,6 +73,12 @@ pub(crate) trait DataPlane {
     /// Opens the socket of `key` on `ifname` unless it is open.
     fn open_socket(&mut self, key: SocketKey, ifname: &str, opts: OpenOptions) -> Result<()>;
 
+    /// Joins `group` on the socket of `key` (a custom multicast group).
+    fn join_group(&mut self, key: SocketKey, group: IpAddr) -> Result<()>;
+
+    /// Grows the receive queue of the socket of `key` to at least `bytes`.
+    fn set_receive_buffer(&mut self, key: SocketKey, bytes: usize) -> Result<()>;
+
     /// Closes the sockets not in `used`.
     fn retain_sockets(&mut self, used: &HashSet<SocketKey>);
 

@@ -194,6 +194,21 @@ impl DataPlane for RecordingPlane {
         Ok(())
     }
 
+    fn join_group(&mut self, key: SocketKey, group: IpAddr) -> Result<()> {
+        let name = self.name_of(key.0);
+        self.record(format!("socket {name} {} join {group}", family_name(key.1)));
+        Ok(())
+    }
+
+    fn set_receive_buffer(&mut self, key: SocketKey, bytes: usize) -> Result<()> {
+        let name = self.name_of(key.0);
+        self.record(format!(
+            "socket {name} {} receive buffer {bytes}",
+            family_name(key.1)
+        ));
+        Ok(())
+    }
+
     fn retain_sockets(&mut self, used: &HashSet<SocketKey>) {
         let gone: Vec<SocketKey> = self
             .sockets

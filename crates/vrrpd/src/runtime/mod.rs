@@ -186,17 +186,6 @@ fn warn_unimplemented(plan: &InstancePlan) {
     };
     on(plan.garp_extra_if.is_some(), "garp_extra_if", &mut ignored);
     on(
-        !plan.transport.mcast_group.is_multicast()
-            || plan.transport.mcast_group != plan.router.family.multicast_group(),
-        "a multicast group other than 224.0.0.18 / ff02::12",
-        &mut ignored,
-    );
-    on(
-        plan.transport.kernel_rx_buf_size.is_some(),
-        "kernel_rx_buf_size",
-        &mut ignored,
-    );
-    on(
         plan.trackers
             .iter()
             .any(|t| matches!(t.source, convert::TrackSource::Bfd(_))),

@@ -164,6 +164,8 @@ fn instance_spec_with(
         rules: rules(&owner, "virtual_rules", &plan.virtual_rules, priorities)?,
         track_link: !plan.dont_track_primary,
         track_source: plan.track_src_ip,
+        receive_buffer: (plan.transport.kernel_rx_buf_size)
+            .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
         trackers: plan.trackers.iter().map(|t| t.tracker.clone()).collect(),
         tracked_interfaces: (plan.trackers.iter().enumerate())
             .filter_map(|(i, t)| match &t.source {
