@@ -144,6 +144,7 @@ mod vmac;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::{broadcast, mpsc};
 use vrrp_core::packet::Family;
@@ -302,16 +303,33 @@ impl<D: DataPlane> Driver<D> {
         self.places.get(id.0).and_then(Option::as_ref)
     }
 
-    /// A status snapshot.
+    /// A status snapshot. The routers' instants are put on the wall clock here, against one
+    /// reading of both clocks, so that every time in a snapshot is consistent.
     fn status(&self) -> DriverStatus {
+        let (now, wall_now) = (self.now(), SystemTime::now());
+        let wall = |t: vrrp_core::Instant| {
+            let ago = std::time::Duration::from(now.saturating_since(t));
+            let ahead = std::time::Duration::from(t.saturating_since(now));
+            (wall_now.checked_sub(ago))
+                .and_then(|w| w.checked_add(ahead))
+                .unwrap_or(wall_now)
+        };
         let instances = (self.node.routers())
             .filter_map(|(id, r)| {
                 let place = self.place(id)?;
+                let router = r.status();
                 Some(InstanceStatus {
                     index: id.0,
                     interface: place.ifname.clone(),
                     vip_interface: place.vip_ifname.clone(),
-                    router: r.status(),
+                    since: router.since.map(wall),
+                    next_timeout: r.poll_timeout().map(wall),
+                    own_fault: r.has_own_fault(),
+                    installed_vips: (place.vips.iter())
+                        .filter(|v| self.vips.owns(place.vip_ifindex, v.addr))
+                        .map(|v| v.addr)
+                        .collect(),
+                    router,
                 })
             })
             .collect();
