@@ -32,8 +32,9 @@ pub struct InstanceStatus {
     pub vip_interface: Arc<str>,
     /// The router's view.
     pub router: Status,
-    /// [`Status::since`] on the wall clock: when the current state was entered (`None`
-    /// before the first transition).
+    /// When the current state was entered ([`Status::since`]), on the wall clock as read
+    /// when the change happened, so the same in every snapshot (`None` before the first
+    /// transition).
     pub since: Option<SystemTime>,
     /// The router's next deadline ([`vrrp_core::Router::poll_timeout`]: advert or
     /// Active_Down timer) on the wall clock; `None` when no timer runs (Fault, stopped).

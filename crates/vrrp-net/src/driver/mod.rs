@@ -268,6 +268,10 @@ struct Driver<D> {
     rx_buf: Box<[u8]>,
     /// Reused list of the commands of one pass.
     commands: Vec<(RouterId, Command)>,
+    /// When each router entered its current state, on the wall clock as read when the
+    /// change was reported (so that every status reports the same time, as keepalived's
+    /// `last_transition`).
+    entered: HashMap<RouterId, SystemTime>,
 }
 
 impl<D: DataPlane> Driver<D> {
@@ -290,6 +294,7 @@ impl<D: DataPlane> Driver<D> {
             tx_buf: Vec::with_capacity(64),
             rx_buf: vec![0u8; RECV_BUFFER_SIZE].into_boxed_slice(),
             commands: Vec::new(),
+            entered: HashMap::new(),
         }
     }
 
@@ -303,17 +308,24 @@ impl<D: DataPlane> Driver<D> {
         self.places.get(id.0).and_then(Option::as_ref)
     }
 
-    /// A status snapshot. The routers' instants are put on the wall clock here, against one
-    /// reading of both clocks, so that every time in a snapshot is consistent.
+    /// Router instant `t` on the wall clock, against one reading of both clocks now.
+    fn wall_time(&self, t: vrrp_core::Instant) -> SystemTime {
+        wall_time_at(t, self.now(), SystemTime::now())
+    }
+
+    /// Records when router `id` entered its current state (see `entered`).
+    fn record_state_change(&mut self, id: RouterId) {
+        if let Some(since) = self.node.get(id).and_then(|r| r.status().since) {
+            let at = self.wall_time(since);
+            self.entered.insert(id, at);
+        }
+    }
+
+    /// A status snapshot. The state-entry times are those recorded at each change; the
+    /// deadlines are put on the wall clock against one reading of both clocks.
     fn status(&self) -> DriverStatus {
         let (now, wall_now) = (self.now(), SystemTime::now());
-        let wall = |t: vrrp_core::Instant| {
-            let ago = std::time::Duration::from(now.saturating_since(t));
-            let ahead = std::time::Duration::from(t.saturating_since(now));
-            (wall_now.checked_sub(ago))
-                .and_then(|w| w.checked_add(ahead))
-                .unwrap_or(wall_now)
-        };
+        let wall = |t: vrrp_core::Instant| wall_time_at(t, now, wall_now);
         let instances = (self.node.routers())
             .filter_map(|(id, r)| {
                 let place = self.place(id)?;
@@ -322,7 +334,7 @@ impl<D: DataPlane> Driver<D> {
                     index: id.0,
                     interface: place.ifname.clone(),
                     vip_interface: place.vip_ifname.clone(),
-                    since: router.since.map(wall),
+                    since: (self.entered.get(&id).copied()).or_else(|| router.since.map(wall)),
                     next_timeout: r.poll_timeout().map(wall),
                     own_fault: r.has_own_fault(),
                     installed_vips: (place.vips.iter())
@@ -350,4 +362,17 @@ impl<D: DataPlane> Driver<D> {
     fn live_places(&self) -> impl Iterator<Item = (RouterId, &Placement)> {
         (self.places.iter().enumerate()).filter_map(|(i, p)| p.as_ref().map(|p| (RouterId(i), p)))
     }
+}
+
+/// Router instant `t` on the wall clock, given one reading of both: `now` and `wall_now`.
+fn wall_time_at(
+    t: vrrp_core::Instant,
+    now: vrrp_core::Instant,
+    wall_now: SystemTime,
+) -> SystemTime {
+    let ago = std::time::Duration::from(now.saturating_since(t));
+    let ahead = std::time::Duration::from(t.saturating_since(now));
+    (wall_now.checked_sub(ago))
+        .and_then(|w| w.checked_add(ahead))
+        .unwrap_or(wall_now)
 }
