@@ -26,6 +26,12 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "-T" || a == "--genhash") {
         return genhash();
     }
+    if args.first().is_some_and(|a| cli::called_as_keepalived(a)) {
+        // Started as keepalived (e.g. systemd's `ExecStart=@/usr/sbin/vrrpd keepalived`):
+        // the process name too, which `pgrep keepalived` and `pidof keepalived` match. (Run
+        // through a `keepalived` link, the kernel already named it so.)
+        let _ = nix::sys::prctl::set_name(c"keepalived");
+    }
     let cli = match Cli::parse_args(&args) {
         Ok(cli) => cli,
         Err(err) => {

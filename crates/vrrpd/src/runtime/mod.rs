@@ -54,10 +54,6 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// Runs the daemon until it is told to stop. Blocks the calling thread.
 pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     crate::heap::configure();
-    // Before any thread exists, so that every thread inherits the mask.
-    if let Err(e) = signals::block_thread_dump_signal() {
-        tracing::warn!(error = %e, "SIGRTMAX not blocked");
-    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

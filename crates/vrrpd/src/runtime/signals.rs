@@ -16,16 +16,13 @@
 //! write to a closed pipe fails with `EPIPE` instead), and glibc's two internal real-time
 //! signals (32, 33).
 //!
-//! tokio's signal driver has no slot for `SIGRTMAX` itself, so that one is read from a
-//! signalfd: [`block_thread_dump_signal`] must run before the process starts any thread.
+//! The handlers are signal-hook's (one self-pipe for all of them, read by the event loop);
+//! tokio's own signal driver has no slot for `SIGRTMAX`.
 
 use std::io;
-use std::pin::Pin;
 
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{signal, SignalKind};
+use futures::StreamExt;
+use nix::sys::signal::Signal;
 
 use super::dumps;
 
@@ -55,8 +52,7 @@ pub fn request_of(signo: i32, ignore_sigint: bool) -> Option<Request> {
     }
 }
 
-/// The signals handled through tokio: every catchable one but those listed in the module
-/// documentation and `SIGRTMAX`.
+/// The signals handled: every catchable one but those listed in the module documentation.
 pub fn handled() -> Vec<i32> {
     use nix::libc::*;
     let skipped = [
@@ -65,7 +61,7 @@ pub fn handled() -> Vec<i32> {
     ];
     (1..SIGRTMIN())
         .filter(|s| *s < 32 && !skipped.contains(s))
-        .chain(SIGRTMIN()..SIGRTMAX())
+        .chain(SIGRTMIN()..=SIGRTMAX())
         .collect()
 }
 
@@ -83,49 +79,18 @@ pub fn name(signo: i32) -> String {
     }
 }
 
-/// Blocks `SIGRTMAX` in the calling thread, so that threads started afterwards inherit the
-/// mask and [`Signals`] reads it from a signalfd (blocked, it can no longer kill the process).
-/// Child processes start with an empty mask (the standard library resets it).
-pub fn block_thread_dump_signal() -> io::Result<()> {
-    thread_dump_set().thread_block().map_err(io::Error::from)
-}
-
-fn thread_dump_set() -> SigSet {
-    let mut set = SigSet::empty();
-    if let Ok(s) = Signal::try_from(nix::libc::SIGRTMAX()) {
-        set.add(s);
-    }
-    set
-}
-
 /// The installed handlers.
 pub struct Signals {
-    streams: Vec<(i32, tokio::signal::unix::Signal)>,
-    thread_dump: AsyncFd<SignalFd>,
+    stream: signal_hook_tokio::Signals,
     ignore_sigint: bool,
 }
 
 impl Signals {
-    /// Installs a handler for every signal of [`handled`] and opens the signalfd of
-    /// `SIGRTMAX` (blocked by [`block_thread_dump_signal`]). From here on, no signal but
+    /// Installs a handler for every signal of [`handled`]. From here on, no signal but
     /// SIGKILL and the fault signals ends the process.
     pub fn install(ignore_sigint: bool) -> io::Result<Self> {
-        let streams = handled()
-            .into_iter()
-            .map(|s| Ok((s, signal(SignalKind::from_raw(s))?)))
-            .collect::<io::Result<Vec<_>>>()?;
-        let fd = SignalFd::with_flags(
-            &thread_dump_set(),
-            SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
-        )?;
-        // `AsyncFd::new` is deprecated because it cannot check that `T` owns its descriptor
-        // (its safe successor is an `unsafe fn`); `SignalFd` does own it, and the `AsyncFd`
-        // owns the `SignalFd` for its whole lifetime.
-        #[allow(deprecated)]
-        let thread_dump = AsyncFd::new(fd)?;
         Ok(Signals {
-            streams,
-            thread_dump,
+            stream: signal_hook_tokio::Signals::new(handled())?,
             ignore_sigint,
         })
     }
@@ -134,7 +99,10 @@ impl Signals {
     /// Cancel-safe: a signal is not lost when the future is dropped.
     pub async fn recv(&mut self) -> Request {
         loop {
-            let signo = self.next_signal().await;
+            let Some(signo) = self.stream.next().await else {
+                // The stream never ends while `Signals` lives.
+                return std::future::pending().await;
+            };
             match request_of(signo, self.ignore_sigint) {
                 Some(request) => return request,
                 None if signo == nix::libc::SIGRTMAX() => tracing::info!(
@@ -145,37 +113,6 @@ impl Signals {
                 None => {
                     tracing::warn!(signal = %name(signo), "{} received and ignored", name(signo))
                 }
-            }
-        }
-    }
-
-    async fn next_signal(&mut self) -> i32 {
-        let streams = self.streams.iter_mut().map(|(signo, s)| {
-            let signo = *signo;
-            Box::pin(async move {
-                s.recv().await;
-                signo
-            }) as Pin<Box<dyn std::future::Future<Output = i32> + Send + '_>>
-        });
-        tokio::select! {
-            (signo, _, _) = futures::future::select_all(streams) => signo,
-            signo = read_signalfd(&self.thread_dump) => signo,
-        }
-    }
-}
-
-/// The next signal queued on the signalfd.
-async fn read_signalfd(fd: &AsyncFd<SignalFd>) -> i32 {
-    loop {
-        let Ok(mut ready) = fd.readable().await else {
-            return std::future::pending().await;
-        };
-        match fd.get_ref().read_signal() {
-            Ok(Some(info)) => return info.ssi_signo as i32,
-            Ok(None) => ready.clear_ready(),
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the signalfd failed");
-                ready.clear_ready();
             }
         }
     }
@@ -215,13 +152,11 @@ mod tests {
         use nix::libc::*;
         let h = handled();
         for s in [
-            SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGTSTP, 34, 63,
+            SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGTSTP, 34, 63, 64,
         ] {
             assert!(h.contains(&s), "{}", name(s));
         }
-        for s in [
-            SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGCHLD, SIGPIPE, 32, 33, 64,
-        ] {
+        for s in [SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGCHLD, SIGPIPE, 32, 33] {
             assert!(!h.contains(&s), "{}", name(s));
         }
     }
