@@ -41,6 +41,16 @@ pub enum Kind {
 /// Renders and writes one dump file (and clears the counters for [`Kind::StatsClear`]);
 /// failures are logged, never fatal.
 pub async fn write(running: &Running, trackers: &Trackers, kind: Kind) {
+    let pid = std::process::id();
+    match kind {
+        Kind::Data => tracing::info!("Printing VRRP data for process({pid}) on signal"),
+        Kind::Stats => tracing::info!("Printing VRRP stats for process({pid}) on signal"),
+        Kind::StatsClear => {
+            tracing::info!("Printing and clearing VRRP stats for process({pid}) on signal")
+        }
+        // keepalived logs nothing for the JSON signal.
+        Kind::Json => tracing::debug!("JSON dump requested"),
+    }
     let status = match running.handle.status().await {
         Ok(s) => s,
         Err(e) => return tracing::error!(error = %e, "dump: no status from the driver"),
