@@ -352,6 +352,26 @@ fn exporters_read_a_failover_script_flips_and_stats_clear() {
     let words: Vec<&str> = vips[0].split(' ').collect();
     assert_eq!((words[0], words[2]), ("192.0.2.100/24", "eth0"), "ParseVIP");
     assert!(vips[0].ends_with(" set"), "{}", vips[0]);
+    // The configured globals and the host's interfaces, read from the kernel.
+    assert!(
+        data_text.contains(" VRRP default protocol version = 3\n"),
+        "{data_text}"
+    );
+    assert!(data_text.contains(" Gratuitous ARP delay = 0\n"));
+    let eth0 = data_text
+        .split("\n Name = ")
+        .find(|b| b.starts_with("eth0\n"))
+        .expect("eth0 in the Interfaces section");
+    assert!(
+        eth0.contains(&format!("   IPv4 address = {}\n", r2.ipv4)),
+        "{eth0}"
+    );
+    assert!(eth0.contains("   State = UP, RUNNING\n"), "{eth0}");
+    assert!(
+        eth0.contains("   Tracking VRRP instances :\n     VI_1, weight 0"),
+        "{eth0}"
+    );
+    assert_eq!(vi.int("Number of interface and track script faults"), 0);
     let scripts = parse_scripts(&data_text);
     let (status, state) = &scripts["chk_flag"];
     assert_eq!(status, "GOOD");

@@ -100,7 +100,7 @@ fn dump_input(
     running: &Running,
     trackers: &Trackers,
     status: &DriverStatus,
-    interfaces: Vec<interfaces::Link>,
+    interfaces: Vec<InterfaceDump>,
 ) -> DumpInput {
     let cfg = &running.loaded.config;
     let policy = ScriptPolicy::from_global(&cfg.global_defs)
@@ -199,8 +199,8 @@ fn dump_input(
         sync_groups,
         scripts,
         interfaces: interfaces
-            .iter()
-            .map(|l| interface(l, &running.plans))
+            .into_iter()
+            .map(|l| with_tracking(l, &running.plans))
             .collect(),
         zone: Zone::Local,
         json_version: JsonVersion::from_config(cfg.global_defs.json_version),
@@ -213,7 +213,7 @@ fn instance(
     plan: &InstancePlan,
     live: &InstanceStatus,
     uid_gid: (u32, u32),
-    links: &[interfaces::Link],
+    links: &[InterfaceDump],
     script_state: &dyn Fn(&str) -> Option<TrackState>,
 ) -> InstanceDump {
     let r = &live.router;
@@ -237,8 +237,12 @@ fn instance(
     if live.vip_interface != live.interface {
         d.vmac_ifname = live.vip_interface.to_string();
     }
-    let link_up = |name: &str| links.iter().any(|l| l.name == name && l.up && l.running);
-    let own_link = plan.interface.as_deref().is_some_and(|i| !link_up(i));
+    // Whether interface `name` is up (`None`: not known, the links are read for the data file
+    // only).
+    let link_up = |name: &str| {
+        (!links.is_empty()).then(|| links.iter().any(|l| l.name == name && l.up && l.running))
+    };
+    let own_link = (plan.interface.as_deref()).is_some_and(|i| link_up(i) == Some(false));
     d.source_from_config = links
         .iter()
         .find(|l| Some(l.name.as_str()) == plan.interface.as_deref())
@@ -248,7 +252,7 @@ fn instance(
     // Weight-0 trackers whose object is failed (a reverse one: whose object is OK), plus the
     // instance's own interface: keepalived's "interface and track script faults".
     let failed = |t: &crate::convert::TrackerPlan| match &t.source {
-        TrackSource::Interface(name) => Some(!link_up(name)),
+        TrackSource::Interface(name) => link_up(name).map(|up| !up),
         TrackSource::Script(name) => script_state(name).map(|s| s == TrackState::Down),
         _ => None,
     };
@@ -279,8 +283,8 @@ fn tracking(plans: &[InstancePlan], matches: impl Fn(&TrackSource) -> bool) -> V
 }
 
 /// A host interface with the instances that run on it (weight 0) or track it.
-fn interface(l: &interfaces::Link, plans: &[InstancePlan]) -> InterfaceDump {
-    let mut tracking: Vec<TrackedDump> = (plans.iter())
+fn with_tracking(mut l: InterfaceDump, plans: &[InstancePlan]) -> InterfaceDump {
+    l.tracking = (plans.iter())
         .filter(|p| p.interface.as_deref() == Some(l.name.as_str()))
         .map(|p| TrackedDump {
             name: p.router.name.to_string(),
@@ -288,29 +292,15 @@ fn interface(l: &interfaces::Link, plans: &[InstancePlan]) -> InterfaceDump {
             reverse: false,
         })
         .collect();
-    for t in self::tracking(
+    for t in tracking(
         plans,
         |s| matches!(s, TrackSource::Interface(n) if *n == l.name),
     ) {
-        if !tracking.iter().any(|x| x.name == t.name) {
-            tracking.push(t);
+        if !l.tracking.iter().any(|x| x.name == t.name) {
+            l.tracking.push(t);
         }
     }
-    InterfaceDump {
-        name: l.name.clone(),
-        index: l.index,
-        ipv4: l.ipv4,
-        ipv6: l.ipv6,
-        mac: l.mac,
-        up: l.up,
-        running: l.running,
-        broadcast: l.broadcast,
-        loopback: l.loopback,
-        multicast: l.multicast,
-        mtu: l.mtu,
-        hw_type: l.hw_type.clone(),
-        tracking,
-    }
+    l
 }
 
 fn since_epoch(t: SystemTime) -> Duration {

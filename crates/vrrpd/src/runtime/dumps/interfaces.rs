@@ -1,40 +1,11 @@
 //! The host's interfaces as the data file lists them (keepalived lists every interface of its
 //! network namespace, in the kernel's order), read from netlink when the signal arrives.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 use futures::TryStreamExt;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
 use vrrp_net::Netlink;
 
-/// One interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    /// Name.
-    pub name: String,
-    /// ifindex.
-    pub index: u32,
-    /// The primary IPv4 address (the advert source, never one of our VIPs).
-    pub ipv4: Option<Ipv4Addr>,
-    /// An IPv6 link-local address.
-    pub ipv6: Option<Ipv6Addr>,
-    /// Hardware address.
-    pub mac: Option<[u8; 6]>,
-    /// IFF_UP.
-    pub up: bool,
-    /// IFF_RUNNING.
-    pub running: bool,
-    /// IFF_BROADCAST.
-    pub broadcast: bool,
-    /// IFF_LOOPBACK.
-    pub loopback: bool,
-    /// IFF_MULTICAST.
-    pub multicast: bool,
-    /// MTU.
-    pub mtu: u32,
-    /// keepalived's name of the hardware type.
-    pub hw_type: String,
-}
+use crate::dump::InterfaceDump;
 
 /// Why the interfaces could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -47,13 +18,14 @@ pub enum ReadError {
     Links(#[from] rtnetlink::Error),
 }
 
-/// Every interface of this network namespace, in ifindex order.
-pub async fn read() -> Result<Vec<Link>, ReadError> {
+/// Every interface of this network namespace, in ifindex order (without the instances
+/// tracking them).
+pub async fn read() -> Result<Vec<InterfaceDump>, ReadError> {
     let netlink = Netlink::new()?;
     let messages: Vec<LinkMessage> = (netlink.handle().link().get().execute())
         .try_collect()
         .await?;
-    let mut links: Vec<Link> = messages.iter().map(link_of).collect();
+    let mut links: Vec<InterfaceDump> = messages.iter().map(link_of).collect();
     links.sort_by_key(|l| l.index);
     // The addresses, picked as the advert source is (vrrp-net's rules).
     let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
@@ -67,9 +39,9 @@ pub async fn read() -> Result<Vec<Link>, ReadError> {
     Ok(links)
 }
 
-fn link_of(m: &LinkMessage) -> Link {
+fn link_of(m: &LinkMessage) -> InterfaceDump {
     let flags = m.header.flags;
-    let mut link = Link {
+    let mut link = InterfaceDump {
         name: String::new(),
         index: m.header.index,
         ipv4: None,
@@ -86,6 +58,7 @@ fn link_of(m: &LinkMessage) -> Link {
             LinkLayerType::Loopback => "LOOPBACK".into(),
             other => format!("UNKNOWN ({})", u16::from(other)),
         },
+        tracking: Vec::new(),
     };
     for attr in &m.attributes {
         match attr {
