@@ -152,6 +152,62 @@ pub struct Cli {
     #[arg(short = 'v', long = "version")]
     pub version: bool,
 
+    /// Don't remove IPVS topology on daemon stop (vrrpd has no IPVS; accepted).
+    #[arg(short = 'I', long = "dont-release-ipvs")]
+    pub dont_release_ipvs: bool,
+
+    /// Enter keepalived's genhash utility mode (not implemented: vrrpd only does VRRP).
+    #[arg(short = 'T', long = "genhash")]
+    pub genhash: bool,
+
+    /// Use specified pidfile for checkers child process (vrrpd has none; warns).
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid: Option<PathBuf>,
+
+    /// Report all address additions/deletions notified via netlink (not implemented; warns).
+    #[arg(short = 'a', long = "address-monitoring")]
+    pub address_monitoring: bool,
+
+    /// Use specified pidfile for BFD child process (vrrpd has no BFD; warns).
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
+    pub bfd_pid: Option<PathBuf>,
+
+    /// Enable SNMP subsystem (not implemented; warns).
+    #[arg(short = 'x', long = "snmp")]
+    pub snmp: bool,
+
+    /// Use the specified socket for master agent (no SNMP; warns).
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE")]
+    pub snmp_agent_socket: Option<String>,
+
+    /// keepalived's internal hand-over of the configuration to its children (accepted; warns).
+    #[arg(long = "config-fd", value_name = "FD")]
+    pub config_fd: Option<String>,
+
+    /// keepalived's perf profiling (debugging builds of keepalived only; accepted, warns).
+    #[arg(long = "perf", value_name = "WHEN", num_args = 0..=1, require_equals = true)]
+    pub perf: Option<Option<String>>,
+
+    /// keepalived's debug options (debugging builds of keepalived only; accepted, warns).
+    #[arg(long = "debug", value_name = "OPTIONS", num_args = 0..=1, require_equals = true)]
+    pub debug: Option<Option<String>>,
+
+    /// Disable keepalived's malloc checks (debugging builds only; accepted, warns).
+    #[arg(long = "no-mem-check")]
+    pub no_mem_check: bool,
+
+    /// Log keepalived's malloc checks (debugging builds only; accepted, warns).
+    #[arg(short = 'L', long = "mem-check-log")]
+    pub mem_check_log: bool,
+
+    /// Check OpenSSL's allocations (debugging builds of keepalived only; accepted, warns).
+    #[arg(short = 'O', long = "openssl-mem-check")]
+    pub openssl_mem_check: bool,
+
+    /// Arguments keepalived would report as unexpected (it starts anyway; so does vrrpd).
+    #[arg(value_name = "ARG", hide = true)]
+    pub unexpected: Vec<String>,
+
     /// Print the loaded configuration as YAML on standard output and exit (vrrpd only).
     #[arg(long = "convert")]
     pub convert: bool,
@@ -187,6 +243,119 @@ impl Cli {
     pub fn is_config_test(&self) -> bool {
         self.config_test.is_some()
     }
+
+    /// One sentence for each keepalived flag given that vrrpd accepts without doing what
+    /// keepalived does with it (keepalived's flags never stop vrrpd from starting).
+    pub fn ignored_flags(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut note = |given: bool, text: &str| {
+            if given {
+                out.push(text.to_string());
+            }
+        };
+        note(
+            self.check,
+            "-C/--check ignored: vrrpd only implements the VRRP subsystem",
+        );
+        note(
+            self.snmp || self.snmp_agent_socket.is_some(),
+            "-x/--snmp, -A/--snmp-agent-socket ignored: vrrpd has no SNMP agent",
+        );
+        note(
+            self.checkers_pid.is_some(),
+            "-c/--checkers_pid ignored: vrrpd has no checker process",
+        );
+        note(
+            self.bfd_pid.is_some(),
+            "-b/--bfd_pid ignored: vrrpd has no BFD process",
+        );
+        note(
+            self.address_monitoring,
+            "-a/--address-monitoring ignored: address changes are not logged",
+        );
+        note(
+            self.release_vips,
+            "-X/--release-vips ignored: not implemented",
+        );
+        note(
+            self.dont_release_vrrp,
+            "-V/--dont-release-vrrp ignored: VIPs are always released on stop",
+        );
+        note(
+            self.namespace.is_some(),
+            "-s/--namespace ignored: start vrrpd inside the namespace (ip netns exec)",
+        );
+        note(
+            self.core_dump || self.core_dump_pattern.is_some(),
+            "-m/-M ignored: core dumps follow the system's settings",
+        );
+        note(
+            self.log_facility.is_some() || self.log_file.is_some() || self.flush_log_file,
+            "-S/--log-facility, -g/--log-file, --flush-log-file ignored: logs go to the journal \
+             or standard error",
+        );
+        note(
+            self.config_fd.is_some(),
+            "--config-fd ignored: keepalived's internal option",
+        );
+        note(
+            self.perf.is_some()
+                || self.debug.is_some()
+                || self.no_mem_check
+                || self.mem_check_log
+                || self.openssl_mem_check,
+            "--perf, --debug, --no-mem-check, -L, -O ignored: keepalived debugging builds only",
+        );
+        if !self.unexpected.is_empty() {
+            out.push(format!(
+                "Unexpected argument(s): {} (ignored, as keepalived does)",
+                self.unexpected.join(" ")
+            ));
+        }
+        out
+    }
+}
+
+/// Whether the program runs under keepalived's name (`argv[0]` is `keepalived`, e.g. through
+/// the `/usr/sbin/keepalived -> vrrpd` link of the vrrpd-keepalived package).
+pub fn called_as_keepalived(argv0: &std::ffi::OsStr) -> bool {
+    Path::new(argv0).file_name() == Some(std::ffi::OsStr::new("keepalived"))
+}
+
+/// keepalived's version the dump files, signals and flags follow (`-v` under keepalived's
+/// name reports it, for the tools that parse it).
+pub const KEEPALIVED_VERSION: &str = "2.2.7";
+
+/// The `-v` / `--version` text (keepalived prints it on standard error). Its first line is
+/// `Keepalived vX.Y.Z (...)` under keepalived's name, as monitoring tools parse it (the
+/// second word, without its `v`, is the version); the `configure options` line names
+/// `--enable-json`, which exporters look for before they use the JSON dump.
+pub fn version_text(as_keepalived: bool) -> String {
+    let ours = env!("CARGO_PKG_VERSION");
+    let first = if as_keepalived {
+        format!("Keepalived v{KEEPALIVED_VERSION} (vrrpd {ours})")
+    } else {
+        format!("vrrpd v{ours} (keepalived-compatible: Keepalived v{KEEPALIVED_VERSION})")
+    };
+    let uname = nix::sys::utsname::uname().ok();
+    let running = uname.map_or_else(String::new, |u| {
+        format!(
+            "Running on {} {} {}\n",
+            u.sysname().to_string_lossy(),
+            u.release().to_string_lossy(),
+            u.version().to_string_lossy()
+        )
+    });
+    format!(
+        "{first}\n\n\
+         vrrpd {ours}: the VRRP subsystem of keepalived (configuration, flags, signals, notify \
+         scripts and dump files as Keepalived v{KEEPALIVED_VERSION}); MIT OR Apache-2.0\n\n\
+         {running}\n\
+         configure options: --enable-json --enable-vrrp-auth --enable-vrrp-vmac \
+         (keepalived's names for what vrrpd implements)\n\n\
+         Config options:  VRRP VRRP_AUTH VRRP_VMAC JSON SYSTEMD_NOTIFY\n\n\
+         System options:  \n"
+    )
 }
 
 /// The signal functions of `--signum` (keepalived's names, upper case).
@@ -467,5 +636,62 @@ mod tests {
         assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
         let version = parse(&["-v"]).unwrap();
         assert!(version.version);
+    }
+
+    #[test]
+    fn keepalived_only_flags_are_accepted_with_a_warning() {
+        let cli = parse(&[
+            "-x",
+            "-A",
+            "/s",
+            "-I",
+            "-c",
+            "/c.pid",
+            "-b",
+            "/b.pid",
+            "-a",
+            "--config-fd=4",
+            "--perf",
+            "--debug=TpM",
+            "-L",
+            "-O",
+            "--no-mem-check",
+            "-T",
+            "stray",
+        ])
+        .unwrap();
+        assert!(cli.snmp && cli.dont_release_ipvs && cli.address_monitoring && cli.genhash);
+        let warnings = cli.ignored_flags().join("\n");
+        for what in [
+            "-x/--snmp",
+            "-c/--checkers_pid",
+            "-b/--bfd_pid",
+            "-a/--address-monitoring",
+            "--config-fd",
+            "--perf",
+            "Unexpected argument(s): stray",
+        ] {
+            assert!(warnings.contains(what), "{what}: {warnings}");
+        }
+        // -I does nothing in keepalived either without IPVS: no warning.
+        assert!(parse(&["-I", "-R", "-n"])
+            .unwrap()
+            .ignored_flags()
+            .is_empty());
+    }
+
+    #[test]
+    fn keepalived_name_and_version_line() {
+        assert!(called_as_keepalived(std::ffi::OsStr::new(
+            "/usr/sbin/keepalived"
+        )));
+        assert!(called_as_keepalived(std::ffi::OsStr::new("keepalived")));
+        assert!(!called_as_keepalived(std::ffi::OsStr::new(
+            "/usr/sbin/vrrpd"
+        )));
+        let text = version_text(true);
+        assert!(text.starts_with("Keepalived v2.2.7 (vrrpd "), "{text}");
+        assert!(text.contains("--enable-json"));
+        assert!(version_text(false).starts_with("vrrpd v"));
     }
 }

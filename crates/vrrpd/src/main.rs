@@ -1,13 +1,15 @@
 //! `vrrpd`: the keepalived-compatible VRRP daemon's command line front end.
 //!
-//! Implemented here: `--signum`, `-v`, `-t`, `-d`, `--convert`; a normal run loads the
-//! configuration and hands over to [`vrrpd::daemon::run_daemon`].
+//! Implemented here: `--signum`, `-v`, `-t`, `-d`, `-u`, `--convert`, the warnings about
+//! keepalived flags vrrpd accepts but does not act on, `-T` (refused: genhash is not a
+//! daemon); a normal run loads the configuration and hands over to
+//! [`vrrpd::daemon::run_daemon`].
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use vrrpd::cli::Cli;
+use vrrpd::cli::{self, Cli};
 use vrrpd::config::{Diagnostic, ExitClass};
 use vrrpd::loader::{self, Outcome};
 use vrrpd::{daemon, yaml};
@@ -15,8 +17,22 @@ use vrrpd::{daemon, yaml};
 /// keepalived's exit code for configuration errors at startup (`KEEPALIVED_EXIT_CONFIG`).
 const EXIT_CONFIG: u8 = 2;
 
+/// keepalived's exit code when it cannot do what it is asked (`KEEPALIVED_EXIT_FATAL`).
+const EXIT_FATAL: u8 = 1;
+
 fn main() -> ExitCode {
-    let cli = match Cli::parse_args(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // keepalived's genhash mode takes the rest of the command line as its own arguments.
+    if args.get(1).is_some_and(|a| a == "-T" || a == "--genhash") {
+        return genhash();
+    }
+    if args.first().is_some_and(|a| cli::called_as_keepalived(a)) {
+        // Started as keepalived (e.g. systemd's `ExecStart=@/usr/sbin/vrrpd keepalived`):
+        // the process name too, which `pgrep keepalived` and `pidof keepalived` match. (Run
+        // through a `keepalived` link, the kernel already named it so.)
+        let _ = nix::sys::prctl::set_name(c"keepalived");
+    }
+    let cli = match Cli::parse_args(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -35,14 +51,18 @@ fn main() -> ExitCode {
     }
     if cli.version {
         // keepalived prints its version on stderr.
-        eprintln!(
-            "vrrpd v{} (keepalived-compatible VRRP daemon; configuration as Keepalived v2.2.7)",
-            env!("CARGO_PKG_VERSION")
-        );
+        let as_keepalived = args.first().is_some_and(|a| cli::called_as_keepalived(a));
+        eprint!("{}", cli::version_text(as_keepalived));
         return ExitCode::SUCCESS;
     }
-    if cli.check {
-        eprintln!("vrrpd: -C/--check ignored: vrrpd only implements the VRRP subsystem");
+    if cli.genhash {
+        return genhash();
+    }
+    for warning in cli.ignored_flags() {
+        eprintln!("vrrpd: warning: {warning}");
+    }
+    if let Some(mask) = cli.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
 
     let outcome = loader::load(&cli);
@@ -78,6 +98,15 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     daemon::run_daemon(&cli, *loaded)
+}
+
+/// `-T`: keepalived's genhash utility (a health-checker tool), which vrrpd does not have.
+fn genhash() -> ExitCode {
+    eprintln!(
+        "vrrpd: -T/--genhash is keepalived's health-checker utility; vrrpd only implements \
+         VRRP (use genhash from the keepalived package)"
+    );
+    ExitCode::from(EXIT_FATAL)
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

@@ -220,3 +220,94 @@ fn dump_check_flag_and_refusals_before_the_daemon() {
     let o = vrrpd(&["-e", "-f", data("broken/bad_values.conf").to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+/// The binary under keepalived's name, as the vrrpd-keepalived package installs it
+/// (`/usr/sbin/keepalived -> vrrpd`); the link lives in `dir`.
+fn keepalived_link(dir: &Path) -> PathBuf {
+    let link = dir.join("keepalived");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vrrpd"), &link).unwrap();
+    link
+}
+
+/// The version as mehdy/keepalived-exporter reads it from `keepalived -v`: standard error,
+/// at least two lines, the first line's second word without its leading `v`.
+fn exporter_version(stderr: &str) -> Option<String> {
+    let (first, _rest) = stderr.split_once('\n')?;
+    let word = first.split(' ').nth(1)?;
+    Some(word.get(1..)?.to_string())
+}
+
+#[test]
+fn under_keepalived_name_version_parses_as_keepalived() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = keepalived_link(dir.path());
+    let ours = Command::new(&link).arg("-v").output().unwrap();
+    assert_eq!(code(&ours), 0);
+    assert!(ours.stdout.is_empty(), "keepalived prints -v on stderr");
+    let theirs = keepalived(&["-v"]);
+    let (ours, theirs) = (stderr(&ours), stderr(&theirs));
+    // Both first lines are `Keepalived vX.Y.Z (...)` with a version the exporters parse.
+    assert!(ours.starts_with("Keepalived v2.2.7 (vrrpd "), "{ours}");
+    assert!(theirs.starts_with("Keepalived v"), "{theirs}");
+    let version = exporter_version(&ours).expect("a version the exporter parses");
+    assert_eq!(version, "2.2.7");
+    let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+    assert!(
+        parts >= vec![1, 4, 0],
+        "exporters need >= 1.3.8 for --signum, 1.4.0 for scripts"
+    );
+    assert!(exporter_version(&theirs).is_some());
+    // The exporter's JSON check: `keepalived --version` output contains `--enable-json`.
+    let long = Command::new(&link).arg("--version").output().unwrap();
+    assert!(stderr(&long).contains("--enable-json"));
+    assert!(stderr(&keepalived(&["--version"])).contains("--enable-json"));
+    // Under its own name the first line says vrrpd.
+    assert!(stderr(&vrrpd(&["-v"])).starts_with("vrrpd v"));
+}
+
+/// Every option `keepalived --help` lists is accepted (with a warning where vrrpd does not do
+/// what it does), never a usage error; `-T` (genhash, not a daemon) says why it cannot run.
+#[test]
+fn every_keepalived_option_is_accepted() {
+    let help = stderr(&keepalived(&["--help"]));
+    let conf = data("openshift-master.conf");
+    let conf = conf.to_str().unwrap();
+    let mut seen = 0;
+    for line in help.lines().map(str::trim_start) {
+        // `-f, --use-file=FILE   ...`, `    --all   ...`, `-t, --config-test[=LOG_FILE] ...`
+        let Some(spec) = line.split("  ").next().filter(|s| s.starts_with('-')) else {
+            continue;
+        };
+        let long = spec.split(", ").last().unwrap();
+        let (name, arg) = match long.split_once('=') {
+            Some((n, a)) => (n, Some(a)),
+            None => (long.split(' ').next().unwrap(), None),
+        };
+        let mut args: Vec<String> = match arg {
+            Some(a) if a.starts_with('[') => vec![name.to_string()],
+            Some(_) if name == "--signum" => vec![format!("{name}=JSON")],
+            Some(_) if name == "--log-facility" => vec![format!("{name}=local1")],
+            Some(_) if name == "--umask" => vec![format!("{name}=022")],
+            Some(_) => vec![format!("{name}=/tmp/x")],
+            None if name == "--config-id" => vec![name.into(), "lb1".into()],
+            None => vec![name.to_string()],
+        };
+        args.extend(["-t".into(), "-f".into(), conf.into()]);
+        let o = vrrpd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = stderr(&o);
+        if name == "--genhash" {
+            assert_eq!(code(&o), 1);
+            assert!(err.contains("genhash"), "{err}");
+        } else {
+            assert!(
+                !err.contains("error: unexpected") && !err.contains("error: invalid"),
+                "{name}: {err}"
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 30, "keepalived --help lists {seen} options");
+    // Positional arguments: keepalived reports them and starts anyway.
+    let o = vrrpd(&["-t", "-f", conf, "stray"]);
+    assert!(stderr(&o).contains("Unexpected argument(s): stray"));
+}

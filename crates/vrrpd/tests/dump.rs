@@ -220,7 +220,8 @@ fn basic() -> DumpInput {
                 &["VI_V2", "VI_V3"],
             ),
         ],
-        utc_offset_secs: 0,
+        zone: Zone::Utc,
+        json_version: JsonVersion::V1,
     }
 }
 
@@ -298,7 +299,8 @@ fn sync() -> DumpInput {
                 &["VI_A", "VI_B", "VI_C"],
             ),
         ],
-        utc_offset_secs: 0,
+        zone: Zone::Utc,
+        json_version: JsonVersion::V1,
     }
 }
 
@@ -372,7 +374,8 @@ fn options() -> DumpInput {
             ..ScriptDump::default()
         }],
         interfaces: vec![],
-        utc_offset_secs: 0,
+        zone: Zone::Utc,
+        json_version: JsonVersion::V1,
     }
 }
 
@@ -580,14 +583,34 @@ fn quoting_and_paths() {
         quote_command(&split_command("/bin/true \"a b\" c")),
         "'/bin/true' 'a b' 'c'"
     );
-    assert_eq!(DumpKind::Data.path(None), Path::new("/tmp/keepalived.data"));
+    fn tmp(d: &str) -> Option<&std::ffi::OsStr> {
+        Some(std::ffi::OsStr::new(d))
+    }
     assert_eq!(
-        DumpKind::Json.path(Some(std::ffi::OsStr::new("/run/x"))),
+        DumpKind::Data.path(None, None),
+        Path::new("/tmp/keepalived.data")
+    );
+    assert_eq!(
+        DumpKind::Json.path(tmp("/run/x"), None),
         Path::new("/run/x/keepalived.json")
     );
     assert_eq!(
-        DumpKind::Stats.path(Some(std::ffi::OsStr::new(""))),
+        DumpKind::Stats.path(tmp(""), None),
         Path::new("/tmp/keepalived.stats")
+    );
+    // state_dump_file / stats_dump_file / json_dump_file: absolute as given, relative in the
+    // temporary directory, a trailing `/` names a directory.
+    assert_eq!(
+        DumpKind::Data.path(None, Some("/var/lib/k/state.txt")),
+        Path::new("/var/lib/k/state.txt")
+    );
+    assert_eq!(
+        DumpKind::Stats.path(tmp("/run/x"), Some("s.txt")),
+        Path::new("/run/x/s.txt")
+    );
+    assert_eq!(
+        DumpKind::Json.path(None, Some("/srv/")),
+        Path::new("/srv/keepalived.json")
     );
 }
 
@@ -609,4 +632,43 @@ fn write_atomic_replaces_the_file() {
 #[test]
 fn no_instances_no_json() {
     assert_eq!(render_json(&DumpInput::default()), "");
+}
+
+#[test]
+fn json_version_2_wraps_the_array_in_vrrp() {
+    // keepalived 2.2.8+ with `json_version 2`: `{"vrrp":[…]}`, the same instances.
+    let v1 = render_json(&basic());
+    let v2 = render_json(&DumpInput {
+        json_version: JsonVersion::V2,
+        ..basic()
+    });
+    assert_eq!(v2, format!("{{\"vrrp\":{}}}\n", v1.trim_end()));
+    assert_eq!(JsonVersion::from_config(2), JsonVersion::V2);
+    assert_eq!(JsonVersion::from_config(1), JsonVersion::V1);
+}
+
+#[test]
+fn globals_from_a_default_configuration_are_keepalived_defaults() {
+    let g = vrrpd::config::model::GlobalDefs::default();
+    assert_eq!(
+        GlobalsDump::from_config(&g, "host1", (0, 0), 0o177),
+        GlobalsDump {
+            router_id: "host1".into(),
+            ..GlobalsDump::default()
+        }
+    );
+    let g = vrrpd::config::model::GlobalDefs {
+        router_id: Some("lb1".into()),
+        vrrp_strict: true,
+        vrrp_version: 3,
+        vrrp_garp_interval_us: 1000,
+        enable_script_security: true,
+        ..Default::default()
+    };
+    let d = GlobalsDump::from_config(&g, "host1", (7, 8), 0o22);
+    assert_eq!(d.router_id, "lb1");
+    assert!(d.strict && d.script_security);
+    assert_eq!(d.default_version, 3);
+    assert_eq!(d.garp_interval, Duration::from_millis(1));
+    assert_eq!((d.script_uid_gid, d.umask), ((7, 8), 0o22));
 }

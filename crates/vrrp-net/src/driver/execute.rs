@@ -105,6 +105,7 @@ impl<D: DataPlane> Driver<D> {
             let event = match event {
                 CoreEvent::StateChanged { from, to, reason } => {
                     tracing::debug!(parent: &span, %from, %to, %reason, "state changed");
+                    self.record_state_change(id);
                     Event::StateChanged {
                         instance,
                         name,

@@ -1,7 +1,9 @@
 //! [`Handle`], the embedding API of a running driver: each call is a [`Command`] sent to the
 //! driver task over a channel, most with a one-shot channel for the answer.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -30,6 +32,18 @@ pub struct InstanceStatus {
     pub vip_interface: Arc<str>,
     /// The router's view.
     pub router: Status,
+    /// When the current state was entered ([`Status::since`]), on the wall clock as read
+    /// when the change happened, so the same in every snapshot (`None` before the first
+    /// transition).
+    pub since: Option<SystemTime>,
+    /// The router's next deadline ([`vrrp_core::Router::poll_timeout`]: advert or
+    /// Active_Down timer) on the wall clock; `None` when no timer runs (Fault, stopped).
+    pub next_timeout: Option<SystemTime>,
+    /// True when the router's own conditions (link, trackers) demand Fault
+    /// ([`vrrp_core::Router::has_own_fault`]); false while only its sync group holds it there.
+    pub own_fault: bool,
+    /// The router's VIPs this driver installed and still holds, in configuration order.
+    pub installed_vips: Vec<IpAddr>,
 }
 
 /// One sync group.

@@ -145,6 +145,7 @@ mod vmac;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::{broadcast, mpsc};
 use vrrp_core::packet::Family;
@@ -286,6 +287,10 @@ struct Driver<D> {
     statics: routes::Statics,
     /// How long the routers wait before they start (`vrrp_startup_delay`).
     startup_delay: std::time::Duration,
+    /// When each router entered its current state, on the wall clock as read when the
+    /// change was reported (so that every status reports the same time, as keepalived's
+    /// `last_transition`).
+    entered: HashMap<RouterId, SystemTime>,
 }
 
 impl<D: DataPlane> Driver<D> {
@@ -310,6 +315,7 @@ impl<D: DataPlane> Driver<D> {
             commands: Vec::new(),
             statics: routes::Statics::default(),
             startup_delay: cfg.startup_delay,
+            entered: HashMap::new(),
         }
     }
 
@@ -323,16 +329,40 @@ impl<D: DataPlane> Driver<D> {
         self.places.get(id.0).and_then(Option::as_ref)
     }
 
-    /// A status snapshot.
+    /// Router instant `t` on the wall clock, against one reading of both clocks now.
+    fn wall_time(&self, t: vrrp_core::Instant) -> SystemTime {
+        wall_time_at(t, self.now(), SystemTime::now())
+    }
+
+    /// Records when router `id` entered its current state (see `entered`).
+    fn record_state_change(&mut self, id: RouterId) {
+        if let Some(since) = self.node.get(id).and_then(|r| r.status().since) {
+            let at = self.wall_time(since);
+            self.entered.insert(id, at);
+        }
+    }
+
+    /// A status snapshot. The state-entry times are those recorded at each change; the
+    /// deadlines are put on the wall clock against one reading of both clocks.
     fn status(&self) -> DriverStatus {
+        let (now, wall_now) = (self.now(), SystemTime::now());
+        let wall = |t: vrrp_core::Instant| wall_time_at(t, now, wall_now);
         let instances = (self.node.routers())
             .filter_map(|(id, r)| {
                 let place = self.place(id)?;
+                let router = r.status();
                 Some(InstanceStatus {
                     index: id.0,
                     interface: place.ifname.clone(),
                     vip_interface: place.vip_ifname.clone(),
-                    router: r.status(),
+                    since: (self.entered.get(&id).copied()).or_else(|| router.since.map(wall)),
+                    next_timeout: r.poll_timeout().map(wall),
+                    own_fault: r.has_own_fault(),
+                    installed_vips: (place.vips.iter())
+                        .filter(|v| self.vips.owns(place.vip_ifindex, v.addr))
+                        .map(|v| v.addr)
+                        .collect(),
+                    router,
                 })
             })
             .collect();
@@ -353,4 +383,17 @@ impl<D: DataPlane> Driver<D> {
     fn live_places(&self) -> impl Iterator<Item = (RouterId, &Placement)> {
         (self.places.iter().enumerate()).filter_map(|(i, p)| p.as_ref().map(|p| (RouterId(i), p)))
     }
+}
+
+/// Router instant `t` on the wall clock, given one reading of both: `now` and `wall_now`.
+fn wall_time_at(
+    t: vrrp_core::Instant,
+    now: vrrp_core::Instant,
+    wall_now: SystemTime,
+) -> SystemTime {
+    let ago = std::time::Duration::from(now.saturating_since(t));
+    let ahead = std::time::Duration::from(t.saturating_since(now));
+    (wall_now.checked_sub(ago))
+        .and_then(|w| w.checked_add(ahead))
+        .unwrap_or(wall_now)
 }

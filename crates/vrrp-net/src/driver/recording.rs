@@ -742,3 +742,50 @@ fn golden_recorded_operations_match() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// [`Driver::status`] reports when the state was entered (put on the wall clock when the
+/// change happened) and the next deadline on the wall clock, the VIPs the driver holds and
+/// whether a Fault is the router's own.
+#[test]
+fn status_reports_wall_times_installed_vips_and_own_fault() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut s = Scenario::new();
+        for line in [
+            "interface eth0 index=2 mac=02:00:00:00:00:0a ipv4=192.0.2.10",
+            "instance VI_1 eth0 vrid=1 prio=100 vips=192.0.2.1,192.0.2.2",
+            "start",
+            "run 10",
+        ] {
+            s.step(line).await;
+        }
+        let before = std::time::SystemTime::now();
+        let st = s.driver.status();
+        let after = std::time::SystemTime::now();
+        let i = &st.instances[0];
+        assert_eq!(i.router.state, vrrp_core::State::Active);
+        assert_eq!(i.installed_vips, ips("192.0.2.1,192.0.2.2"));
+        assert!(!i.own_fault);
+        // Active since the end of Master_Down_Interval (about 3.6 s); now is 10 s.
+        let since = i.router.since.expect("a transition happened");
+        let ago = std::time::Duration::from(s.driver.now().saturating_since(since));
+        assert!(ago > std::time::Duration::from_secs(6), "{ago:?}");
+        // Put on the wall clock when the change was reported (the virtual clock stood at
+        // the change then, so here: the real time of that step), the same in every snapshot.
+        let wall = i.since.expect("a wall time");
+        assert!(wall <= before && wall + std::time::Duration::from_secs(60) > before);
+        assert_eq!(s.driver.status().instances[0].since, Some(wall), "stable");
+        // The next advert is due within the advert interval.
+        let next = i.next_timeout.expect("an advert timer runs");
+        assert!(next >= before && next <= after + std::time::Duration::from_secs(1));
+
+        s.step("link eth0 down").await;
+        let i = &s.driver.status().instances[0];
+        assert_eq!(i.router.state, vrrp_core::State::Fault);
+        assert!(i.own_fault);
+        assert!(i.installed_vips.is_empty());
+    });
+}

@@ -11,7 +11,10 @@
 //!   without `notify_deleted`); new ones start as at startup; tracked objects keep their
 //!   state; the notifier takes the new notify configuration after the notifications of the
 //!   removed instances are queued.
-//! - SIGUSR1 / SIGUSR2 / SIGRTMIN+2: keepalived's data, stats and JSON dump files.
+//! - SIGUSR1 / SIGUSR2 / SIGRTMAX-1 / SIGRTMIN+2: keepalived's data, stats, stats-and-clear
+//!   and JSON dump files ([`dumps`]).
+//! - Every other catchable signal is logged and ignored ([`signals`]), from the start of the
+//!   runtime on.
 //! - systemd: `READY=1` once the routers run, `RELOADING=1` / `STOPPING=1`, and `WATCHDOG=1`
 //!   from the event loop itself, so a hung loop is noticed.
 
@@ -19,12 +22,12 @@ mod dumps;
 pub mod host;
 pub mod plan;
 pub mod reload;
+pub mod signals;
 pub mod trackers;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast;
 use vrrp_net::driver::{self, Event, Handle};
 
@@ -103,6 +106,14 @@ struct Services {
 }
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
+    // First of all: from here on no stray signal ends the process.
+    let signals = match signals::Signals::install(cli.ignore_sigint) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot install signal handlers");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
     let _pids = match pid_files(cli) {
         Ok(p) => p,
         Err(e) => {
@@ -125,7 +136,7 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     // the first adverts leave before the services below are set up.
     let events = running.handle.subscribe();
     tokio::task::yield_now().await;
-    let code = event_loop(cli, running, events).await;
+    let code = event_loop(cli, running, events, signals).await;
     tracing::info!("Stopped vrrpd");
     code
 }
@@ -211,21 +222,8 @@ async fn event_loop(
     cli: &Cli,
     mut running: Running,
     mut events: broadcast::Receiver<Event>,
+    mut signals: signals::Signals,
 ) -> ExitCode {
-    let signals = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-        signal(SignalKind::from_raw(libc_sigrtmin() + 2)),
-    );
-    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1), Ok(mut usr2), Ok(mut json)) =
-        signals
-    else {
-        tracing::error!("cannot install signal handlers");
-        return ExitCode::from(EXIT_FATAL);
-    };
     let notifier = Notifier::start(notifier_config(&running.loaded));
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
@@ -239,17 +237,16 @@ async fn event_loop(
     let mut settling = false;
     loop {
         tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv(), if !cli.ignore_sigint => break,
-            _ = hup.recv() => {
-                systemd_notify(&[sd_notify::NotifyState::Reloading]);
-                tracing::info!("Reloading: SIGHUP received");
-                reload(cli, &mut running, &mut svc, &mut events).await;
-                systemd_notify(&[sd_notify::NotifyState::Ready]);
-            }
-            _ = usr1.recv() => dumps::write(&running, dumps::Kind::Data).await,
-            _ = usr2.recv() => dumps::write(&running, dumps::Kind::Stats).await,
-            _ = json.recv() => dumps::write(&running, dumps::Kind::Json).await,
+            request = signals.recv() => match request {
+                signals::Request::Stop => break,
+                signals::Request::Reload => {
+                    systemd_notify(&[sd_notify::NotifyState::Reloading]);
+                    tracing::info!("Reloading: SIGHUP received");
+                    reload(cli, &mut running, &mut svc, &mut events).await;
+                    systemd_notify(&[sd_notify::NotifyState::Ready]);
+                }
+                signals::Request::Dump(kind) => dumps::write(&running, &svc.trackers, kind).await,
+            },
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 systemd_notify(&[sd_notify::NotifyState::Watchdog]);
             }
@@ -477,11 +474,6 @@ async fn reload(
         "Reload finished"
     );
     crate::heap::release_free_memory();
-}
-
-/// The numeric SIGRTMIN of the C library (glibc: 34), for keepalived's JSON signal.
-fn libc_sigrtmin() -> i32 {
-    nix::libc::SIGRTMIN()
 }
 
 /// Logs a driver event in keepalived's words and runs the notifications it calls for. The

@@ -95,6 +95,18 @@ impl Trackers {
             .unwrap_or(&[])
     }
 
+    /// The `vrrp_script`s running now: configured name, counter and run state, and the last
+    /// state each reported (`None`: no verdict yet).
+    pub fn scripts(
+        &self,
+    ) -> impl Iterator<Item = (&str, track::script::Progress, Option<TrackState>)> + '_ {
+        self.scripts.iter().map(|s| {
+            let name = s.spec.name.as_str();
+            let known = self.known.get(&(Kind::Script, name.to_string())).copied();
+            (name, s.handle.progress(), known)
+        })
+    }
+
     /// Records an update's state (for [`Trackers::reload`]) and returns the trackers it feeds.
     pub fn record(&mut self, kind: Kind, update: &TrackerUpdate) -> &[(usize, TrackerId)] {
         let key = (kind, update.name.clone());

@@ -18,12 +18,14 @@
 //! to BAD (the counter drops to 0); an opposite result restarts the streak.
 //!
 //! [`spawn`] starts a tokio task that sends a [`TrackerUpdate`] (state [`TrackState::Up`] for
-//! GOOD, [`TrackState::Down`] for BAD) on the first verdict and on every change.
+//! GOOD, [`TrackState::Down`] for BAD) on the first verdict and on every change;
+//! [`ScriptHandle::progress`] tells the counter and whether a run is in progress (the dump
+//! files' `Result` and `State`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{info, warn};
@@ -170,12 +172,22 @@ impl RiseFall {
     }
 }
 
+/// Where a script's runner stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The rise/fall counter ([`RiseFall::counter`]).
+    pub counter: u32,
+    /// True while a run is in progress.
+    pub running: bool,
+}
+
 /// A running `vrrp_script`. Dropping it aborts the task and SIGKILLs a running script's process
 /// group; [`ScriptHandle::stop`] does the same and waits for it.
 #[derive(Debug)]
 pub struct ScriptHandle {
     name: String,
     stop: Option<oneshot::Sender<()>>,
+    progress: watch::Receiver<Progress>,
     task: JoinHandle<()>,
 }
 
@@ -183,6 +195,11 @@ impl ScriptHandle {
     /// The script's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The counter and whether a run is in progress, now.
+    pub fn progress(&self) -> Progress {
+        *self.progress.borrow()
     }
 
     /// Stops the runner; a running script gets SIGTERM, then SIGKILL after 2 s.
@@ -209,11 +226,23 @@ pub fn spawn(
 ) -> Result<ScriptHandle, ScriptError> {
     let cmd = spec.prepare(policy)?;
     let (stop_tx, stop_rx) = oneshot::channel();
+    let counter = RiseFall::new(spec.rise, spec.fall, spec.init_fail);
+    let (progress_tx, progress) = watch::channel(Progress {
+        counter: counter.counter(),
+        running: false,
+    });
     let name = spec.name.clone();
-    let task = tokio::spawn(run_loop(spec, Arc::new(cmd), tx, stop_rx));
+    let task = tokio::spawn(run_loop(
+        spec,
+        Arc::new(cmd),
+        (counter, progress_tx),
+        tx,
+        stop_rx,
+    ));
     Ok(ScriptHandle {
         name,
         stop: Some(stop_tx),
+        progress,
         task,
     })
 }
@@ -221,10 +250,16 @@ pub fn spawn(
 async fn run_loop(
     spec: ScriptSpec,
     cmd: Arc<PreparedCommand>,
+    (mut counter, progress): (RiseFall, watch::Sender<Progress>),
     tx: mpsc::Sender<TrackerUpdate>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut counter = RiseFall::new(spec.rise, spec.fall, spec.init_fail);
+    let report = |counter: &RiseFall, running: bool| {
+        progress.send_replace(Progress {
+            counter: counter.counter(),
+            running,
+        });
+    };
     if spec.init_fail {
         let update = TrackerUpdate {
             name: spec.name.clone(),
@@ -267,6 +302,7 @@ async fn run_loop(
                 let (cancel_tx, cancel_rx) = oneshot::channel();
                 let task = tokio::spawn(run_once(cmd.clone(), policy, cancel_rx));
                 running = Some((AbortOnDrop(task), cancel_tx));
+                report(&counter, true);
             }
             result = async { (&mut running.as_mut().expect("guarded").0 .0).await }, if running.is_some() => {
                 running = None;
@@ -277,7 +313,9 @@ async fn run_loop(
                     // flapping checks): at info level, so users can see what a check does.
                     info!(script = %spec.name, "VRRP_Script({}) {}", spec.name, outcome);
                 }
-                let Some(good) = counter.record(success) else { continue };
+                let verdict = counter.record(success);
+                report(&counter, false);
+                let Some(good) = verdict else { continue };
                 let detail = if good {
                     format!("succeeded (rise {})", spec.rise)
                 } else {

@@ -23,10 +23,25 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(host: &Host, dir: &Path, conf: &str) -> Daemon {
+        Daemon::start_program(host, dir, conf, Path::new(BIN), None)
+    }
+
+    /// As [`Daemon::start`], running `program` (e.g. a `keepalived` link to [`BIN`]) with
+    /// `arg0` as its `argv[0]` if given.
+    pub fn start_program(
+        host: &Host,
+        dir: &Path,
+        conf: &str,
+        program: &Path,
+        arg0: Option<&str>,
+    ) -> Daemon {
         let name = &host.name;
         let conf_path = dir.join(format!("{name}.conf"));
         std::fs::write(&conf_path, conf).unwrap();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(program);
+        if let Some(arg0) = arg0 {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+        }
         cmd.arg("-f")
             .arg(&conf_path)
             .args(["-n", "-l", "-P", "-p"])
