@@ -200,3 +200,66 @@ fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
     assert_eq!(json[0]["data"]["iname"], "VI_1");
     assert_eq!(json[0]["data"]["state"], 2, "MASTER");
 }
+
+#[test]
+fn track_interface_down_puts_the_instance_in_fault() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    r1.netns
+        .ip(&[
+            "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ])
+        .unwrap();
+    for end in ["trk0", "trk1"] {
+        r1.netns.ip(&["link", "set", end, "up"]).unwrap();
+    }
+    let track = "    track_interface {\n        trk0\n    }\n";
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, track)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(2), || has_vip(r1)));
+    r1.netns.ip(&["link", "set", "trk0", "down"]).unwrap();
+    a.expect(&["(VI_1) Entering FAULT STATE"], Duration::from_secs(3));
+    assert!(
+        wait_until(Duration::from_secs(2), || !has_vip(r1)),
+        "the VIP is released in FAULT"
+    );
+    r1.netns.ip(&["link", "set", "trk0", "up"]).unwrap();
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(2), || has_vip(r1)));
+}
+
+/// `brd`, `scope` and `noprefixroute` of a `virtual_ipaddress` line, as `ip -j addr` shows them.
+#[test]
+fn address_options_reach_the_kernel() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    let vips = "    virtual_ipaddress {\n        198.51.100.7/24 brd 198.51.100.127 scope link noprefixroute\n    }\n";
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, vips)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let vip: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    assert!(wait_until(Duration::from_secs(2), || r1
+        .has_address(vip)
+        .unwrap()));
+    let addrs: serde_json::Value =
+        serde_json::from_str(&r1.netns.ip(&["-j", "addr", "show", "dev", "eth0"]).unwrap())
+            .unwrap();
+    let info = addrs[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["local"] == "198.51.100.7")
+        .cloned()
+        .unwrap_or_else(|| panic!("{addrs:#}"));
+    assert_eq!(info["broadcast"], "198.51.100.127", "{info:#}");
+    assert_eq!(info["scope"], "link", "{info:#}");
+    assert_eq!(info["noprefixroute"], true, "{info:#}");
+    let routes = r1
+        .netns
+        .ip(&["route", "show", "dev", "eth0", "198.51.100.0/24"])
+        .unwrap();
+    assert!(routes.trim().is_empty(), "noprefixroute: {routes}");
+}
