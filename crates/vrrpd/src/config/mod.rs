@@ -10,8 +10,10 @@
 //!    tokens of their own and end the logical line). Every token keeps its file, line and column.
 //! 3. [`tree`]: groups lines into keyword nodes with `{ ... }` blocks.
 //! 4. [`parse`] with [`keywords`]: dispatches each keyword through static tables (one per block
-//!    kind, with argument syntax, description and support status) into the typed [`model`].
-//!    Argument parsing helpers live in [`values`].
+//!    kind, with argument syntax, description and [`status`]) into the typed [`model`].
+//!    Argument parsing helpers live in [`values`]. Every line whose keyword vrrpd does not act
+//!    on is recorded ([`usage`]) and noted at its position: the `-t` output, the startup
+//!    warnings and refusals, and the configuration reference all come from the statuses.
 //! 5. [`resolve`]: applies keepalived 2.2.7's defaults and checks (priority/state defaults,
 //!    version per family, advert_int rounding, tracker weights, sync groups, owner and strict
 //!    rules, fatal errors such as a missing VRID or a duplicate VRID). [`auth_hmac`] holds the
