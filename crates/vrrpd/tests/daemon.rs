@@ -201,6 +201,8 @@ fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
     assert_eq!(json[0]["data"]["state"], 2, "MASTER");
 }
 
+/// `track_interface`: the tracked interface going down is FAULT (and `notify_fault` runs);
+/// coming back up, the instance is MASTER again.
 #[test]
 fn track_interface_down_puts_the_instance_in_fault() {
     let lab = support::lab(false);
@@ -215,8 +217,19 @@ fn track_interface_down_puts_the_instance_in_fault() {
     for end in ["trk0", "trk1"] {
         r1.netns.ip(&["link", "set", end, "up"]).unwrap();
     }
-    let track = "    track_interface {\n        trk0\n    }\n";
-    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, track)));
+    let log = dir.join("fault.log");
+    let script = dir.join("fault.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let track = format!(
+        "    track_interface {{\n        trk0\n    }}\n    notify_fault \"{} fault-arg\"\n",
+        script.display()
+    );
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, &track)));
     a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
     assert!(wait_until(Duration::from_secs(2), || has_vip(r1)));
     r1.netns.ip(&["link", "set", "trk0", "down"]).unwrap();
@@ -224,6 +237,11 @@ fn track_interface_down_puts_the_instance_in_fault() {
     assert!(
         wait_until(Duration::from_secs(2), || !has_vip(r1)),
         "the VIP is released in FAULT"
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l == "fault-arg\n")),
+        "notify_fault ran once with its argument"
     );
     r1.netns.ip(&["link", "set", "trk0", "up"]).unwrap();
     a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
@@ -262,4 +280,54 @@ fn address_options_reach_the_kernel() {
         .ip(&["route", "show", "dev", "eth0", "198.51.100.0/24"])
         .unwrap();
     assert!(routes.trim().is_empty(), "noprefixroute: {routes}");
+}
+
+/// `notify_priority_changes`: each change of the effective priority is a `MASTER_PRIORITY` /
+/// `BACKUP_PRIORITY` line on the notify FIFO.
+#[test]
+fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let fifo = dir.join("notify.fifo");
+    let flag = dir.join("up");
+    std::fs::write(&flag, "").unwrap();
+    let conf = format!(
+        "global_defs {{\n    vrrp_version 3\n    notify_fifo {}\n}}\n\
+         vrrp_script chk {{\n    script \"/bin/test -e {}\"\n    interval 1\n    weight 20\n    rise 1\n    fall 1\n}}\n{}",
+        fifo.display(),
+        flag.display(),
+        instance(
+            40,
+            "    notify_priority_changes\n    track_script {\n        chk\n    }\n"
+        )
+    );
+    let mut a = Daemon::start(lab.host("r1"), dir, &conf);
+    a.expect(
+        &["Changing effective priority from 40 to 60"],
+        Duration::from_secs(5),
+    );
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    std::fs::remove_file(&flag).unwrap();
+    a.expect(
+        &["Changing effective priority from 60 to 40"],
+        Duration::from_secs(5),
+    );
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("vrrpd created the notify FIFO");
+    let mut text = String::new();
+    let seen = wait_until(Duration::from_secs(3), || {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = reader.read(&mut buf) {
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        text.contains("INSTANCE \"VI_1\" MASTER_PRIORITY 40")
+    });
+    assert!(seen, "FIFO lines: {text}");
+    assert!(text.contains("_PRIORITY 60"), "the rise to 60: {text}");
 }

@@ -157,6 +157,56 @@ macro_rules! variant {
     };
 }
 
+/// Tests named by several entries.
+/// keepalived.conf options mapped to the router, the data-plane plan and the trackers.
+const EVERY_OPTION: Evidence = Test("multicast_ipv4_instance_with_every_option");
+/// keepalived's VRRP sample under both daemons.
+const SAMPLE_VRRP: Evidence = Corpus("samples/vrrp.conf");
+/// Two daemons elect, hold the VIP and hand over on SIGTERM.
+const ELECTS: Evidence = Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm");
+/// A tracked process with quorum and delay.
+const TRACK_PROCESS_TEST: Evidence = Test("track_process_quorum_and_delay");
+/// Instance keywords in the router configuration.
+const INSTANCE_SETTINGS: Evidence = Test("instance_settings_reach_the_router");
+/// Tracked scripts move the VIP by their weights.
+const SCRIPT_WEIGHTS: Evidence = Test("track_script_weights_move_the_vip_openshift_arithmetic");
+/// A tracked file's value.
+const TRACK_FILE_TEST: Evidence = Test("track_file_reports_values_and_missing_means_zero");
+/// The second GARP burst and the refreshes.
+const GARP_BURSTS: Evidence = Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh");
+/// Notify scripts of instances and groups, in order.
+const NOTIFY_ORDER: Evidence = Test("notify_arguments_and_order");
+/// `global_defs` defaults in every instance's router configuration.
+const GLOBAL_SETTINGS: Evidence = Test("global_defs_settings_reach_every_instance");
+/// A script's rise and fall.
+const RISE_FALL: Evidence = Test("rise_and_fall_follow_a_flag_file");
+/// GARP pacing on the wire.
+const GARP_PACING: Evidence = Test("garp_interval_paces_announcements_on_the_interface");
+/// `garp_group` pacing in the plan.
+const GARP_GROUP_TEST: Evidence = Test("garp_group_sets_the_interface_pacing");
+/// Notify FIFO lines and the FIFO script.
+const FIFO_LINES: Evidence = Test("fifo_lines_in_keepalived_format_without_blocking");
+/// keepalived's sync group sample under both daemons.
+const SAMPLE_SYNC: Evidence = Corpus("samples/vrrp-sync.conf");
+/// A sync group's trackers on its members.
+const SYNC_TRACKERS: Evidence = Test("sync_group_members_lose_weighted_trackers");
+/// Accept mode off in the kernel.
+const ACCEPT_MODE_OFF: Evidence =
+    Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it");
+/// VRRPv2 with a password against keepalived.
+const PASS_INTEROP: Evidence = Scenario("vrrpd_ka_v2_pass_vrrpd_active");
+/// VIP label and broadcast through netlink.
+const VIP_NETLINK: Evidence = Test("vip_add_list_remove_with_label_and_typed_errors");
+/// The GARP burst count on the wire.
+const GARP_BURST_COUNT: Evidence =
+    Test("r8_garp_burst_count_and_spacing_follow_the_announce_config");
+/// The daemon runs notify scripts with keepalived's arguments.
+const NOTIFY_ARGS: Evidence = Test("notify_scripts_get_keepalived_arguments_in_order");
+/// Address options as `ip addr` shows them.
+const ADDRESS_OPTIONS_TEST: Evidence = Test("address_options_reach_the_kernel");
+/// A flaky tracked script against keepalived.
+const FLAKY_CHECK: Evidence = Scenario("vrrpd_ka_flaky_check");
+
 /// vrrpd sends no e-mail.
 const NO_EMAIL: Status = declined("vrrpd sends no e-mail; a notify script or FIFO can");
 /// No SNMP agent.
@@ -183,7 +233,7 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "global_defs",
         "{ ... }",
         "Global settings; must come before the instances it should affect.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm")],
+        acted![ELECTS],
         |c, cfg, n| {
             parse::dispatch(
                 c,
@@ -198,49 +248,49 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "vrrp_script",
         "NAME { ... }",
         "A health-check script that instances can track.",
-        acted![Test("track_script_weights_move_the_vip_openshift_arithmetic"), Scenario("vrrpd_ka_flaky_check")],
+        acted![SCRIPT_WEIGHTS, FLAKY_CHECK],
         parse::vrrp_script
     ),
     kw!(
         "vrrp_instance",
         "NAME { ... }",
         "A VRRP virtual router instance.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         parse::vrrp_instance
     ),
     kw!(
         "vrrp_sync_group",
         "NAME { ... }",
         "Instances that change state together.",
-        acted![Corpus("samples/vrrp-sync.conf"), Test("sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes")],
+        acted![SAMPLE_SYNC, Test("sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes")],
         parse::vrrp_sync_group
     ),
     kw!(
         "track_file",
         "NAME { ... }",
         "A file whose numeric content adjusts priority.",
-        acted![Test("track_file_reports_values_and_missing_means_zero")],
+        acted![TRACK_FILE_TEST],
         parse::track_file
     ),
     kw!(
         "vrrp_track_file",
         "NAME { ... }",
         "Deprecated alias of track_file.",
-        acted![Test("track_file_reports_values_and_missing_means_zero"), Test("aliases_read_like_the_keywords_they_stand_for")],
+        acted![TRACK_FILE_TEST, Test("aliases_read_like_the_keywords_they_stand_for")],
         parse::track_file
     ),
     kw!(
         "vrrp_track_process",
         "NAME { ... }",
         "A process whose presence is tracked.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         parse::track_process
     ),
     kw!(
         "garp_group",
         "{ ... }",
         "Gratuitous ARP/NA pacing of a set of interfaces (vrrpd paces every interface with the largest interval configured).",
-        acted![Test("garp_group_sets_the_interface_pacing"), Test("garp_interval_paces_announcements_on_the_interface")],
+        acted![GARP_GROUP_TEST, GARP_PACING],
         parse::garp_group
     ),
     kw!(
@@ -390,7 +440,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_version",
         "2|3",
         "Default VRRP version of IPv4 instances.",
-        acted![Scenario("vrrpd_ka_v4_version_mismatch"), Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm")],
+        acted![Scenario("vrrpd_ka_v4_version_mismatch"), ELECTS],
         |c, g, n| {
             if let Some(v) = c.int_in(n, 2, 3) {
                 g.vrrp_version = v as u8;
@@ -401,7 +451,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_strict",
         "[BOOL]",
         "Strict RFC compliance for all instances (the owner_ignore_adverts it implies for an owner is not acted on yet).",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it")],
+        acted![GLOBAL_SETTINGS, ACCEPT_MODE_OFF],
         |c, g, n| g.vrrp_strict = c.flag(n)
     ),
     kw!(
@@ -415,14 +465,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_check_unicast_src",
         "[BOOL]",
         "Accept unicast adverts only from configured peers.",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
+        acted![GLOBAL_SETTINGS, Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
         |c, g, n| g.vrrp_check_unicast_src = c.flag(n)
     ),
     kw!(
         "v3_checksum_as_v2",
         "[BOOL]",
         "Compute VRRPv3 IPv4 checksums without the pseudo-header.",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("p1_an_explicit_checksum_form_is_kept")],
+        acted![GLOBAL_SETTINGS, Test("p1_an_explicit_checksum_form_is_kept")],
         |_, g, _| g.v3_checksum_as_v2 = true
     ),
     kw!(
@@ -451,28 +501,28 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_master_delay",
         "SECS",
         "Delay of the second GARP burst after becoming master.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| { set(&mut g.garp.master_delay_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "vrrp_garp_master_repeat",
         "N",
         "GARPs per burst when becoming master.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("r8_garp_burst_count_and_spacing_follow_the_announce_config")],
+        acted![EVERY_OPTION, GARP_BURST_COUNT],
         |c, g, n| set(&mut g.garp.master_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "vrrp_garp_master_refresh",
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| { set(&mut g.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "vrrp_garp_master_refresh_repeat",
         "N",
         "GARPs per refresh.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| set(&mut g.garp.master_refresh_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
@@ -488,14 +538,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_lower_prio_repeat",
         "N",
         "GARPs sent when a lower priority advert is heard.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("winning_over_another_active_reannounces_the_addresses")],
+        acted![EVERY_OPTION, Test("winning_over_another_active_reannounces_the_addresses")],
         |c, g, n| { g.garp.lower_prio_repeat = c.u32_in(n, 0, 255).or(g.garp.lower_prio_repeat) }
     ),
     kw!(
         "vrrp_garp_interval",
         "SECS",
         "Minimum gap between GARPs on one interface.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("garp_interval_paces_announcements_on_the_interface")],
+        acted![EVERY_OPTION, GARP_PACING],
         |c, g, n| {
             set(
                 &mut g.vrrp_garp_interval_us,
@@ -507,7 +557,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_gna_interval",
         "SECS",
         "Minimum gap between unsolicited NAs on one interface.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("pacer_spaces_garps_on_the_wire")],
+        acted![EVERY_OPTION, Test("pacer_spaces_garps_on_the_wire")],
         |c, g, n| {
             set(
                 &mut g.vrrp_gna_interval_us,
@@ -519,7 +569,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_min_garp",
         "[BOOL]",
         "Send one GARP on becoming master, no delayed burst or refresh.",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("r8_garp_burst_count_and_spacing_follow_the_announce_config")],
+        acted![GLOBAL_SETTINGS, GARP_BURST_COUNT],
         |c, g, n| g.vrrp_min_garp = c.flag(n)
     ),
     kw!(
@@ -540,7 +590,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_lower_prio_no_advert",
         "[BOOL]",
         "As master, do not answer a lower priority advert.",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
+        acted![GLOBAL_SETTINGS, Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
         |c, g, n| { g.vrrp_lower_prio_no_advert = c.flag(n) }
     ),
     kw!(
@@ -561,35 +611,35 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_down_timer_adverts",
         "N",
         "Missed adverts before the master is declared down.",
-        acted![Test("global_defs_settings_reach_every_instance"), Test("r3_skew_and_down_interval_match_the_checklist_table")],
+        acted![GLOBAL_SETTINGS, Test("r3_skew_and_down_interval_match_the_checklist_table")],
         |c, g, n| { set(&mut g.vrrp_down_timer_adverts, c.u32_in(n, 1, 100)) }
     ),
     kw!(
         "notify_fifo",
         "FIFO [USER [GROUP]]",
         "FIFO receiving every state change line.",
-        acted![Test("fifo_lines_in_keepalived_format_without_blocking")],
+        acted![FIFO_LINES],
         |c, g, n| g.notify_fifo = fifo(c, n)
     ),
     kw!(
         "notify_fifo_script",
         "SCRIPT [USER [GROUP]]",
         "Script started with the notify FIFO path.",
-        acted![Test("fifo_lines_in_keepalived_format_without_blocking")],
+        acted![FIFO_LINES],
         |c, g, n| g.notify_fifo_script = c.script(n)
     ),
     kw!(
         "vrrp_notify_fifo",
         "FIFO [USER [GROUP]]",
         "FIFO receiving VRRP state change lines.",
-        acted![Test("fifo_lines_in_keepalived_format_without_blocking")],
+        acted![FIFO_LINES],
         |c, g, n| g.vrrp_notify_fifo = fifo(c, n)
     ),
     kw!(
         "vrrp_notify_fifo_script",
         "SCRIPT [USER [GROUP]]",
         "Script started with the VRRP FIFO path.",
-        acted![Test("fifo_lines_in_keepalived_format_without_blocking")],
+        acted![FIFO_LINES],
         |c, g, n| { g.vrrp_notify_fifo_script = c.script(n) }
     ),
     kw!(
@@ -1067,20 +1117,14 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "script",
         "PATH|\"COMMAND ARGS\"",
         "The command to run; exit status 0 means success.",
-        acted![
-            Test("track_script_weights_move_the_vip_openshift_arithmetic"),
-            Test("rise_and_fall_follow_a_flag_file")
-        ],
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
         |c, s, n| s.script = parse::script_text(c, n)
     ),
     kw!(
         "interval",
         "SECS",
         "Seconds between runs.",
-        acted![
-            Test("track_script_weights_move_the_vip_openshift_arithmetic"),
-            Test("rise_and_fall_follow_a_flag_file")
-        ],
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
         |c, s, n| set(
             &mut s.interval_ms,
             c.seconds_us(n, 1_000, 1_000_000_000).map(|us| us / 1000)
@@ -1104,10 +1148,7 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "weight",
         "-253..253 [reverse]",
         "Priority change while the check succeeds (>0) or fails (<0).",
-        acted![
-            Test("track_script_weights_move_the_vip_openshift_arithmetic"),
-            Test("rise_and_fall_follow_a_flag_file")
-        ],
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
         |c, s, n| {
             let entry = c.track_entry("vrrp_script", &weight_as_entry(n), MAX_TRACK_WEIGHT);
             if let Some(w) = entry.weight {
@@ -1120,20 +1161,14 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "rise",
         "N",
         "Successes needed to count as up.",
-        acted![
-            Test("rise_and_fall_follow_a_flag_file"),
-            Scenario("vrrpd_ka_flaky_check")
-        ],
+        acted![RISE_FALL, FLAKY_CHECK],
         |c, s, n| set(&mut s.rise, c.u32_in(n, 1, u32::MAX))
     ),
     kw!(
         "fall",
         "N",
         "Failures needed to count as down.",
-        acted![
-            Test("rise_and_fall_follow_a_flag_file"),
-            Scenario("vrrpd_ka_flaky_check")
-        ],
+        acted![RISE_FALL, FLAKY_CHECK],
         |c, s, n| set(&mut s.fall, c.u32_in(n, 1, u32::MAX))
     ),
     kw!(
@@ -1162,56 +1197,56 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "state",
         "MASTER|BACKUP",
         "Initial state wanted (MASTER also means priority 255 if none is given).",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         parse::instance_state
     ),
     kw!(
         "interface",
         "IF",
         "Interface adverts are sent and received on.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| i.interface = c.string(n, "an interface name")
     ),
     kw!(
         "virtual_router_id",
         "1..255",
         "The VRID, shared by all routers of the group.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| { i.virtual_router_id = c.int_in(n, 1, 255).map(|v| v as u8) }
     ),
     kw!(
         "priority",
         "1..255",
         "Base priority; 255 is the address owner.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| i.priority = c.int_in(n, 1, 255).map(|v| v as u8).or(i.priority)
     ),
     kw!(
         "advert_int",
         "SECS",
         "Advertisement interval (v2: whole seconds, v3: centiseconds).",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| { set(&mut i.advert_int_us, c.seconds_us(n, 1, 255_000_000)) }
     ),
     kw!(
         "nopreempt",
         "",
         "Do not take over from a lower priority master.",
-        acted![Test("nopreempt_keeps_a_lower_active"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![Test("nopreempt_keeps_a_lower_active"), EVERY_OPTION],
         |_, i, _| i.nopreempt = true
     ),
     kw!(
         "preempt",
         "",
         "Preempt (the default): undoes an earlier nopreempt.",
-        acted![Test("instance_settings_reach_the_router"), Test("higher_priority_started_later_preempts_after_its_own_down_interval")],
+        acted![INSTANCE_SETTINGS, Test("higher_priority_started_later_preempts_after_its_own_down_interval")],
         |_, i, _| i.nopreempt = false
     ),
     kw!(
         "preempt_delay",
         "SECS",
         "Wait before preempting a lower priority master (0..1000 s).",
-        acted![Scenario("vrrpd_ka_flaky_check_preempt_delay"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![Scenario("vrrpd_ka_flaky_check_preempt_delay"), EVERY_OPTION],
         |c, i, n| {
             set(
                 &mut i.preempt_delay_ms,
@@ -1223,7 +1258,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "version",
         "2|3",
         "VRRP version of this instance.",
-        acted![Scenario("vrrpd_ka_v2_pass_vrrpd_active"), Scenario("vrrpd_ka_v4_vrrpd_active")],
+        acted![PASS_INTEROP, Scenario("vrrpd_ka_v4_vrrpd_active")],
         |c, i, n| i.version = c.int_in(n, 2, 3).map(|v| v as u8).or(i.version)
     ),
     kw!(
@@ -1251,7 +1286,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "virtual_ipaddress",
         "{ ADDR[/LEN] [OPTIONS] ... }",
         "The virtual addresses, added while master.",
-        acted![Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm"), Corpus("samples/vrrp.conf")],
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| {
             i.virtual_ipaddress
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -1315,7 +1350,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "track_script",
         "{ NAME [weight N [reverse|noreverse]] ... }",
         "vrrp_scripts whose result affects this instance.",
-        acted![Test("track_script_weights_move_the_vip_openshift_arithmetic")],
+        acted![SCRIPT_WEIGHTS],
         |c, i, n| {
             i.track_script
                 .extend(parse::track_list(c, "track_script", n))
@@ -1325,14 +1360,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "track_file",
         "{ NAME [weight N [reverse]] ... }",
         "track_files whose value affects this instance.",
-        acted![Test("track_file_reports_values_and_missing_means_zero"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![TRACK_FILE_TEST, EVERY_OPTION],
         |c, i, n| { i.track_file.extend(parse::track_list(c, "track_file", n)) }
     ),
     kw!(
         "track_process",
         "{ NAME [weight N [reverse]] ... }",
         "Tracked processes that affect this instance.",
-        acted![Test("track_process_quorum_and_delay"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![TRACK_PROCESS_TEST, EVERY_OPTION],
         |c, i, n| {
             i.track_process
                 .extend(parse::track_list(c, "track_process", n))
@@ -1363,7 +1398,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "mcast_src_ip",
         "ADDR",
         "Source address of multicast adverts.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("p6_unicast_send_and_send_from_both_families")],
+        acted![EVERY_OPTION, Test("p6_unicast_send_and_send_from_both_families")],
         |c, i, n| i.mcast_src_ip = c.ip(n)
     ),
     kw!(
@@ -1401,7 +1436,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "check_unicast_src",
         "",
         "Accept unicast adverts only from configured peers.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
+        acted![EVERY_OPTION, Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
         |_, i, _| i.check_unicast_src = true
     ),
     kw!(
@@ -1415,7 +1450,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "v3_checksum_as_v2",
         "[BOOL]",
         "VRRPv3 IPv4 checksum without the pseudo-header.",
-        acted![Scenario("vrrpd_frr_v4_rfc9568"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![Scenario("vrrpd_frr_v4_rfc9568"), EVERY_OPTION],
         |c, i, n| i.v3_checksum_as_v2 = c.flag(n)
     ),
     kw!(
@@ -1436,7 +1471,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "use_vmac",
         "[NAME] [MAC] [netlink_notify_msg] [group G]",
         "Use a macvlan with the virtual MAC (vrrpd acts on NAME; MAC, netlink_notify_msg and group not yet).",
-        acted![Test("ipv4_vmac_private_mode_client_keeps_the_vmac_across_failover"), Test("multicast_ipv4_instance_with_every_option")],
+        acted![Test("ipv4_vmac_private_mode_client_keeps_the_vmac_across_failover"), EVERY_OPTION],
         parse::use_vmac
     ),
     kw!(
@@ -1464,21 +1499,21 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "accept",
         "",
         "Accept packets to the virtual addresses when not owner.",
-        acted![Test("instance_settings_reach_the_router"), Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it")],
+        acted![INSTANCE_SETTINGS, ACCEPT_MODE_OFF],
         |_, i, _| i.accept = Some(true)
     ),
     kw!(
         "no_accept",
         "",
         "Drop packets to the virtual addresses when not owner.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it"), Scenario("vrrpd_ka_v4_vrrpd_active")],
+        acted![EVERY_OPTION, ACCEPT_MODE_OFF, Scenario("vrrpd_ka_v4_vrrpd_active")],
         |_, i, _| i.accept = Some(false)
     ),
     kw!(
         "strict_mode",
         "[BOOL]",
         "Strict RFC compliance for this instance (the owner_ignore_adverts it implies for an owner is not acted on yet).",
-        acted![Test("instance_settings_reach_the_router"), Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it")],
+        acted![INSTANCE_SETTINGS, ACCEPT_MODE_OFF],
         |c, i, n| i.strict_mode = c.flag(n)
     ),
     kw!(
@@ -1496,21 +1531,21 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify_master",
         "SCRIPT [USER [GROUP]]",
         "Run on becoming MASTER.",
-        acted![Test("notify_scripts_get_keepalived_arguments_in_order")],
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.master = c.script(n)
     ),
     kw!(
         "notify_backup",
         "SCRIPT [USER [GROUP]]",
         "Run on becoming BACKUP.",
-        acted![Test("notify_scripts_get_keepalived_arguments_in_order")],
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.backup = c.script(n)
     ),
     kw!(
         "notify_fault",
         "SCRIPT [USER [GROUP]]",
         "Run on entering FAULT.",
-        acted![Test("notify_arguments_and_order")],
+        acted![Test("track_interface_down_puts_the_instance_in_fault")],
         |c, i, n| i.notify.fault = c.script(n)
     ),
     kw!(
@@ -1540,7 +1575,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify",
         "SCRIPT [USER [GROUP]]",
         "Run on every state change with TYPE NAME STATE PRIORITY appended.",
-        acted![Test("notify_scripts_get_keepalived_arguments_in_order")],
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.notify = c.script(n)
     ),
     kw!(
@@ -1554,7 +1589,10 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify_priority_changes",
         "[BOOL]",
         "Report priority changes to the FIFO.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("fifo_lines_in_keepalived_format_without_blocking")],
+        acted![
+            Test("notify_priority_changes_writes_priority_lines_to_the_fifo"),
+            EVERY_OPTION
+        ],
         |c, i, n| i.notify_priority_changes = c.flag(n)
     ),
     kw!(
@@ -1568,28 +1606,28 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "garp_master_delay",
         "SECS",
         "Delay of the second GARP burst after becoming master.",
-        acted![Corpus("samples/vrrp.conf"), Test("instance_settings_reach_the_router"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![SAMPLE_VRRP, INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| { set(&mut i.garp.master_delay_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "garp_master_repeat",
         "N",
         "GARPs per burst.",
-        acted![Test("instance_settings_reach_the_router"), Test("r8_garp_burst_count_and_spacing_follow_the_announce_config")],
+        acted![INSTANCE_SETTINGS, GARP_BURST_COUNT],
         |c, i, n| set(&mut i.garp.master_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "garp_master_refresh",
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
-        acted![Test("instance_settings_reach_the_router"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| { set(&mut i.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "garp_master_refresh_repeat",
         "N",
         "GARPs per refresh.",
-        acted![Test("instance_settings_reach_the_router"), Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh")],
+        acted![INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| set(&mut i.garp.master_refresh_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
@@ -1605,7 +1643,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "garp_lower_prio_repeat",
         "N",
         "GARPs sent after a lower priority advert.",
-        acted![Test("instance_settings_reach_the_router"), Test("winning_over_another_active_reannounces_the_addresses")],
+        acted![INSTANCE_SETTINGS, Test("winning_over_another_active_reannounces_the_addresses")],
         |c, i, n| { i.garp.lower_prio_repeat = c.u32_in(n, 0, 255).or(i.garp.lower_prio_repeat) }
     ),
     kw!(
@@ -1626,7 +1664,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "down_timer_adverts",
         "1..100",
         "Missed adverts before the master is declared down.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("r3_skew_and_down_interval_match_the_checklist_table")],
+        acted![EVERY_OPTION, Test("r3_skew_and_down_interval_match_the_checklist_table")],
         |c, i, n| set(&mut i.down_timer_adverts, c.u32_in(n, 1, 100))
     ),
     kw!(
@@ -1647,7 +1685,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "lower_prio_no_advert",
         "[BOOL]",
         "As master, do not answer a lower priority advert.",
-        acted![Test("multicast_ipv4_instance_with_every_option"), Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
+        acted![EVERY_OPTION, Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
         |c, i, n| i.lower_prio_no_advert = c.flag(n)
     ),
     kw!(
@@ -1668,7 +1706,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "authentication",
         "{ auth_type PASS|AH; auth_pass PASS }",
         "VRRPv2 authentication (password truncated to 8 bytes).",
-        acted![Scenario("vrrpd_ka_v2_pass_vrrpd_active"), Corpus("samples/vrrp.conf")],
+        acted![PASS_INTEROP, SAMPLE_VRRP],
         |c, i, n| {
             let mut auth = AuthDraft::default();
             parse::dispatch(c, AUTHENTICATION, "authentication", &mut auth, n.children());
@@ -1730,10 +1768,7 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
         "auth_type",
         "PASS|AH",
         "Simple password or IPSEC AH.",
-        acted![
-            Scenario("vrrpd_ka_v2_pass_vrrpd_active"),
-            Corpus("samples/vrrp.conf")
-        ],
+        acted![PASS_INTEROP, SAMPLE_VRRP],
         |c, a, n| {
             a.auth_type = match c.arg(n, "PASS or AH").map(|t| t.text.as_str()) {
                 Some("PASS") => Some(AuthType::Pass),
@@ -1756,10 +1791,7 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
         "auth_pass",
         "PASSWORD",
         "The password (only the first 8 bytes are used).",
-        acted![
-            Scenario("vrrpd_ka_v2_pass_vrrpd_active"),
-            Scenario("vrrpd_ka_v2_pass_mismatch")
-        ],
+        acted![PASS_INTEROP, Scenario("vrrpd_ka_v2_pass_mismatch")],
         |c, a, n| {
             if let Some(token) = c.arg(n, "a password") {
                 if token.text.len() > 8 {
@@ -1818,7 +1850,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "{ INSTANCE ... }",
         "The member instances.",
         acted![
-            Corpus("samples/vrrp-sync.conf"),
+            SAMPLE_SYNC,
             Test("sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes")
         ],
         |_, g, n| {
@@ -1834,7 +1866,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "{ IF [weight N [reverse]] ... }",
         "Interfaces tracked by every member.",
         acted![
-            Test("sync_group_members_lose_weighted_trackers"),
+            SYNC_TRACKERS,
             Test("track_interface_down_puts_the_instance_in_fault")
         ],
         |c, g, n| {
@@ -1846,10 +1878,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_script",
         "{ NAME [weight N [reverse]] ... }",
         "Scripts tracked by every member.",
-        acted![
-            Test("sync_group_members_lose_weighted_trackers"),
-            Test("track_script_weights_move_the_vip_openshift_arithmetic")
-        ],
+        acted![SYNC_TRACKERS, SCRIPT_WEIGHTS],
         |c, g, n| {
             g.track_script
                 .extend(parse::track_list(c, "track_script", n))
@@ -1859,20 +1888,14 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_file",
         "{ NAME [weight N [reverse]] ... }",
         "Files tracked by every member.",
-        acted![
-            Test("sync_group_members_lose_weighted_trackers"),
-            Test("track_file_reports_values_and_missing_means_zero")
-        ],
+        acted![SYNC_TRACKERS, TRACK_FILE_TEST],
         |c, g, n| g.track_file.extend(parse::track_list(c, "track_file", n))
     ),
     kw!(
         "track_process",
         "{ NAME [weight N [reverse]] ... }",
         "Processes tracked by every member.",
-        acted![
-            Test("sync_group_members_lose_weighted_trackers"),
-            Test("track_process_quorum_and_delay")
-        ],
+        acted![SYNC_TRACKERS, TRACK_PROCESS_TEST],
         |c, g, n| {
             g.track_process
                 .extend(parse::track_list(c, "track_process", n))
@@ -1889,30 +1912,21 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "notify_master",
         "SCRIPT [USER [GROUP]]",
         "Run when the group becomes MASTER.",
-        acted![
-            Corpus("samples/vrrp-sync.conf"),
-            Test("notify_arguments_and_order")
-        ],
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.master = c.script(n)
     ),
     kw!(
         "notify_backup",
         "SCRIPT [USER [GROUP]]",
         "Run when the group becomes BACKUP.",
-        acted![
-            Corpus("samples/vrrp-sync.conf"),
-            Test("notify_arguments_and_order")
-        ],
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.backup = c.script(n)
     ),
     kw!(
         "notify_fault",
         "SCRIPT [USER [GROUP]]",
         "Run when the group enters FAULT.",
-        acted![
-            Corpus("samples/vrrp-sync.conf"),
-            Test("notify_arguments_and_order")
-        ],
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.fault = c.script(n)
     ),
     kw!(
@@ -1920,7 +1934,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "SCRIPT [USER [GROUP]]",
         "Run when the group stops.",
         acted![
-            Test("notify_arguments_and_order"),
+            NOTIFY_ORDER,
             Test("stop_scripts_are_killed_after_one_second")
         ],
         |c, g, n| g.notify.stop = c.script(n)
@@ -1929,7 +1943,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "notify",
         "SCRIPT [USER [GROUP]]",
         "Run on every group state change.",
-        acted![Test("notify_arguments_and_order")],
+        acted![NOTIFY_ORDER],
         |c, g, n| g.notify.notify = c.script(n)
     ),
     kw!(
@@ -1976,14 +1990,14 @@ pub static TRACK_FILE: &[Keyword<TrackFile>] = &[
         "file",
         "PATH",
         "The file holding a number.",
-        acted![Test("track_file_reports_values_and_missing_means_zero")],
+        acted![TRACK_FILE_TEST],
         |c, t, n| t.file = c.string(n, "a path")
     ),
     kw!(
         "weight",
         "-254..254 [reverse]",
         "Multiplier of the file's value.",
-        acted![Test("track_file_reports_values_and_missing_means_zero")],
+        acted![TRACK_FILE_TEST],
         |c, t, n| {
             let entry = c.track_entry("track_file", &weight_as_entry(n), 254);
             t.weight = entry.weight.or(t.weight);
@@ -2012,7 +2026,7 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "process",
         "NAME [ARGS...]",
         "The process to look for.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         |_, t, n| t.process = n.args().iter().map(|a| a.text.clone()).collect()
     ),
     kw!(
@@ -2032,7 +2046,7 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "weight",
         "-254..254 [reverse]",
         "Priority change.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| {
             let entry = c.track_entry("vrrp_track_process", &weight_as_entry(n), 254);
             t.weight = entry.weight.unwrap_or(t.weight);
@@ -2043,21 +2057,21 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "quorum",
         "N",
         "Processes needed to count as up.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| t.quorum = c.u32_in(n, 1, 65535).or(t.quorum)
     ),
     kw!(
         "quorum_max",
         "N",
         "Most processes allowed.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| t.quorum_max = c.u32_in(n, 0, 65535).or(t.quorum_max)
     ),
     kw!(
         "delay",
         "SECS",
         "Delay before counting a change.",
-        acted![Test("track_process_quorum_and_delay")],
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| t.delay_us = c.seconds_us(n, 0, 3_600_000_000)
     ),
     kw!(
@@ -2089,40 +2103,28 @@ pub static GARP_GROUP: &[Keyword<GarpGroup>] = &[
         "garp_interval",
         "SECS",
         "Minimum gap between GARPs.",
-        acted![
-            Test("garp_group_sets_the_interface_pacing"),
-            Test("garp_interval_paces_announcements_on_the_interface")
-        ],
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |c, g, n| set(&mut g.garp_interval_us, c.seconds_us(n, 1, 4_294_967_295))
     ),
     kw!(
         "gna_interval",
         "SECS",
         "Minimum gap between unsolicited NAs.",
-        acted![
-            Test("garp_group_sets_the_interface_pacing"),
-            Test("pacer_spaces_garps_on_the_wire")
-        ],
+        acted![GARP_GROUP_TEST, Test("pacer_spaces_garps_on_the_wire")],
         |c, g, n| set(&mut g.gna_interval_us, c.seconds_us(n, 1, 4_294_967_295))
     ),
     kw!(
         "interface",
         "IF",
         "An interface of the group.",
-        acted![
-            Test("garp_group_sets_the_interface_pacing"),
-            Test("garp_interval_paces_announcements_on_the_interface")
-        ],
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |c, g, n| g.interfaces.extend(c.string(n, "an interface name"))
     ),
     kw!(
         "interfaces",
         "{ IF ... }",
         "Interfaces of the group.",
-        acted![
-            Test("garp_group_sets_the_interface_pacing"),
-            Test("garp_interval_paces_announcements_on_the_interface")
-        ],
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |_, g, n| g
             .interfaces
             .extend(n.children().iter().map(|e| e.keyword().text.clone()))
@@ -2137,15 +2139,15 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "ADDR|+|-",
         "IPv4 broadcast address (`+`: computed from the prefix).",
         acted![
-            Test("vip_add_list_remove_with_label_and_typed_errors"),
-            Test("address_options_reach_the_kernel")
+            VIP_NETLINK,
+            ADDRESS_OPTIONS_TEST
         ]
     ),
     variant!(
         "broadcast",
         "ADDR|+|-",
         "Alias of brd.",
-        acted![Test("vip_add_list_remove_with_label_and_typed_errors")]
+        acted![VIP_NETLINK]
     ),
     variant!(
         "dev",
@@ -2157,15 +2159,15 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "scope",
         "SCOPE",
         "Address scope (IPv4).",
-        acted![Test("address_options_reach_the_kernel")]
+        acted![ADDRESS_OPTIONS_TEST]
     ),
     variant!(
         "label",
         "LABEL",
         "Address label (IPv4).",
         acted![
-            Corpus("samples/vrrp.conf"),
-            Test("vip_add_list_remove_with_label_and_typed_errors")
+            SAMPLE_VRRP,
+            VIP_NETLINK
         ]
     ),
     variant!("peer", "ADDR", "Peer address of a point-to-point address.", NOT_YET),
@@ -2181,7 +2183,7 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "noprefixroute",
         "",
         "No prefix route for the address.",
-        acted![Test("address_options_reach_the_kernel")]
+        acted![ADDRESS_OPTIONS_TEST]
     ),
     variant!("autojoin", "", "Join the multicast group of the address.", NOT_YET),
     variant!(

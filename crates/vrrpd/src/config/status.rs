@@ -5,7 +5,10 @@
 //! [`Status::ActedOn`] only with the tests that show its effect on the kernel or the wire
 //! ([`Evidence`]); `tests/keywords.rs` fails when an acted-on keyword names none, or names a
 //! test or file that does not exist. Flipping a keyword once its feature lands is one line in
-//! its table entry: `NOT_YET` becomes `acted![Test("the_behaviour_test")]`.
+//! its table entry: `NOT_YET` becomes `acted![Test("the_behaviour_test")]`. Then regenerate
+//! the reference and the man page (`UPDATE_DOCS=1 cargo test -p vrrpd --test docs --test
+//! man_pages`) and drop the entries `cargo test -p vrrp-netns --test differential` reports
+//! stale in `conformance/differential/expected.yaml` (vrrpd's `-t` note is gone).
 
 use std::fmt;
 
