@@ -30,6 +30,20 @@ fn instance(priority: u8, extra: &str) -> String {
 
 const V3: &str = "global_defs {\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n";
 
+/// A script `DIR/NAME.sh` that appends its arguments as one line to `DIR/NAME.log`; returns
+/// both paths.
+fn logger_script(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let log = dir.join(format!("{name}.log"));
+    let script = dir.join(format!("{name}.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
 fn has_vip(host: &Host) -> bool {
     host.has_address(VIP.parse().unwrap()).unwrap()
 }
@@ -73,14 +87,7 @@ fn notify_scripts_get_keepalived_arguments_in_order() {
     let lab = support::lab(true);
     let tmp = support::tempdir();
     let dir = tmp.path();
-    let log = dir.join("notify.log");
-    let script = dir.join("notify.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (script, log) = logger_script(dir, "notify");
     let extra = format!(
         "    notify_master \"{s} master-arg\"\n    notify_backup {s}\n    notify {s}\n",
         s = script.display()
@@ -217,14 +224,7 @@ fn track_interface_down_puts_the_instance_in_fault() {
     for end in ["trk0", "trk1"] {
         r1.netns.ip(&["link", "set", end, "up"]).unwrap();
     }
-    let log = dir.join("fault.log");
-    let script = dir.join("fault.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (script, log) = logger_script(dir, "fault");
     let track = format!(
         "    track_interface {{\n        trk0\n    }}\n    notify_fault \"{} fault-arg\"\n",
         script.display()
