@@ -12,13 +12,7 @@ fn main() {
         eprintln!("usage: check_config FILE [CONFIG_ID]");
         std::process::exit(2);
     };
-    let interfaces = std::fs::read_dir("/sys/class/net")
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .ok();
+    let interfaces = vrrpd::loader::host_interfaces();
     let options = LoadOptions {
         config_id: args.next().unwrap_or_default(),
         known_interfaces: interfaces,

@@ -42,6 +42,7 @@ pub fn load(cli: &Cli) -> Outcome {
                     Outcome::Loaded(Box::new(Loaded {
                         config,
                         warnings: Vec::new(),
+                        not_acted_on: Vec::new(),
                     }))
                 } else {
                     Outcome::Failed {
@@ -96,12 +97,16 @@ fn short_hostname() -> String {
         .to_string()
 }
 
-fn host_interfaces() -> Option<Vec<String>> {
-    let entries = std::fs::read_dir("/sys/class/net").ok()?;
+/// The interfaces of the network namespace vrrpd runs in, from a netlink link dump (glibc's
+/// `if_nameindex`). Not `/sys/class/net`: that shows the namespace `/sys` was mounted in,
+/// which is not this one when vrrpd was moved with a bare `setns` (`nsenter --net`, a
+/// harness). `None` when the dump fails: the check is skipped rather than guessed.
+pub fn host_interfaces() -> Option<Vec<String>> {
+    let interfaces = nix::net::if_::if_nameindex().ok()?;
     Some(
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        interfaces
+            .iter()
+            .map(|i| i.name().to_string_lossy().into_owned())
             .collect(),
     )
 }

@@ -5,7 +5,7 @@
 //! what to install (`cargo xtask setup` installs it).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn vrrpd(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vrrpd"))
@@ -219,6 +219,172 @@ fn dump_check_flag_and_refusals_before_the_daemon() {
     // -e: configuration errors that keepalived would run with are fatal.
     let o = vrrpd(&["-e", "-f", data("broken/bad_values.conf").to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+/// One instance on `ifname` with `extra` lines.
+fn one_instance(ifname: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance A {{\n interface {ifname}\n virtual_router_id 1\n{extra}\n virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+    )
+}
+
+/// keepalived's checks and corrections at `-t`, each on a file of its own, compared with
+/// `keepalived -t` on the same file: the same exit class, and vrrpd names the problem.
+#[test]
+fn config_test_corrections_match_keepalived() {
+    let ifname = host_interface().expect(
+        "this test needs a non-loopback interface on the host (keepalived -t refuses `lo`)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let peer = " unicast_peer {\n  192.0.2.11\n }";
+    let two = "vrrp_instance A {\n interface IF\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n\
+               vrrp_instance B {\n interface IF\n virtual_router_id 2\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n"
+        .replace("IF", &ifname);
+    let group =
+        |extra: &str| format!("{two}vrrp_sync_group G {{\n group {{\n  A\n  B\n }}\n{extra}\n}}\n");
+    let on_if = |extra: &str| one_instance(&ifname, extra);
+    // (file, text, keepalived's class, what vrrpd's message says)
+    let cases: Vec<(&str, String, i32, &str)> = vec![
+        ("vmac_unicast", on_if(&format!(" use_vmac\n unicast_src_ip 192.0.2.10\n{peer}")), 5, "unicast with use_vmac requires vmac_xmit_base"),
+        ("vmac_unicast_xmit_base", on_if(&format!(" use_vmac\n vmac_xmit_base\n{peer}")), 0, ""),
+        ("vmac_unicast_no_interface", "vrrp_instance A {\n virtual_router_id 1\n use_vmac\n unicast_src_ip 192.0.2.10\n unicast_peer {\n  192.0.2.11\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n".into(), 5, "with unicast needs an interface"),
+        ("unicast_src_ip_without_peers", on_if(" unicast_src_ip 192.0.2.10"), 5, "without any unicast peer"),
+        ("check_unicast_src_without_peers", on_if(" check_unicast_src"), 5, "without any unicast peer"),
+        ("old_unicast_checksum_without_peers", on_if(" old_unicast_checksum"), 5, "without any unicast peer"),
+        ("unicast_fault_no_peer", on_if(" unicast_fault_no_peer"), 0, ""),
+        ("unicast_ttl_without_peers", on_if(" unicast_ttl 10"), 5, "unicast_ttl needs unicast peers"),
+        ("vmac_xmit_base_without_vmac", on_if(" vmac_xmit_base"), 5, "vmac_xmit_base only applies with use_vmac"),
+        ("mcast_dst_ip_with_unicast", on_if(&format!(" mcast_dst_ip 224.0.0.19\n{peer}")), 5, "mcast_dst_ip does not apply to a unicast instance"),
+        ("nopreempt_owner", on_if(" priority 255\n nopreempt"), 5, "nopreempt does not work with priority 255"),
+        ("auth_type_ah", on_if(" authentication {\n  auth_type AH\n  auth_pass secret\n }"), 0, "auth_type AH is not implemented by vrrpd"),
+        ("auth_type_ah_without_password", on_if(" authentication {\n  auth_type AH\n }"), 5, "authentication AH without auth_pass"),
+        ("track_bfd_undefined", on_if(" track_bfd {\n  b1\n }"), 5, "track_bfd b1 is not a defined bfd_instance"),
+        ("track_bfd_defined", format!("bfd_instance b1 {{\n neighbor_ip 192.0.2.50\n}}\n{}", on_if(" track_bfd {\n  b1\n }")), 0, "track_bfd is not implemented by vrrpd"),
+        ("group_track_bfd_undefined", group(" track_bfd {\n  nob\n }"), 5, "track_bfd nob is not a defined bfd_instance"),
+        ("global_tracking", group(" global_tracking"), 5, "global_tracking is deprecated"),
+        // Script security: the program of a quoted command is its first word after quoting.
+        ("quoted_program", on_if(" notify_master \"'/bin/true' keepalived setstate master\""), 6, "SECURITY VIOLATION"),
+        ("single_quoted_program", on_if(" notify_master '/bin/true'"), 6, "SECURITY VIOLATION"),
+        ("quoted_missing_program", on_if(" notify_master \"'/nonexistent/k0s' keepalived setstate master\""), 0, ""),
+    ];
+    for (name, text, class, says) in &cases {
+        let file = temp_conf(dir.path(), &format!("{name}.conf"), text);
+        let f = file.to_str().unwrap();
+        let ours = vrrpd(&["-t", "-f", f]);
+        let theirs = keepalived(&["-t", "-f", f]);
+        let context = format!(
+            "{name}:\n{text}\nvrrpd: {}\nkeepalived: {}{}",
+            stderr(&ours),
+            stderr(&theirs),
+            String::from_utf8_lossy(&theirs.stdout)
+        );
+        assert_eq!(
+            code(&theirs),
+            *class,
+            "keepalived's class changed? {context}"
+        );
+        assert_eq!(code(&ours), code(&theirs), "{context}");
+        assert!(stderr(&ours).contains(says), "{context}");
+    }
+}
+
+/// vrrpd finds the interfaces of the namespace it runs in through netlink, also when it was
+/// moved there with a bare `setns` (`/sys/class/net` still shows the host's interfaces): as
+/// keepalived does, compared on the same files.
+#[test]
+fn config_test_sees_the_interfaces_of_its_own_namespace() {
+    vrrp_netns::require_root();
+    let ns = vrrp_netns::Netns::create("kwif").expect("network namespace");
+    ns.ip(&[
+        "link", "add", "kwif0", "type", "veth", "peer", "name", "kwif1",
+    ])
+    .expect("veth in the namespace");
+    let host_only = host_interface().expect("a non-loopback interface on the host");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ifname, class) in [("own", "kwif0", 0), ("host_only", host_only.as_str(), 5)] {
+        let file = temp_conf(
+            dir.path(),
+            &format!("{name}.conf"),
+            &one_instance(ifname, ""),
+        );
+        let f = file.to_str().unwrap().to_string();
+        let run = |program: &str| {
+            let mut cmd = Command::new(program);
+            cmd.args(["-t", "-f", &f])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            ns.spawn(cmd)
+                .unwrap_or_else(|e| panic!("{program} in the namespace: {e}"))
+                .wait_output(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("{program} -t: {e}"))
+        };
+        let ours = run(env!("CARGO_BIN_EXE_vrrpd"));
+        let theirs = run(vrrp_netns::keepalived::KEEPALIVED_BIN);
+        let context = format!(
+            "{ifname}: vrrpd: {}\nkeepalived: {}",
+            stderr(&ours),
+            stderr(&theirs)
+        );
+        assert_eq!(code(&theirs), class, "{context}");
+        assert_eq!(code(&ours), class, "{context}");
+    }
+}
+
+/// Keywords vrrpd does not implement and must not ignore (`auth_type AH`, `net_namespace`)
+/// pass `-t` with keepalived's class and a note, and stop the daemon at start (exit 2) with
+/// the reason, before it touches the network.
+#[test]
+fn daemon_refuses_to_start_with_unsafe_unimplemented_keywords() {
+    vrrp_netns::require_root();
+    let ns = vrrp_netns::Netns::create("kwref").expect("network namespace");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, keyword) in [
+        (
+            "ah",
+            one_instance(
+                "lo",
+                " authentication {\n  auth_type AH\n  auth_pass secret\n }",
+            ),
+            "auth_type AH",
+        ),
+        (
+            "netns",
+            format!("net_namespace blue\n{}", one_instance("lo", "")),
+            "net_namespace",
+        ),
+    ] {
+        let conf = temp_conf(dir.path(), &format!("{name}.conf"), &text);
+        let t = vrrpd(&["-t", "-f", conf.to_str().unwrap()]);
+        assert_eq!(
+            code(&t),
+            0,
+            "keepalived -t accepts {keyword}: {}",
+            stderr(&t)
+        );
+        assert!(stderr(&t).contains(&format!("{keyword} is not implemented by vrrpd")));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vrrpd"));
+        cmd.arg("-f")
+            .arg(&conf)
+            .args(["-n", "-l", "-P", "-p"])
+            .arg(dir.path().join("k.pid"))
+            .arg("-r")
+            .arg(dir.path().join("v.pid"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = ns
+            .spawn(cmd)
+            .expect("spawn vrrpd")
+            .wait_output(std::time::Duration::from_secs(10))
+            .expect("vrrpd exits");
+        let log = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+        assert_eq!(code(&out), 2, "{keyword}: {log}");
+        assert!(
+            log.lines().any(|l| l.contains("ERROR")
+                && l.contains(&format!("{keyword} is not implemented by vrrpd"))
+                && l.contains("will not start")),
+            "{keyword}: the refusal is logged as an error: {log}"
+        );
+    }
 }
 
 /// The binary under keepalived's name, as the vrrpd-keepalived package installs it

@@ -582,3 +582,92 @@ vrrp_instance B {
     );
     assert_eq!(plans[1].router.primary_addr, ip("198.51.100.100"));
 }
+
+/// `global_defs` defaults that every instance defined after them takes, down to the router
+/// configuration the engine runs.
+#[test]
+fn global_defs_settings_reach_every_instance() {
+    let instance = "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n";
+    let cfg = config(&format!(
+        "global_defs {{\n    vrrp_version 3\n    vrrp_check_unicast_src\n    v3_checksum_as_v2\n    \
+         vrrp_lower_prio_no_advert\n    vrrp_down_timer_adverts 7\n    vrrp_min_garp\n}}\n{instance}"
+    ));
+    let r = &router_configs(&cfg, &host()).unwrap()[0].router;
+    assert_eq!(r.version, VersionMode::V3);
+    assert!(r.check_unicast_src);
+    assert_eq!(r.checksum_form, ChecksumForm::Rfc9568);
+    assert!(!r.checksum_follow_peer, "an explicit form is kept");
+    assert!(r.lower_prio_no_advert);
+    assert_eq!(r.down_timer_adverts, 7);
+    assert_eq!(
+        (r.announce.burst_count, r.announce.second_burst_delay),
+        (1, None),
+        "vrrp_min_garp: one GARP, no second burst"
+    );
+    assert!(r.accept_mode && !r.require_link_local_first);
+
+    let strict = config(&format!("global_defs {{\n    vrrp_strict\n}}\n{instance}"));
+    let r = &router_configs(&strict, &host()).unwrap()[0].router;
+    assert!(!r.accept_mode, "vrrp_strict: no accept mode");
+    assert!(r.require_link_local_first);
+    assert!(r.lower_prio_no_advert && !r.higher_prio_send_advert);
+}
+
+/// Instance keywords that only the router configuration shows (the others are in
+/// `multicast_ipv4_instance_with_every_option`).
+#[test]
+fn instance_settings_reach_the_router() {
+    let cfg = config(
+        r#"
+vrrp_instance STRICT {
+    interface eth0
+    virtual_router_id 1
+    version 3
+    strict_mode
+    nopreempt
+    preempt
+    accept
+    virtual_ipaddress {
+        192.0.2.1
+    }
+}
+vrrp_instance GARP {
+    interface eth0
+    virtual_router_id 2
+    garp_master_delay 4
+    garp_master_repeat 3
+    garp_master_refresh 20
+    garp_master_refresh_repeat 2
+    garp_lower_prio_repeat 6
+    virtual_ipaddress {
+        192.0.2.2
+    }
+}
+vrrp_instance PLAIN {
+    interface eth0
+    virtual_router_id 3
+    strict_mode
+    virtual_ipaddress {
+        192.0.2.3
+    }
+}
+"#,
+    );
+    let plans = router_configs(&cfg, &host()).unwrap();
+    let strict = &plans[0].router;
+    assert!(strict.preempt, "preempt undoes nopreempt");
+    assert!(strict.accept_mode, "accept wins over strict mode's default");
+    assert!(strict.require_link_local_first, "strict_mode");
+    assert_eq!(
+        plans[1].router.announce,
+        AnnounceConfig {
+            burst_count: 3,
+            second_burst_delay: Some(Duration::from_secs(4)),
+            refresh_interval: Some(Duration::from_secs(20)),
+            refresh_count: 2,
+            lower_prio_count: 6,
+            ..AnnounceConfig::default()
+        }
+    );
+    assert!(!plans[2].router.accept_mode, "strict_mode: no accept mode");
+}

@@ -30,6 +30,20 @@ fn instance(priority: u8, extra: &str) -> String {
 
 const V3: &str = "global_defs {\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n";
 
+/// A script `DIR/NAME.sh` that appends its arguments as one line to `DIR/NAME.log`; returns
+/// both paths.
+fn logger_script(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let log = dir.join(format!("{name}.log"));
+    let script = dir.join(format!("{name}.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
 fn has_vip(host: &Host) -> bool {
     host.has_address(VIP.parse().unwrap()).unwrap()
 }
@@ -73,14 +87,7 @@ fn notify_scripts_get_keepalived_arguments_in_order() {
     let lab = support::lab(true);
     let tmp = support::tempdir();
     let dir = tmp.path();
-    let log = dir.join("notify.log");
-    let script = dir.join("notify.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (script, log) = logger_script(dir, "notify");
     let extra = format!(
         "    notify_master \"{s} master-arg\"\n    notify_backup {s}\n    notify {s}\n",
         s = script.display()
@@ -199,4 +206,128 @@ fn dump_files_on_sigusr1_sigusr2_and_sigrtmin_plus_2() {
             .unwrap();
     assert_eq!(json[0]["data"]["iname"], "VI_1");
     assert_eq!(json[0]["data"]["state"], 2, "MASTER");
+}
+
+/// `track_interface`: the tracked interface going down is FAULT (and `notify_fault` runs);
+/// coming back up, the instance is MASTER again.
+#[test]
+fn track_interface_down_puts_the_instance_in_fault() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    r1.netns
+        .ip(&[
+            "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ])
+        .unwrap();
+    for end in ["trk0", "trk1"] {
+        r1.netns.ip(&["link", "set", end, "up"]).unwrap();
+    }
+    let (script, log) = logger_script(dir, "fault");
+    let track = format!(
+        "    track_interface {{\n        trk0\n    }}\n    notify_fault \"{} fault-arg\"\n",
+        script.display()
+    );
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, &track)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(2), || has_vip(r1)));
+    r1.netns.ip(&["link", "set", "trk0", "down"]).unwrap();
+    a.expect(&["(VI_1) Entering FAULT STATE"], Duration::from_secs(3));
+    assert!(
+        wait_until(Duration::from_secs(2), || !has_vip(r1)),
+        "the VIP is released in FAULT"
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l == "fault-arg\n")),
+        "notify_fault ran once with its argument"
+    );
+    r1.netns.ip(&["link", "set", "trk0", "up"]).unwrap();
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(2), || has_vip(r1)));
+}
+
+/// `brd`, `scope` and `noprefixroute` of a `virtual_ipaddress` line, as `ip -j addr` shows them.
+#[test]
+fn address_options_reach_the_kernel() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    let vips = "    virtual_ipaddress {\n        198.51.100.7/24 brd 198.51.100.127 scope link noprefixroute\n    }\n";
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, vips)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let vip: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    assert!(wait_until(Duration::from_secs(2), || r1
+        .has_address(vip)
+        .unwrap()));
+    let addrs: serde_json::Value =
+        serde_json::from_str(&r1.netns.ip(&["-j", "addr", "show", "dev", "eth0"]).unwrap())
+            .unwrap();
+    let info = addrs[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["local"] == "198.51.100.7")
+        .cloned()
+        .unwrap_or_else(|| panic!("{addrs:#}"));
+    assert_eq!(info["broadcast"], "198.51.100.127", "{info:#}");
+    assert_eq!(info["scope"], "link", "{info:#}");
+    assert_eq!(info["noprefixroute"], true, "{info:#}");
+    let routes = r1
+        .netns
+        .ip(&["route", "show", "dev", "eth0", "198.51.100.0/24"])
+        .unwrap();
+    assert!(routes.trim().is_empty(), "noprefixroute: {routes}");
+}
+
+/// `notify_priority_changes`: each change of the effective priority is a `MASTER_PRIORITY` /
+/// `BACKUP_PRIORITY` line on the notify FIFO.
+#[test]
+fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let fifo = dir.join("notify.fifo");
+    let flag = dir.join("up");
+    std::fs::write(&flag, "").unwrap();
+    let conf = format!(
+        "global_defs {{\n    vrrp_version 3\n    notify_fifo {}\n}}\n\
+         vrrp_script chk {{\n    script \"/bin/test -e {}\"\n    interval 1\n    weight 20\n    rise 1\n    fall 1\n}}\n{}",
+        fifo.display(),
+        flag.display(),
+        instance(
+            40,
+            "    notify_priority_changes\n    track_script {\n        chk\n    }\n"
+        )
+    );
+    let mut a = Daemon::start(lab.host("r1"), dir, &conf);
+    a.expect(
+        &["Changing effective priority from 40 to 60"],
+        Duration::from_secs(5),
+    );
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    std::fs::remove_file(&flag).unwrap();
+    a.expect(
+        &["Changing effective priority from 60 to 40"],
+        Duration::from_secs(5),
+    );
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("vrrpd created the notify FIFO");
+    let mut text = String::new();
+    let seen = wait_until(Duration::from_secs(3), || {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = reader.read(&mut buf) {
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        text.contains("INSTANCE \"VI_1\" MASTER_PRIORITY 40")
+    });
+    assert!(seen, "FIFO lines: {text}");
+    assert!(text.contains("_PRIORITY 60"), "the rise to 60: {text}");
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_mangen::Man;
 use roff::{bold, italic, roman, Inline, Roff};
-use vrrpd::config::keywords::{all_keywords, Status};
+use vrrpd::config::keywords::{all_keywords, AtStart, Status};
 
 /// The footer: source and, in the date's place, the version (a date would make the pages
 /// change without their sources changing; an empty field shifts the ones after it).
@@ -136,12 +136,21 @@ fn render_program(file: &str, cmd: clap::Command) -> String {
     text
 }
 
-fn status_note(status: Status) -> Option<&'static str> {
+fn status_note(status: Status) -> Option<String> {
     match status {
-        Status::Supported => None,
-        Status::Ignored => Some("Accepted and ignored."),
-        Status::Skipped => Some("Skipped with a warning (another keepalived subsystem)."),
-        Status::Refused => Some("Checked, then refused: not acted on yet."),
+        Status::ActedOn(_) => None,
+        Status::NotActedOn => {
+            Some("Accepted, not acted on yet (a note at -t and at start).".into())
+        }
+        Status::NotImplemented(d) => Some(match d.at_start {
+            AtStart::Warn => format!("Not implemented: {}.", d.reason),
+            AtStart::Refuse => format!(
+                "Not implemented, vrrpd refuses to start with it: {}.",
+                d.reason
+            ),
+        }),
+        Status::Skipped => Some("Skipped (another keepalived subsystem).".into()),
+        Status::Refused => Some("Checked, then refused: not acted on yet.".into()),
     }
 }
 
@@ -161,9 +170,11 @@ fn render_conf() -> String {
         "vrrpd reads keepalived's configuration file with keepalived's (2.2.7) syntax: blocks in \
          braces, one keyword and its arguments a line, `#` and `!` comments, `include` of \
          further files. This page lists every keyword vrrpd knows, block by block, with its \
-         arguments; times are seconds unless stated. Keywords of keepalived's other subsystems \
-         are accepted and ignored, or their blocks skipped with a warning, so that a full \
-         keepalived.conf loads unchanged.",
+         arguments; times are seconds unless stated. Each keyword says whether vrrpd acts on it: \
+         one it accepts but does not act on yet, or deliberately does not implement, gets a \
+         note with its position at `-t` and at start; keywords of keepalived's other \
+         subsystems are accepted and their blocks skipped, so that a full keepalived.conf \
+         loads unchanged.",
     );
     paragraph(
         &mut page,
@@ -185,7 +196,7 @@ fn render_conf() -> String {
         }
         page.control("TP", []).text(tag).text(spans(k.description));
         if let Some(note) = status_note(k.status) {
-            page.text([roman(" "), italic(note)]);
+            page.text([roman(" "), italic(&note)]);
         }
     }
     section(&mut page, "SEE ALSO");

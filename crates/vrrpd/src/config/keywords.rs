@@ -1,8 +1,14 @@
-//! The keyword tables the parser dispatches from, one per block kind.
+//! The keyword tables the parser dispatches from, one per block kind, and the tables of
+//! address options and keyword values that have a status of their own.
 //!
-//! Each entry names a keyword, its argument syntax, a one-line description and whether vrrpd
-//! implements it or accepts and ignores it. [`render_markdown`] turns the tables into the
-//! configuration reference.
+//! Each entry names a keyword, its argument syntax, a one-line description and its
+//! [`Status`]: acted on (with the tests that show it), accepted but not acted on yet,
+//! deliberately not implemented (with the reason), refused (security) or skipped (another
+//! subsystem). The startup warnings and `-t` notes ([`super::usage`]), the configuration
+//! reference ([`render_markdown`]) and `vrrpd.conf(5)` all come from these tables.
+//!
+//! Flipping a keyword to acted on is one line: its `NOT_YET` becomes
+//! `acted![Test("the_behaviour_test")]` (or `Corpus("keywords/x.conf")`, `Scenario("name")`).
 
 use super::auth_hmac;
 use super::model::{
@@ -11,33 +17,13 @@ use super::model::{
     VrrpInstance, VrrpScript, VrrpSyncGroup,
 };
 use super::parse;
+pub use super::status::{
+    declined, declined_refused_at_start, AtStart, Declined, Evidence, Status, NOT_YET,
+};
 use super::tree::Node;
+use super::usage::ADDRESS_OPTIONS;
 use super::values::{truncate_bytes, Ctx, MAX_TRACK_WEIGHT};
-
-/// Whether vrrpd acts on a keyword.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Parsed into the model and implemented.
-    Supported,
-    /// Parsed (so configurations keep working) but has no effect in vrrpd.
-    Ignored,
-    /// A block of another keepalived subsystem, skipped with one warning.
-    Skipped,
-    /// Parsed and checked, then refused with an error: a setting vrrpd does not act on yet and
-    /// must not ignore (a security setting).
-    Refused,
-}
-
-impl Status {
-    fn label(self) -> &'static str {
-        match self {
-            Status::Supported => "supported",
-            Status::Ignored => "accepted, ignored",
-            Status::Skipped => "skipped with a warning",
-            Status::Refused => "checked, then refused (not acted on yet)",
-        }
-    }
-}
+use Evidence::{Corpus, Scenario, Test};
 
 /// A keyword handler: interprets one line (and its block) into the target.
 pub type Apply<T> = fn(&mut Ctx<'_>, &mut T, &Node);
@@ -50,10 +36,24 @@ pub struct Keyword<T: 'static> {
     pub args: &'static str,
     /// What the keyword does.
     pub description: &'static str,
-    /// Whether vrrpd implements it.
+    /// What vrrpd does with it.
     pub status: Status,
     /// The handler.
     pub apply: Apply<T>,
+}
+
+/// An address option, or a keyword value, with a status of its own (its keyword's handler
+/// reads it and records it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The option (`dev`) or the keyword and value (`auth_type AH`).
+    pub name: &'static str,
+    /// Argument syntax.
+    pub args: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// What vrrpd does with it.
+    pub status: Status,
 }
 
 /// A keyword table entry without its handler, for documentation.
@@ -67,34 +67,45 @@ pub struct KeywordInfo {
     pub args: &'static str,
     /// What it does.
     pub description: &'static str,
-    /// Whether vrrpd implements it.
+    /// What vrrpd does with it.
     pub status: Status,
 }
 
+/// `acted![Test("fn_name"), Corpus("samples/x.conf"), Scenario("name")]`: acted on, shown by
+/// these tests.
+macro_rules! acted {
+    ($($evidence:expr),+ $(,)?) => {
+        Status::ActedOn(&[$($evidence),+])
+    };
+}
+
+/// A keyword with a handler.
 macro_rules! kw {
-    ($name:literal, $args:literal, $desc:literal, $apply:expr) => {
+    ($name:literal, $args:literal, $desc:literal, $status:expr, $apply:expr) => {
         Keyword {
             name: $name,
             args: $args,
             description: $desc,
-            status: Status::Supported,
+            status: $status,
             apply: $apply,
         }
     };
 }
 
-macro_rules! ignored {
-    ($name:literal, $args:literal, $desc:literal) => {
+/// A keyword vrrpd reads nothing from (never acted on).
+macro_rules! accepted {
+    ($name:literal, $args:literal, $desc:literal, $status:expr) => {
         Keyword {
             name: $name,
             args: $args,
             description: $desc,
-            status: Status::Ignored,
+            status: $status,
             apply: |_, _, _| {},
         }
     };
 }
 
+/// A security keyword: checked like keepalived, then the configuration is refused.
 macro_rules! refused {
     ($name:literal, $args:literal, $desc:literal, $apply:expr) => {
         Keyword {
@@ -107,6 +118,7 @@ macro_rules! refused {
     };
 }
 
+/// A block of another keepalived subsystem: skipped with one note.
 macro_rules! skipped {
     ($name:literal, $args:literal, $desc:literal) => {
         Keyword {
@@ -119,12 +131,109 @@ macro_rules! skipped {
     };
 }
 
+/// A keyword of another keepalived subsystem inside a VRRP block (e.g. `lvs_id` in
+/// `global_defs`): accepted silently.
+macro_rules! other_subsystem {
+    ($name:literal, $args:literal, $desc:literal) => {
+        Keyword {
+            name: $name,
+            args: $args,
+            description: $desc,
+            status: Status::Skipped,
+            apply: |_, _, _| {},
+        }
+    };
+}
+
+/// A variant (address option or keyword value).
+macro_rules! variant {
+    ($name:literal, $args:literal, $desc:literal, $status:expr) => {
+        Variant {
+            name: $name,
+            args: $args,
+            description: $desc,
+            status: $status,
+        }
+    };
+}
+
+/// Tests named by several entries.
+/// keepalived.conf options mapped to the router, the data-plane plan and the trackers.
+const EVERY_OPTION: Evidence = Test("multicast_ipv4_instance_with_every_option");
+/// keepalived's VRRP sample under both daemons.
+const SAMPLE_VRRP: Evidence = Corpus("samples/vrrp.conf");
+/// Two daemons elect, hold the VIP and hand over on SIGTERM.
+const ELECTS: Evidence = Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm");
+/// A tracked process with quorum and delay.
+const TRACK_PROCESS_TEST: Evidence = Test("track_process_quorum_and_delay");
+/// Instance keywords in the router configuration.
+const INSTANCE_SETTINGS: Evidence = Test("instance_settings_reach_the_router");
+/// Tracked scripts move the VIP by their weights.
+const SCRIPT_WEIGHTS: Evidence = Test("track_script_weights_move_the_vip_openshift_arithmetic");
+/// A tracked file's value.
+const TRACK_FILE_TEST: Evidence = Test("track_file_reports_values_and_missing_means_zero");
+/// The second GARP burst and the refreshes.
+const GARP_BURSTS: Evidence = Test("second_burst_and_refresh_follow_garp_master_delay_and_refresh");
+/// Notify scripts of instances and groups, in order.
+const NOTIFY_ORDER: Evidence = Test("notify_arguments_and_order");
+/// `global_defs` defaults in every instance's router configuration.
+const GLOBAL_SETTINGS: Evidence = Test("global_defs_settings_reach_every_instance");
+/// A script's rise and fall.
+const RISE_FALL: Evidence = Test("rise_and_fall_follow_a_flag_file");
+/// GARP pacing on the wire.
+const GARP_PACING: Evidence = Test("garp_interval_paces_announcements_on_the_interface");
+/// `garp_group` pacing in the plan.
+const GARP_GROUP_TEST: Evidence = Test("garp_group_sets_the_interface_pacing");
+/// Notify FIFO lines and the FIFO script.
+const FIFO_LINES: Evidence = Test("fifo_lines_in_keepalived_format_without_blocking");
+/// keepalived's sync group sample under both daemons.
+const SAMPLE_SYNC: Evidence = Corpus("samples/vrrp-sync.conf");
+/// A sync group's trackers on its members.
+const SYNC_TRACKERS: Evidence = Test("sync_group_members_lose_weighted_trackers");
+/// Accept mode off in the kernel.
+const ACCEPT_MODE_OFF: Evidence =
+    Test("r18_accept_mode_off_resolves_the_vip_but_drops_traffic_to_it");
+/// VRRPv2 with a password against keepalived.
+const PASS_INTEROP: Evidence = Scenario("vrrpd_ka_v2_pass_vrrpd_active");
+/// VIP label and broadcast through netlink.
+const VIP_NETLINK: Evidence = Test("vip_add_list_remove_with_label_and_typed_errors");
+/// The GARP burst count on the wire.
+const GARP_BURST_COUNT: Evidence =
+    Test("r8_garp_burst_count_and_spacing_follow_the_announce_config");
+/// The daemon runs notify scripts with keepalived's arguments.
+const NOTIFY_ARGS: Evidence = Test("notify_scripts_get_keepalived_arguments_in_order");
+/// Address options as `ip addr` shows them.
+const ADDRESS_OPTIONS_TEST: Evidence = Test("address_options_reach_the_kernel");
+/// A flaky tracked script against keepalived.
+const FLAKY_CHECK: Evidence = Scenario("vrrpd_ka_flaky_check");
+
+/// vrrpd sends no e-mail.
+const NO_EMAIL: Status = declined("vrrpd sends no e-mail; a notify script or FIFO can");
+/// No SNMP agent.
+const NO_SNMP: Status = declined("vrrpd has no SNMP agent");
+/// No D-Bus interface.
+const NO_DBUS: Status = declined("vrrpd has no D-Bus interface");
+/// One process.
+const ONE_PROCESS: Status = declined("vrrpd is one process, named vrrpd, with no child processes");
+/// No BFD.
+const NO_BFD: Status = declined(
+    "vrrpd has no BFD: bfd_instance blocks are skipped and a track_bfd entry never changes the priority or the state",
+);
+/// vrrpd decides `higher_prio_send_advert` itself.
+const HIGHER_PRIO_ALWAYS: Status = declined(
+    "vrrpd always sends that advert outside strict mode, so that the loser of a dual Active makes the winner re-announce, and never in strict mode (docs/migrating-from-keepalived.md)",
+);
+/// Link state comes from netlink.
+const NETLINK_LINK_STATE: Status =
+    declined("vrrpd follows link state through netlink events, it does not poll");
+
 /// Top-level keywords.
 pub static TOP_LEVEL: &[Keyword<Config>] = &[
     kw!(
         "global_defs",
         "{ ... }",
         "Global settings; must come before the instances it should affect.",
+        acted![ELECTS],
         |c, cfg, n| {
             parse::dispatch(
                 c,
@@ -139,48 +248,56 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "vrrp_script",
         "NAME { ... }",
         "A health-check script that instances can track.",
+        acted![SCRIPT_WEIGHTS, FLAKY_CHECK],
         parse::vrrp_script
     ),
     kw!(
         "vrrp_instance",
         "NAME { ... }",
         "A VRRP virtual router instance.",
+        acted![ELECTS, SAMPLE_VRRP],
         parse::vrrp_instance
     ),
     kw!(
         "vrrp_sync_group",
         "NAME { ... }",
         "Instances that change state together.",
+        acted![SAMPLE_SYNC, Test("sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes")],
         parse::vrrp_sync_group
     ),
     kw!(
         "track_file",
         "NAME { ... }",
         "A file whose numeric content adjusts priority.",
+        acted![TRACK_FILE_TEST],
         parse::track_file
     ),
     kw!(
         "vrrp_track_file",
         "NAME { ... }",
         "Deprecated alias of track_file.",
+        acted![TRACK_FILE_TEST, Test("aliases_read_like_the_keywords_they_stand_for")],
         parse::track_file
     ),
     kw!(
         "vrrp_track_process",
         "NAME { ... }",
         "A process whose presence is tracked.",
+        acted![TRACK_PROCESS_TEST],
         parse::track_process
     ),
     kw!(
         "garp_group",
         "{ ... }",
-        "Gratuitous ARP/NA pacing shared by a set of interfaces.",
+        "Gratuitous ARP/NA pacing of a set of interfaces (vrrpd paces every interface with the largest interval configured).",
+        acted![GARP_GROUP_TEST, GARP_PACING],
         parse::garp_group
     ),
     kw!(
         "static_ipaddress",
         "{ ADDR ... }",
         "Addresses configured at startup, independent of VRRP state.",
+        NOT_YET,
         |c, cfg, n| {
             cfg.static_ipaddress
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -190,6 +307,7 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "static_routes",
         "{ ROUTE ... }",
         "Routes configured at startup (ip route syntax, kept as text).",
+        NOT_YET,
         |_, cfg, n| {
             cfg.static_routes
                 .extend(n.children().iter().map(parse::line_text))
@@ -199,6 +317,7 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "static_rules",
         "{ RULE ... }",
         "Policy rules configured at startup (ip rule syntax, kept as text).",
+        NOT_YET,
         |_, cfg, n| {
             cfg.static_rules
                 .extend(n.children().iter().map(parse::line_text))
@@ -208,6 +327,7 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "linkbeat_interfaces",
         "{ IF ... }",
         "Interfaces whose link state is polled.",
+        NOT_YET,
         |_, cfg, n| {
             cfg.linkbeat_interfaces
                 .extend(n.children().iter().map(|e| e.keyword().text.clone()))
@@ -217,39 +337,51 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "interface_up_down_delays",
         "{ IF DOWN [UP] ... }",
         "Debounce delays for interface state changes.",
+        NOT_YET,
         |c, cfg, n| {
             cfg.interface_up_down_delays
                 .extend(n.children().iter().filter_map(|e| up_down_delay(c, e)))
         }
     ),
-    ignored!(
+    accepted!(
         "track_group",
         "NAME { ... }",
-        "Groups of tracked objects (not supported)."
-    ),
-    ignored!(
+        "Groups of tracked objects.",
+        NOT_YET),
+    accepted!(
         "net_namespace",
         "NAME",
-        "Run in a network namespace (use the service manager instead)."
-    ),
-    ignored!("net_namespace_ipvs", "NAME", "LVS namespace."),
-    ignored!("namespace_with_ipsets", "", "Use ipsets in the namespace."),
-    ignored!(
+        "Run in a network namespace (use the service manager instead).",
+        declined_refused_at_start("vrrpd acts in the network namespace it is started in: start it in that namespace with `ip netns exec` or systemd's NetworkNamespacePath=")),
+    other_subsystem!(
+        "net_namespace_ipvs",
+        "NAME",
+        "LVS namespace."),
+    accepted!(
+        "namespace_with_ipsets",
+        "",
+        "Use ipsets in the namespace.",
+        declined("vrrpd uses no ipsets")),
+    accepted!(
         "instance",
         "NAME",
-        "Instance name used in pid and file names."
-    ),
-    ignored!("use_pid_dir", "", "Put pid files in /run/keepalived."),
-    ignored!(
+        "Instance name used in pid and file names.",
+        acted![Test("default_paths_are_keepalived_s"), Test("settings_are_scanned_from_the_top_level_only")]),
+    accepted!(
+        "use_pid_dir",
+        "",
+        "Put pid files in /run/keepalived.",
+        acted![Test("default_paths_are_keepalived_s"), Test("settings_are_scanned_from_the_top_level_only")]),
+    accepted!(
         "child_wait_time",
         "SECS",
-        "How long the parent waits for children."
-    ),
-    ignored!(
+        "How long the parent waits for children.",
+        ONE_PROCESS),
+    accepted!(
         "linkbeat_use_polling",
         "",
-        "Poll link state instead of netlink."
-    ),
+        "Poll link state instead of netlink.",
+        NETLINK_LINK_STATE),
     skipped!(
         "virtual_server",
         "ADDR PORT { ... }",
@@ -283,12 +415,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "router_id",
         "NAME",
         "Name of this node in notifications.",
+        acted![Test("basic_data_is_identical")],
         |c, g, n| g.router_id = c.string(n, "a name")
     ),
     kw!(
         "script_user",
         "USER [GROUP]",
         "Default user (and group) that runs scripts.",
+        acted![Test("scripts_run_as_the_configured_user")],
         |c, g, n| {
             if c.arg(n, "USER [GROUP]").is_some() {
                 g.script_user = c.run_as(n.args());
@@ -299,12 +433,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "enable_script_security",
         "",
         "Refuse to run scripts that a non-root user could modify.",
+        acted![Test("script_security_names_the_bad_component")],
         |_, g, _| g.enable_script_security = true
     ),
     kw!(
         "vrrp_version",
         "2|3",
         "Default VRRP version of IPv4 instances.",
+        acted![Scenario("vrrpd_ka_v4_version_mismatch"), ELECTS],
         |c, g, n| {
             if let Some(v) = c.int_in(n, 2, 3) {
                 g.vrrp_version = v as u8;
@@ -314,31 +450,36 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "vrrp_strict",
         "[BOOL]",
-        "Strict RFC compliance for all instances.",
+        "Strict RFC compliance for all instances (the owner_ignore_adverts it implies for an owner is not acted on yet).",
+        acted![GLOBAL_SETTINGS, ACCEPT_MODE_OFF],
         |c, g, n| g.vrrp_strict = c.flag(n)
     ),
     kw!(
         "vrrp_skip_check_adv_addr",
         "[BOOL]",
         "Do not check the addresses of adverts from the current master.",
+        NOT_YET,
         |c, g, n| { g.vrrp_skip_check_adv_addr = c.flag(n) }
     ),
     kw!(
         "vrrp_check_unicast_src",
         "[BOOL]",
         "Accept unicast adverts only from configured peers.",
+        acted![GLOBAL_SETTINGS, Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
         |c, g, n| g.vrrp_check_unicast_src = c.flag(n)
     ),
     kw!(
         "v3_checksum_as_v2",
         "[BOOL]",
         "Compute VRRPv3 IPv4 checksums without the pseudo-header.",
+        acted![GLOBAL_SETTINGS, Test("p1_an_explicit_checksum_form_is_kept")],
         |_, g, _| g.v3_checksum_as_v2 = true
     ),
     kw!(
         "vrrp_mcast_group4",
         "ADDR",
         "IPv4 multicast group for adverts.",
+        NOT_YET,
         |c, g, n| {
             if let Some(std::net::IpAddr::V4(a)) = c.ip(n) {
                 g.vrrp_mcast_group4 = a;
@@ -349,6 +490,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_mcast_group6",
         "ADDR",
         "IPv6 multicast group for adverts.",
+        NOT_YET,
         |c, g, n| {
             if let Some(std::net::IpAddr::V6(a)) = c.ip(n) {
                 g.vrrp_mcast_group6 = a;
@@ -359,30 +501,35 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_master_delay",
         "SECS",
         "Delay of the second GARP burst after becoming master.",
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| { set(&mut g.garp.master_delay_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "vrrp_garp_master_repeat",
         "N",
         "GARPs per burst when becoming master.",
+        acted![EVERY_OPTION, GARP_BURST_COUNT],
         |c, g, n| set(&mut g.garp.master_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "vrrp_garp_master_refresh",
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| { set(&mut g.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "vrrp_garp_master_refresh_repeat",
         "N",
         "GARPs per refresh.",
+        acted![EVERY_OPTION, GARP_BURSTS],
         |c, g, n| set(&mut g.garp.master_refresh_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "vrrp_garp_lower_prio_delay",
         "SECS",
         "Delay of the second GARP burst after a lower priority advert.",
+        NOT_YET,
         |c, g, n| {
             g.garp.lower_prio_delay_secs = c.u32_in(n, 0, 86400).or(g.garp.lower_prio_delay_secs)
         }
@@ -391,12 +538,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_lower_prio_repeat",
         "N",
         "GARPs sent when a lower priority advert is heard.",
+        acted![EVERY_OPTION, Test("winning_over_another_active_reannounces_the_addresses")],
         |c, g, n| { g.garp.lower_prio_repeat = c.u32_in(n, 0, 255).or(g.garp.lower_prio_repeat) }
     ),
     kw!(
         "vrrp_garp_interval",
         "SECS",
         "Minimum gap between GARPs on one interface.",
+        acted![EVERY_OPTION, GARP_PACING],
         |c, g, n| {
             set(
                 &mut g.vrrp_garp_interval_us,
@@ -408,6 +557,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_gna_interval",
         "SECS",
         "Minimum gap between unsolicited NAs on one interface.",
+        acted![EVERY_OPTION, Test("pacer_spaces_garps_on_the_wire")],
         |c, g, n| {
             set(
                 &mut g.vrrp_gna_interval_us,
@@ -419,84 +569,98 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_min_garp",
         "[BOOL]",
         "Send one GARP on becoming master, no delayed burst or refresh.",
+        acted![GLOBAL_SETTINGS, GARP_BURST_COUNT],
         |c, g, n| g.vrrp_min_garp = c.flag(n)
     ),
     kw!(
         "vrrp_garp_extra_if",
         "[all] SECS",
         "Periodic GARP on VIP interfaces other than the advert one.",
+        NOT_YET,
         |c, g, n| { g.garp.extra_if = garp_extra_if(c, n).or(g.garp.extra_if) }
     ),
     kw!(
         "vrrp_vmac_garp_intvl",
         "[all] SECS",
         "Alias of vrrp_garp_extra_if.",
+        NOT_YET,
         |c, g, n| g.garp.extra_if = garp_extra_if(c, n).or(g.garp.extra_if)
     ),
     kw!(
         "vrrp_lower_prio_no_advert",
         "[BOOL]",
         "As master, do not answer a lower priority advert.",
+        acted![GLOBAL_SETTINGS, Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
         |c, g, n| { g.vrrp_lower_prio_no_advert = c.flag(n) }
     ),
     kw!(
         "vrrp_higher_prio_send_advert",
         "[BOOL]",
         "As master, send one advert before yielding to a higher priority.",
+        HIGHER_PRIO_ALWAYS,
         |c, g, n| { g.vrrp_higher_prio_send_advert = c.flag(n) }
     ),
     kw!(
         "vrrp_owner_ignore_adverts",
         "[BOOL]",
         "Address owners ignore received adverts.",
+        NOT_YET,
         |c, g, n| g.vrrp_owner_ignore_adverts = c.flag(n)
     ),
     kw!(
         "vrrp_down_timer_adverts",
         "N",
         "Missed adverts before the master is declared down.",
+        acted![GLOBAL_SETTINGS, Test("r3_skew_and_down_interval_match_the_checklist_table")],
         |c, g, n| { set(&mut g.vrrp_down_timer_adverts, c.u32_in(n, 1, 100)) }
     ),
     kw!(
         "notify_fifo",
         "FIFO [USER [GROUP]]",
         "FIFO receiving every state change line.",
+        acted![FIFO_LINES],
         |c, g, n| g.notify_fifo = fifo(c, n)
     ),
     kw!(
         "notify_fifo_script",
         "SCRIPT [USER [GROUP]]",
         "Script started with the notify FIFO path.",
+        acted![FIFO_LINES],
         |c, g, n| g.notify_fifo_script = c.script(n)
     ),
     kw!(
         "vrrp_notify_fifo",
         "FIFO [USER [GROUP]]",
         "FIFO receiving VRRP state change lines.",
+        acted![FIFO_LINES],
         |c, g, n| g.vrrp_notify_fifo = fifo(c, n)
     ),
     kw!(
         "vrrp_notify_fifo_script",
         "SCRIPT [USER [GROUP]]",
         "Script started with the VRRP FIFO path.",
+        acted![FIFO_LINES],
         |c, g, n| { g.vrrp_notify_fifo_script = c.script(n) }
     ),
     kw!(
         "vrrp_notify_priority_changes",
         "[BOOL]",
         "Also write priority changes to the FIFO.",
+        NOT_YET,
         |c, g, n| { g.vrrp_notify_priority_changes = c.flag(n) }
     ),
     kw!(
         "fifo_write_vrrp_states_on_reload",
         "",
         "Write all states to the FIFO after a reload.",
+        NOT_YET,
         |_, g, _| g.fifo_write_vrrp_states_on_reload = true
     ),
     kw!(
         "vrrp_startup_delay",
         "SECS",
         "Wait before starting VRRP after boot.",
+        NOT_YET,
         |c, g, n| set(
             &mut g.vrrp_startup_delay_us,
             c.seconds_us(n, 0, 3_600_000_000)
@@ -505,7 +669,8 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "max_auto_priority",
         "[-1|PRIO]",
-        "Realtime scheduling priority limit (accepted; vrrpd does not change scheduling).",
+        "Highest realtime priority keepalived raises itself to when it falls behind.",
+        NOT_YET,
         |c, g, n| {
             g.max_auto_priority = if n.args().is_empty() {
                 Some(-1)
@@ -517,7 +682,8 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "dynamic_interfaces",
         "[allow_if_changes]",
-        "Tolerate interfaces that do not exist yet.",
+        "Tolerate interfaces that do not exist yet (-t stops reporting them; vrrpd still needs them at start).",
+        NOT_YET,
         |_, g, n| {
             g.dynamic_interfaces = Some(DynamicInterfaces {
                 allow_if_changes: n.args().iter().any(|a| a.text == "allow_if_changes"),
@@ -528,66 +694,77 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "default_interface",
         "IF",
         "Interface for instances and static addresses that name none.",
+        NOT_YET,
         |c, g, n| { g.default_interface = c.string(n, "an interface name") }
     ),
     kw!(
         "vmac_prefix",
         "PREFIX",
         "Name prefix of VMAC interfaces.",
+        NOT_YET,
         |c, g, n| g.vmac_prefix = c.string(n, "a prefix")
     ),
     kw!(
         "log_unknown_vrids",
         "",
         "Log adverts for VRIDs with no instance.",
+        NOT_YET,
         |_, g, _| g.log_unknown_vrids = true
     ),
     kw!(
         "disable_local_igmp",
         "",
         "Do not send IGMP reports for the advert group.",
+        NOT_YET,
         |_, g, _| g.disable_local_igmp = true
     ),
     kw!(
         "startup_script",
         "SCRIPT [USER [GROUP]]",
         "Script run before VRRP starts.",
+        NOT_YET,
         |c, g, n| g.startup_script = c.script(n)
     ),
     kw!(
         "shutdown_script",
         "SCRIPT [USER [GROUP]]",
         "Script run after VRRP stops.",
+        NOT_YET,
         |c, g, n| g.shutdown_script = c.script(n)
     ),
     kw!(
         "state_dump_file",
         "PATH",
         "Where the state dump (SIGUSR1) is written.",
+        NOT_YET,
         |c, g, n| g.state_dump_file = c.string(n, "a path")
     ),
     kw!(
         "stats_dump_file",
         "PATH",
         "Where the statistics dump (SIGUSR2) is written.",
+        NOT_YET,
         |c, g, n| g.stats_dump_file = c.string(n, "a path")
     ),
     kw!(
         "json_dump_file",
         "PATH",
         "Where the JSON dump is written.",
+        NOT_YET,
         |c, g, n| g.json_dump_file = c.string(n, "a path")
     ),
     kw!(
         "json_version",
         "1|2",
         "Layout of the JSON dump.",
+        NOT_YET,
         |c, g, n| set(&mut g.json_version, c.int_in(n, 1, 2).map(|v| v as u8))
     ),
     kw!(
         "notification_email",
         "{ ADDR ... }",
-        "E-mail recipients (accepted; vrrpd sends no e-mail).",
+        "E-mail recipients.",
+        NO_EMAIL,
         |_, g, n| {
             g.notification_email
                 .extend(n.children().iter().map(|e| e.keyword().text.clone()))
@@ -596,198 +773,342 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "notification_email_from",
         "ADDR",
-        "E-mail sender (accepted; vrrpd sends no e-mail).",
+        "E-mail sender.",
+        NO_EMAIL,
         |c, g, n| { g.notification_email_from = c.string(n, "an address") }
     ),
     kw!(
         "smtp_server",
         "ADDR [PORT]",
-        "SMTP relay (accepted; vrrpd sends no e-mail).",
+        "SMTP relay.",
+        NO_EMAIL,
         |c, g, n| g.smtp_server = c.string(n, "an address")
     ),
-    ignored!("smtp_helo_name", "NAME", "SMTP HELO name."),
-    ignored!("smtp_connect_timeout", "SECS", "SMTP connect timeout."),
-    ignored!("smtp_alert", "[BOOL]", "Send e-mail alerts."),
-    ignored!("smtp_alert_vrrp", "[BOOL]", "Send e-mail alerts for VRRP."),
-    ignored!(
+    accepted!(
+        "smtp_helo_name",
+        "NAME",
+        "SMTP HELO name.",
+        NO_EMAIL),
+    accepted!(
+        "smtp_connect_timeout",
+        "SECS",
+        "SMTP connect timeout.",
+        NO_EMAIL),
+    accepted!(
+        "smtp_alert",
+        "[BOOL]",
+        "Send e-mail alerts.",
+        NO_EMAIL),
+    accepted!(
+        "smtp_alert_vrrp",
+        "[BOOL]",
+        "Send e-mail alerts for VRRP.",
+        NO_EMAIL),
+    other_subsystem!(
         "smtp_alert_checker",
         "[BOOL]",
-        "Send e-mail alerts for LVS checkers."
-    ),
-    ignored!("no_email_faults", "", "No e-mail for FAULT states."),
-    ignored!(
+        "Send e-mail alerts for LVS checkers."),
+    accepted!(
+        "no_email_faults",
+        "",
+        "No e-mail for FAULT states.",
+        NO_EMAIL),
+    accepted!(
         "set_supplementary_groups",
         "",
-        "Give scripts the user's supplementary groups."
-    ),
-    ignored!(
+        "Give scripts the user's supplementary groups.",
+        NOT_YET),
+    accepted!(
         "use_symlink_paths",
         "",
-        "Do not resolve symlinks in script paths."
-    ),
-    ignored!(
+        "Do not resolve symlinks in script paths.",
+        NOT_YET),
+    accepted!(
         "startup_script_timeout",
         "SECS",
-        "Timeout of the startup script."
-    ),
-    ignored!(
+        "Timeout of the startup script.",
+        NOT_YET),
+    accepted!(
         "shutdown_script_timeout",
         "SECS",
-        "Timeout of the shutdown script."
-    ),
-    ignored!("process_names", "", "Name the child processes."),
-    ignored!("process_name", "NAME", "Name of the parent process."),
-    ignored!("vrrp_process_name", "NAME", "Name of the VRRP process."),
-    ignored!(
+        "Timeout of the shutdown script.",
+        NOT_YET),
+    accepted!(
+        "process_names",
+        "",
+        "Name the child processes.",
+        ONE_PROCESS),
+    accepted!(
+        "process_name",
+        "NAME",
+        "Name of the parent process.",
+        ONE_PROCESS),
+    accepted!(
+        "vrrp_process_name",
+        "NAME",
+        "Name of the VRRP process.",
+        ONE_PROCESS),
+    other_subsystem!(
         "checker_process_name",
         "NAME",
-        "Name of the LVS checker process."
-    ),
-    ignored!("bfd_process_name", "NAME", "Name of the BFD process."),
-    ignored!(
+        "Name of the LVS checker process."),
+    other_subsystem!(
+        "bfd_process_name",
+        "NAME",
+        "Name of the BFD process."),
+    accepted!(
         "vrrp_iptables",
         "[IN [OUT]]",
-        "iptables chains for no_accept."
-    ),
-    ignored!("vrrp_ipsets", "[NAMES]", "ipsets for no_accept."),
-    ignored!("nftables", "[TABLE]", "nftables table for no_accept."),
-    ignored!("nftables_priority", "N", "nftables chain priority."),
-    ignored!("nftables_counters", "", "nftables rule counters."),
-    ignored!(
+        "iptables chains for no_accept.",
+        declined("vrrpd filters no_accept traffic with nftables only")),
+    accepted!(
+        "vrrp_ipsets",
+        "[NAMES]",
+        "ipsets for no_accept.",
+        declined("vrrpd filters no_accept traffic with nftables only")),
+    accepted!(
+        "nftables",
+        "[TABLE]",
+        "nftables table for no_accept.",
+        NOT_YET),
+    accepted!(
+        "nftables_priority",
+        "N",
+        "nftables chain priority.",
+        NOT_YET),
+    accepted!(
+        "nftables_counters",
+        "",
+        "nftables rule counters.",
+        NOT_YET),
+    accepted!(
         "nftables_ifindex",
         "",
-        "nftables matches interfaces by index."
-    ),
-    ignored!(
+        "nftables matches interfaces by index.",
+        NOT_YET),
+    accepted!(
         "vrrp_delay_after_boot",
         "SECS",
-        "Extra startup delay right after boot."
-    ),
-    ignored!(
+        "Extra startup delay right after boot.",
+        NOT_YET),
+    accepted!(
         "vmac_addr_prefix",
         "PREFIX",
-        "Name prefix of use_vmac_addr interfaces."
-    ),
-    ignored!("vrrp_priority", "N", "Process nice value."),
-    ignored!("vrrp_no_swap", "", "Lock the VRRP process in memory."),
-    ignored!(
+        "Name prefix of use_vmac_addr interfaces.",
+        NOT_YET),
+    accepted!(
+        "vrrp_priority",
+        "N",
+        "Process nice value.",
+        NOT_YET),
+    accepted!(
+        "vrrp_no_swap",
+        "",
+        "Lock the VRRP process in memory.",
+        NOT_YET),
+    accepted!(
         "vrrp_rt_priority",
         "N",
-        "Realtime priority of the VRRP process."
-    ),
-    ignored!(
+        "Realtime priority of the VRRP process.",
+        NOT_YET),
+    accepted!(
         "vrrp_cpu_affinity",
         "CPUS",
-        "CPU affinity of the VRRP process."
-    ),
-    ignored!(
+        "CPU affinity of the VRRP process.",
+        NOT_YET),
+    accepted!(
         "vrrp_rlimit_rttime",
         "USECS",
-        "RLIMIT_RTTIME of the VRRP process."
-    ),
-    ignored!("vrrp_rlimit_rtime", "USECS", "Alias of vrrp_rlimit_rttime."),
-    ignored!(
+        "RLIMIT_RTTIME of the VRRP process.",
+        NOT_YET),
+    accepted!(
+        "vrrp_rlimit_rtime",
+        "USECS",
+        "Alias of vrrp_rlimit_rttime.",
+        NOT_YET),
+    accepted!(
         "min_auto_priority_delay",
         "USECS",
-        "Delay before raising realtime priority."
-    ),
-    ignored!(
+        "Delay before raising realtime priority.",
+        NOT_YET),
+    accepted!(
         "vrrp_rx_bufs_policy",
         "POLICY",
-        "Receive buffer sizing policy."
-    ),
-    ignored!(
+        "Receive buffer sizing policy.",
+        NOT_YET),
+    accepted!(
         "vrrp_rx_bufs_multiplier",
         "N",
-        "Receive buffer size multiplier."
-    ),
-    ignored!(
+        "Receive buffer size multiplier.",
+        NOT_YET),
+    accepted!(
         "vrrp_netlink_cmd_rcv_bufs",
         "BYTES",
-        "Netlink command socket buffer."
-    ),
-    ignored!(
+        "Netlink command socket buffer.",
+        NOT_YET),
+    accepted!(
         "vrrp_netlink_cmd_rcv_bufs_force",
         "[BOOL]",
-        "Force the netlink command buffer size."
-    ),
-    ignored!(
+        "Force the netlink command buffer size.",
+        NOT_YET),
+    accepted!(
         "vrrp_netlink_monitor_rcv_bufs",
         "BYTES",
-        "Netlink monitor socket buffer."
-    ),
-    ignored!(
+        "Netlink monitor socket buffer.",
+        NOT_YET),
+    accepted!(
         "vrrp_netlink_monitor_rcv_bufs_force",
         "[BOOL]",
-        "Force the netlink monitor buffer size."
-    ),
-    ignored!(
+        "Force the netlink monitor buffer size.",
+        NOT_YET),
+    accepted!(
         "process_monitor_rcv_bufs",
         "BYTES",
-        "Process monitor socket buffer."
-    ),
-    ignored!(
+        "Process monitor socket buffer.",
+        NOT_YET),
+    accepted!(
         "process_monitor_rcv_bufs_force",
         "[BOOL]",
-        "Force the process monitor buffer size."
-    ),
-    ignored!(
+        "Force the process monitor buffer size.",
+        NOT_YET),
+    accepted!(
         "reload_check_config",
         "[FILE]",
-        "Check the configuration before a reload."
-    ),
-    ignored!("reload_time_file", "PATH", "Schedule reloads from a file."),
-    ignored!("reload_repeat", "", "Repeat scheduled reloads."),
-    ignored!("reload_file", "PATH", "Reload trigger file."),
-    ignored!(
+        "Check the configuration before a reload.",
+        NOT_YET),
+    accepted!(
+        "reload_time_file",
+        "PATH",
+        "Schedule reloads from a file.",
+        NOT_YET),
+    accepted!(
+        "reload_repeat",
+        "",
+        "Repeat scheduled reloads.",
+        NOT_YET),
+    accepted!(
+        "reload_file",
+        "PATH",
+        "Reload trigger file.",
+        NOT_YET),
+    accepted!(
         "include_check",
         "[CHECKS]",
-        "Strictness of include file checks."
-    ),
-    ignored!(
+        "Strictness of include file checks.",
+        NOT_YET),
+    accepted!(
         "config_save_dir",
         "DIR",
-        "Where a copy of the configuration is saved."
-    ),
-    ignored!(
+        "Where a copy of the configuration is saved.",
+        NOT_YET),
+    accepted!(
         "tmp_config_directory",
         "DIR",
-        "Temporary configuration directory."
-    ),
-    ignored!(
+        "Temporary configuration directory.",
+        NOT_YET),
+    accepted!(
         "data_use_instance",
         "",
-        "Add the instance name to dump file names."
-    ),
-    ignored!("umask", "MASK", "File creation mask."),
-    ignored!("random_seed", "N", "Seed for random numbers."),
-    ignored!("snmp_socket", "SOCKET", "AgentX socket."),
-    ignored!("enable_traps", "", "Send SNMP traps."),
-    ignored!("enable_snmp_vrrp", "", "Keepalived VRRP MIB."),
-    ignored!("enable_snmp_keepalived", "", "Alias of enable_snmp_vrrp."),
-    ignored!("enable_snmp_rfc", "", "RFC VRRP MIBs."),
-    ignored!("enable_snmp_rfcv2", "", "RFC 2787 VRRP MIB."),
-    ignored!("enable_snmp_rfcv3", "", "RFC 6527 VRRP MIB."),
-    ignored!("enable_snmp_checker", "", "LVS checker MIB."),
-    ignored!("enable_dbus", "", "D-Bus interface."),
-    ignored!("dbus_service_name", "NAME", "D-Bus service name."),
-    ignored!(
+        "Add the instance name to dump file names.",
+        NOT_YET),
+    accepted!(
+        "umask",
+        "MASK",
+        "File creation mask.",
+        NOT_YET),
+    accepted!(
+        "random_seed",
+        "N",
+        "Seed for random numbers.",
+        NOT_YET),
+    accepted!(
+        "snmp_socket",
+        "SOCKET",
+        "AgentX socket.",
+        NO_SNMP),
+    accepted!(
+        "enable_traps",
+        "",
+        "Send SNMP traps.",
+        NO_SNMP),
+    accepted!(
+        "enable_snmp_vrrp",
+        "",
+        "Keepalived VRRP MIB.",
+        NO_SNMP),
+    accepted!(
+        "enable_snmp_keepalived",
+        "",
+        "Alias of enable_snmp_vrrp.",
+        NO_SNMP),
+    accepted!(
+        "enable_snmp_rfc",
+        "",
+        "RFC VRRP MIBs.",
+        NO_SNMP),
+    accepted!(
+        "enable_snmp_rfcv2",
+        "",
+        "RFC 2787 VRRP MIB.",
+        NO_SNMP),
+    accepted!(
+        "enable_snmp_rfcv3",
+        "",
+        "RFC 6527 VRRP MIB.",
+        NO_SNMP),
+    other_subsystem!(
+        "enable_snmp_checker",
+        "",
+        "LVS checker MIB."),
+    accepted!(
+        "enable_dbus",
+        "",
+        "D-Bus interface.",
+        NO_DBUS),
+    accepted!(
+        "dbus_service_name",
+        "NAME",
+        "D-Bus service name.",
+        NO_DBUS),
+    accepted!(
         "dbus_no_interface_name",
         "",
-        "D-Bus object paths without interface names."
-    ),
-    ignored!("lvs_id", "NAME", "LVS: old name of router_id."),
-    ignored!("lvs_timeouts", "...", "LVS connection timeouts."),
-    ignored!("lvs_flush", "", "LVS: flush tables at startup."),
-    ignored!("lvs_flush_on_stop", "[VS]", "LVS: flush tables at stop."),
-    ignored!(
+        "D-Bus object paths without interface names.",
+        NO_DBUS),
+    other_subsystem!(
+        "lvs_id",
+        "NAME",
+        "LVS: old name of router_id."),
+    other_subsystem!(
+        "lvs_timeouts",
+        "...",
+        "LVS connection timeouts."),
+    other_subsystem!(
+        "lvs_flush",
+        "",
+        "LVS: flush tables at startup."),
+    other_subsystem!(
+        "lvs_flush_on_stop",
+        "[VS]",
+        "LVS: flush tables at stop."),
+    other_subsystem!(
         "lvs_sync_daemon",
         "IF INSTANCE ...",
-        "LVS connection sync daemon."
-    ),
-    ignored!("checker_log_all_failures", "[BOOL]", "LVS checker logging."),
-    ignored!("iproute_usr_dir", "DIR", "Where iproute2 tables are read."),
-    ignored!("iproute_etc_dir", "DIR", "Where iproute2 tables are read."),
+        "LVS connection sync daemon."),
+    other_subsystem!(
+        "checker_log_all_failures",
+        "[BOOL]",
+        "LVS checker logging."),
+    accepted!(
+        "iproute_usr_dir",
+        "DIR",
+        "Where iproute2 tables are read.",
+        NOT_YET),
+    accepted!(
+        "iproute_etc_dir",
+        "DIR",
+        "Where iproute2 tables are read.",
+        NOT_YET),
 ];
 
 /// `vrrp_script` keywords.
@@ -796,16 +1117,26 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "script",
         "PATH|\"COMMAND ARGS\"",
         "The command to run; exit status 0 means success.",
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
         |c, s, n| s.script = parse::script_text(c, n)
     ),
-    kw!("interval", "SECS", "Seconds between runs.", |c, s, n| set(
-        &mut s.interval_ms,
-        c.seconds_us(n, 1_000, 1_000_000_000).map(|us| us / 1000)
-    )),
+    kw!(
+        "interval",
+        "SECS",
+        "Seconds between runs.",
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
+        |c, s, n| set(
+            &mut s.interval_ms,
+            c.seconds_us(n, 1_000, 1_000_000_000).map(|us| us / 1000)
+        )
+    ),
     kw!(
         "timeout",
         "SECS",
         "Seconds after which a run counts as a failure.",
+        acted![Test(
+            "timeout_kills_the_whole_process_group_and_counts_as_failure"
+        )],
         |c, s, n| {
             s.timeout_ms = c
                 .seconds_us(n, 1_000, 1_000_000_000)
@@ -817,6 +1148,7 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "weight",
         "-253..253 [reverse]",
         "Priority change while the check succeeds (>0) or fails (<0).",
+        acted![SCRIPT_WEIGHTS, RISE_FALL],
         |c, s, n| {
             let entry = c.track_entry("vrrp_script", &weight_as_entry(n), MAX_TRACK_WEIGHT);
             if let Some(w) = entry.weight {
@@ -829,22 +1161,34 @@ pub static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
         "rise",
         "N",
         "Successes needed to count as up.",
+        acted![RISE_FALL, FLAKY_CHECK],
         |c, s, n| set(&mut s.rise, c.u32_in(n, 1, u32::MAX))
     ),
     kw!(
         "fall",
         "N",
         "Failures needed to count as down.",
+        acted![RISE_FALL, FLAKY_CHECK],
         |c, s, n| set(&mut s.fall, c.u32_in(n, 1, u32::MAX))
     ),
-    kw!("user", "USER [GROUP]", "Who runs the script.", |c, s, n| {
-        if c.arg(n, "USER [GROUP]").is_some() {
-            s.run_as = c.run_as(n.args());
+    kw!(
+        "user",
+        "USER [GROUP]",
+        "Who runs the script.",
+        acted![Test("scripts_run_as_the_configured_user")],
+        |c, s, n| {
+            if c.arg(n, "USER [GROUP]").is_some() {
+                s.run_as = c.run_as(n.args());
+            }
         }
-    }),
-    kw!("init_fail", "", "Start in the failed state.", |_, s, _| s
-        .init_fail =
-        true),
+    ),
+    kw!(
+        "init_fail",
+        "",
+        "Start in the failed state.",
+        acted![Test("init_fail_reports_down_until_rise_successes")],
+        |_, s, _| s.init_fail = true
+    ),
 ];
 
 /// `vrrp_instance` keywords.
@@ -853,48 +1197,56 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "state",
         "MASTER|BACKUP",
         "Initial state wanted (MASTER also means priority 255 if none is given).",
+        acted![ELECTS, SAMPLE_VRRP],
         parse::instance_state
     ),
     kw!(
         "interface",
         "IF",
         "Interface adverts are sent and received on.",
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| i.interface = c.string(n, "an interface name")
     ),
     kw!(
         "virtual_router_id",
         "1..255",
         "The VRID, shared by all routers of the group.",
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| { i.virtual_router_id = c.int_in(n, 1, 255).map(|v| v as u8) }
     ),
     kw!(
         "priority",
         "1..255",
         "Base priority; 255 is the address owner.",
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| i.priority = c.int_in(n, 1, 255).map(|v| v as u8).or(i.priority)
     ),
     kw!(
         "advert_int",
         "SECS",
         "Advertisement interval (v2: whole seconds, v3: centiseconds).",
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| { set(&mut i.advert_int_us, c.seconds_us(n, 1, 255_000_000)) }
     ),
     kw!(
         "nopreempt",
         "",
         "Do not take over from a lower priority master.",
+        acted![Test("nopreempt_keeps_a_lower_active"), EVERY_OPTION],
         |_, i, _| i.nopreempt = true
     ),
     kw!(
         "preempt",
         "",
-        "Preempt (the default; no effect).",
+        "Preempt (the default): undoes an earlier nopreempt.",
+        acted![INSTANCE_SETTINGS, Test("higher_priority_started_later_preempts_after_its_own_down_interval")],
         |_, i, _| i.nopreempt = false
     ),
     kw!(
         "preempt_delay",
         "SECS",
         "Wait before preempting a lower priority master (0..1000 s).",
+        acted![Scenario("vrrpd_ka_flaky_check_preempt_delay"), EVERY_OPTION],
         |c, i, n| {
             set(
                 &mut i.preempt_delay_ms,
@@ -906,27 +1258,35 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "version",
         "2|3",
         "VRRP version of this instance.",
+        acted![PASS_INTEROP, Scenario("vrrpd_ka_v4_vrrpd_active")],
         |c, i, n| i.version = c.int_in(n, 2, 3).map(|v| v as u8).or(i.version)
     ),
-    kw!("native_ipv6", "", "Deprecated: force IPv6.", |_, i, _| i
+    kw!(
+        "native_ipv6",
+        "",
+        "Deprecated: force IPv6.",
+        NOT_YET, |_, i, _| i
         .native_ipv6 =
         true),
     kw!(
         "vrf",
         "NAME",
-        "VRF of the interface (accepted; not supported).",
+        "VRF of an interface-less unicast instance.",
+        NOT_YET,
         |c, i, n| i.vrf = c.string(n, "a VRF name")
     ),
     kw!(
         "debug",
         "0..4",
         "Debug level of the instance.",
+        NOT_YET,
         |c, i, n| set(&mut i.debug, c.int_in(n, 0, 4).map(|v| v as u8))
     ),
     kw!(
         "virtual_ipaddress",
         "{ ADDR[/LEN] [OPTIONS] ... }",
         "The virtual addresses, added while master.",
+        acted![ELECTS, SAMPLE_VRRP],
         |c, i, n| {
             i.virtual_ipaddress
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -936,6 +1296,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "virtual_ipaddress_excluded",
         "{ ADDR[/LEN] [OPTIONS] ... }",
         "Addresses added while master but not advertised.",
+        NOT_YET,
         |c, i, n| {
             i.virtual_ipaddress_excluded
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -945,12 +1306,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "no_virtual_ipaddress",
         "",
         "Allow an instance without addresses.",
+        NOT_YET,
         |_, i, _| i.no_virtual_ipaddress = true
     ),
     kw!(
         "virtual_routes",
         "{ ROUTE ... }",
         "Routes added while master (ip route syntax, kept as text).",
+        NOT_YET,
         |_, i, n| {
             i.virtual_routes
                 .extend(n.children().iter().map(parse::line_text))
@@ -960,6 +1323,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "virtual_rules",
         "{ RULE ... }",
         "Policy rules added while master (ip rule syntax, kept as text).",
+        NOT_YET,
         |_, i, n| {
             i.virtual_rules
                 .extend(n.children().iter().map(parse::line_text))
@@ -969,12 +1333,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "promote_secondaries",
         "",
         "Set promote_secondaries on the interface.",
+        NOT_YET,
         |_, i, _| i.promote_secondaries = true
     ),
     kw!(
         "track_interface",
         "{ IF [weight N [reverse]] ... }",
         "Interfaces whose state affects this instance.",
+        acted![Test("track_interface_down_puts_the_instance_in_fault")],
         |c, i, n| {
             i.track_interface
                 .extend(parse::track_list(c, "track_interface", n))
@@ -984,6 +1350,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "track_script",
         "{ NAME [weight N [reverse|noreverse]] ... }",
         "vrrp_scripts whose result affects this instance.",
+        acted![SCRIPT_WEIGHTS],
         |c, i, n| {
             i.track_script
                 .extend(parse::track_list(c, "track_script", n))
@@ -993,12 +1360,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "track_file",
         "{ NAME [weight N [reverse]] ... }",
         "track_files whose value affects this instance.",
+        acted![TRACK_FILE_TEST, EVERY_OPTION],
         |c, i, n| { i.track_file.extend(parse::track_list(c, "track_file", n)) }
     ),
     kw!(
         "track_process",
         "{ NAME [weight N [reverse]] ... }",
         "Tracked processes that affect this instance.",
+        acted![TRACK_PROCESS_TEST, EVERY_OPTION],
         |c, i, n| {
             i.track_process
                 .extend(parse::track_list(c, "track_process", n))
@@ -1007,37 +1376,43 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "track_bfd",
         "{ NAME [weight N [reverse]] ... }",
-        "BFD sessions that affect this instance (accepted; no BFD in vrrpd).",
+        "BFD sessions that affect this instance.",
+        NO_BFD,
         |c, i, n| { i.track_bfd.extend(parse::track_list(c, "track_bfd", n)) }
     ),
     kw!(
         "dont_track_primary",
         "",
         "Ignore the state of the instance's own interface.",
+        NOT_YET,
         |_, i, _| i.dont_track_primary = true
     ),
     kw!(
         "track_src_ip",
         "",
         "Go to FAULT if the source address disappears.",
+        NOT_YET,
         |_, i, _| i.track_src_ip = true
     ),
     kw!(
         "mcast_src_ip",
         "ADDR",
         "Source address of multicast adverts.",
+        acted![EVERY_OPTION, Test("p6_unicast_send_and_send_from_both_families")],
         |c, i, n| i.mcast_src_ip = c.ip(n)
     ),
     kw!(
         "unicast_src_ip",
         "ADDR",
         "Source address of unicast adverts.",
+        acted![Scenario("vrrpd_ka_v4_unicast"), Test("p6_unicast_peers_elect_and_fail_over_without_multicast")],
         |c, i, n| i.unicast_src_ip = c.ip(n)
     ),
     kw!(
         "unicast_peer",
         "{ ADDR [min_ttl N] [max_ttl N] ... }",
         "Send adverts by unicast to these peers.",
+        acted![Scenario("vrrpd_ka_v4_unicast"), Test("p6_unicast_peers_elect_and_fail_over_without_multicast")],
         |c, i, n| {
             i.unicast_peers
                 .extend(n.children().iter().filter_map(|e| c.unicast_peer(e)))
@@ -1047,90 +1422,105 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "unicast_fault_no_peer",
         "",
         "Go to FAULT when unicast is configured with no peers.",
+        NOT_YET,
         |_, i, _| i.unicast_fault_no_peer = true
     ),
     kw!(
         "unicast_ttl",
         "1..255",
         "TTL of unicast adverts.",
+        NOT_YET,
         |c, i, n| i.unicast_ttl = c.int_in(n, 1, 255).map(|v| v as u8)
     ),
     kw!(
         "check_unicast_src",
         "",
         "Accept unicast adverts only from configured peers.",
+        acted![EVERY_OPTION, Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
         |_, i, _| i.check_unicast_src = true
     ),
     kw!(
         "old_unicast_checksum",
         "[never]",
         "Use (or never detect) the keepalived <= 1.3.6 unicast checksum.",
+        NOT_YET,
         |_, i, n| { i.old_unicast_checksum = Some(!n.args().iter().any(|a| a.text == "never")) }
     ),
     kw!(
         "v3_checksum_as_v2",
         "[BOOL]",
         "VRRPv3 IPv4 checksum without the pseudo-header.",
+        acted![Scenario("vrrpd_frr_v4_rfc9568"), EVERY_OPTION],
         |c, i, n| i.v3_checksum_as_v2 = c.flag(n)
     ),
     kw!(
         "mcast_dst_ip",
         "ADDR",
         "Multicast group of this instance.",
+        NOT_YET,
         |c, i, n| i.mcast_dst_ip = c.ip(n)
     ),
     kw!(
         "kernel_rx_buf_size",
         "BYTES",
         "Socket receive buffer size.",
+        NOT_YET,
         |c, i, n| i.kernel_rx_buf_size = c.int_in(n, 0, i64::MAX).map(|v| v as u64)
     ),
     kw!(
         "use_vmac",
         "[NAME] [MAC] [netlink_notify_msg] [group G]",
-        "Use a macvlan with the virtual MAC.",
+        "Use a macvlan with the virtual MAC (vrrpd acts on NAME; MAC, netlink_notify_msg and group not yet).",
+        acted![Test("ipv4_vmac_private_mode_client_keeps_the_vmac_across_failover"), EVERY_OPTION],
         parse::use_vmac
     ),
     kw!(
         "use_vmac_addr",
         "",
-        "Use the VMAC's address as advert source (accepted; ignored).",
+        "Use the VMAC's address as advert source.",
+        NOT_YET,
         |_, _, _| {}
     ),
     kw!(
         "vmac_xmit_base",
         "",
         "Send adverts from the base interface, not the VMAC.",
+        NOT_YET,
         |_, i, _| i.vmac_xmit_base = true
     ),
     kw!(
         "use_ipvlan",
         "[NAME] [ADDR] [bridge|private|vepa]",
-        "Use an ipvlan interface (accepted; not supported).",
+        "Use an ipvlan interface.",
+        NOT_YET,
         |_, i, n| { i.use_ipvlan = Some(n.args().iter().map(|a| a.text.clone()).collect()) }
     ),
     kw!(
         "accept",
         "",
         "Accept packets to the virtual addresses when not owner.",
+        acted![INSTANCE_SETTINGS, ACCEPT_MODE_OFF],
         |_, i, _| i.accept = Some(true)
     ),
     kw!(
         "no_accept",
         "",
         "Drop packets to the virtual addresses when not owner.",
+        acted![EVERY_OPTION, ACCEPT_MODE_OFF, Scenario("vrrpd_ka_v4_vrrpd_active")],
         |_, i, _| i.accept = Some(false)
     ),
     kw!(
         "strict_mode",
         "[BOOL]",
-        "Strict RFC compliance for this instance.",
+        "Strict RFC compliance for this instance (the owner_ignore_adverts it implies for an owner is not acted on yet).",
+        acted![INSTANCE_SETTINGS, ACCEPT_MODE_OFF],
         |c, i, n| i.strict_mode = c.flag(n)
     ),
     kw!(
         "skip_check_adv_addr",
         "[BOOL]",
         "Do not check advert addresses from the current master.",
+        NOT_YET,
         |c, i, n| {
             // keepalived sets the flag even for an explicit false (vrrp_parser.c quirk).
             let _ = c.flag(n);
@@ -1141,30 +1531,35 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify_master",
         "SCRIPT [USER [GROUP]]",
         "Run on becoming MASTER.",
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.master = c.script(n)
     ),
     kw!(
         "notify_backup",
         "SCRIPT [USER [GROUP]]",
         "Run on becoming BACKUP.",
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.backup = c.script(n)
     ),
     kw!(
         "notify_fault",
         "SCRIPT [USER [GROUP]]",
         "Run on entering FAULT.",
+        acted![Test("track_interface_down_puts_the_instance_in_fault")],
         |c, i, n| i.notify.fault = c.script(n)
     ),
     kw!(
         "notify_stop",
         "SCRIPT [USER [GROUP]]",
         "Run when the instance stops.",
+        acted![Corpus("keywords/notify_stop_priority.conf")],
         |c, i, n| i.notify.stop = c.script(n)
     ),
     kw!(
         "notify_deleted",
         "[SCRIPT [USER [GROUP]]]",
         "Run when the instance is removed by a reload.",
+        acted![Test("removed_instances_are_released_and_notified_and_new_ones_elect")],
         |c, i, n| {
             i.notify.deleted = if n.args().is_empty() {
                 Some(super::model::ScriptCommand {
@@ -1180,54 +1575,66 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify",
         "SCRIPT [USER [GROUP]]",
         "Run on every state change with TYPE NAME STATE PRIORITY appended.",
+        acted![NOTIFY_ARGS],
         |c, i, n| i.notify.notify = c.script(n)
     ),
     kw!(
         "notify_master_rx_lower_pri",
         "SCRIPT [USER [GROUP]]",
         "Run when master hears a lower priority advert.",
+        NOT_YET,
         |c, i, n| { i.notify.master_rx_lower_pri = c.script(n) }
     ),
     kw!(
         "notify_priority_changes",
         "[BOOL]",
         "Report priority changes to the FIFO.",
+        acted![
+            Test("notify_priority_changes_writes_priority_lines_to_the_fifo"),
+            EVERY_OPTION
+        ],
         |c, i, n| i.notify_priority_changes = c.flag(n)
     ),
     kw!(
         "smtp_alert",
         "[BOOL]",
-        "Send e-mail on state changes (accepted; no e-mail).",
+        "Send e-mail on state changes.",
+        NO_EMAIL,
         |c, i, n| i.smtp_alert = c.flag(n)
     ),
     kw!(
         "garp_master_delay",
         "SECS",
         "Delay of the second GARP burst after becoming master.",
+        acted![SAMPLE_VRRP, INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| { set(&mut i.garp.master_delay_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "garp_master_repeat",
         "N",
         "GARPs per burst.",
+        acted![INSTANCE_SETTINGS, GARP_BURST_COUNT],
         |c, i, n| set(&mut i.garp.master_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "garp_master_refresh",
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
+        acted![INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| { set(&mut i.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
     ),
     kw!(
         "garp_master_refresh_repeat",
         "N",
         "GARPs per refresh.",
+        acted![INSTANCE_SETTINGS, GARP_BURSTS],
         |c, i, n| set(&mut i.garp.master_refresh_repeat, c.u32_in(n, 1, 255))
     ),
     kw!(
         "garp_lower_prio_delay",
         "SECS",
         "Delay of the second burst after a lower priority advert.",
+        NOT_YET,
         |c, i, n| {
             i.garp.lower_prio_delay_secs = c.u32_in(n, 0, 86400).or(i.garp.lower_prio_delay_secs)
         }
@@ -1236,60 +1643,70 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "garp_lower_prio_repeat",
         "N",
         "GARPs sent after a lower priority advert.",
+        acted![INSTANCE_SETTINGS, Test("winning_over_another_active_reannounces_the_addresses")],
         |c, i, n| { i.garp.lower_prio_repeat = c.u32_in(n, 0, 255).or(i.garp.lower_prio_repeat) }
     ),
     kw!(
         "garp_extra_if",
         "[all] SECS",
         "Periodic GARP on other VIP interfaces.",
+        NOT_YET,
         |c, i, n| i.garp.extra_if = garp_extra_if(c, n).or(i.garp.extra_if)
     ),
     kw!(
         "vmac_garp_intvl",
         "[all] SECS",
         "Alias of garp_extra_if.",
+        NOT_YET,
         |c, i, n| i.garp.extra_if = garp_extra_if(c, n).or(i.garp.extra_if)
     ),
     kw!(
         "down_timer_adverts",
         "1..100",
         "Missed adverts before the master is declared down.",
+        acted![EVERY_OPTION, Test("r3_skew_and_down_interval_match_the_checklist_table")],
         |c, i, n| set(&mut i.down_timer_adverts, c.u32_in(n, 1, 100))
     ),
     kw!(
         "timer_expired_backup",
         "[PRIO]",
         "Stay BACKUP (optionally at PRIO) when the timer expires.",
+        NOT_YET,
         parse::timer_expired_backup
     ),
     kw!(
         "thread_timer_expired",
         "[PRIO]",
         "Alias of timer_expired_backup.",
+        NOT_YET,
         parse::timer_expired_backup
     ),
     kw!(
         "lower_prio_no_advert",
         "[BOOL]",
         "As master, do not answer a lower priority advert.",
+        acted![EVERY_OPTION, Test("r23_lower_prio_no_advert_restores_pre_9568_behaviour")],
         |c, i, n| i.lower_prio_no_advert = c.flag(n)
     ),
     kw!(
         "higher_prio_send_advert",
         "[BOOL]",
         "Send one advert before yielding to a higher priority.",
+        HIGHER_PRIO_ALWAYS,
         |c, i, n| i.higher_prio_send_advert = c.flag(n)
     ),
     kw!(
         "owner_ignore_adverts",
         "[BOOL]",
         "As owner, ignore received adverts.",
+        NOT_YET,
         |c, i, n| i.owner_ignore_adverts = c.flag(n)
     ),
     kw!(
         "authentication",
         "{ auth_type PASS|AH; auth_pass PASS }",
         "VRRPv2 authentication (password truncated to 8 bytes).",
+        acted![PASS_INTEROP, SAMPLE_VRRP],
         |c, i, n| {
             let mut auth = AuthDraft::default();
             parse::dispatch(c, AUTHENTICATION, "authentication", &mut auth, n.children());
@@ -1302,12 +1719,15 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "keepalived 2.4.3's HMAC-SHA256 advert authentication; exclusive with authentication. Checked like keepalived, then the configuration is refused: vrrpd does not sign or verify adverts yet.",
         auth_hmac::block
     ),
-    ignored!(
+    other_subsystem!(
         "lvs_sync_daemon_interface",
         "IF",
-        "Deprecated LVS sync daemon setting."
-    ),
-    ignored!("linkbeat_use_polling", "", "Deprecated: poll link state."),
+        "Deprecated LVS sync daemon setting."),
+    accepted!(
+        "linkbeat_use_polling",
+        "",
+        "Deprecated: poll link state.",
+        NETLINK_LINK_STATE),
 ];
 
 /// An `authentication` block being parsed.
@@ -1315,14 +1735,25 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
 pub struct AuthDraft {
     auth_type: Option<AuthType>,
     auth_pass: Option<String>,
+    /// Where `AH` was given (recorded with its status once the block is complete).
+    ah_at: Option<super::diag::Span>,
 }
 
 impl AuthDraft {
     fn finish(self, c: &mut Ctx<'_>, node: &Node) -> Option<Authentication> {
         let auth_type = self.auth_type?;
-        if auth_type == AuthType::Pass && self.auth_pass.is_none() {
-            c.warn(node.span(), "authentication PASS without auth_pass, expected auth_pass PASSWORD; authentication ignored");
+        if self.auth_pass.is_none() {
+            let kind = if auth_type == AuthType::Pass {
+                "PASS"
+            } else {
+                "AH"
+            };
+            c.warn(node.span(), format!("authentication {kind} without auth_pass, expected auth_pass PASSWORD; authentication ignored"));
             return None;
+        }
+        if let (AuthType::Ah, Some(span)) = (auth_type, &self.ah_at) {
+            let ah = &AUTHENTICATION_VALUES[0];
+            c.record("authentication", ah.name, ah.status, span);
         }
         Some(Authentication {
             auth_type,
@@ -1337,10 +1768,14 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
         "auth_type",
         "PASS|AH",
         "Simple password or IPSEC AH.",
+        acted![PASS_INTEROP, SAMPLE_VRRP],
         |c, a, n| {
             a.auth_type = match c.arg(n, "PASS or AH").map(|t| t.text.as_str()) {
                 Some("PASS") => Some(AuthType::Pass),
-                Some("AH") => Some(AuthType::Ah),
+                Some("AH") => {
+                    a.ah_at = Some(n.args()[0].span.clone());
+                    Some(AuthType::Ah)
+                }
                 Some(other) => {
                     c.warn(
                         &n.args()[0].span,
@@ -1356,6 +1791,7 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
         "auth_pass",
         "PASSWORD",
         "The password (only the first 8 bytes are used).",
+        acted![PASS_INTEROP, Scenario("vrrpd_ka_v2_pass_mismatch")],
         |c, a, n| {
             if let Some(token) = c.arg(n, "a password") {
                 if token.text.len() > 8 {
@@ -1413,6 +1849,10 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "group",
         "{ INSTANCE ... }",
         "The member instances.",
+        acted![
+            SAMPLE_SYNC,
+            Test("sync_groups_of_two_hosts_fail_over_together_when_the_active_host_crashes")
+        ],
         |_, g, n| {
             g.group.extend(
                 n.children()
@@ -1425,6 +1865,10 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_interface",
         "{ IF [weight N [reverse]] ... }",
         "Interfaces tracked by every member.",
+        acted![
+            SYNC_TRACKERS,
+            Test("track_interface_down_puts_the_instance_in_fault")
+        ],
         |c, g, n| {
             g.track_interface
                 .extend(parse::track_list(c, "track_interface", n))
@@ -1434,6 +1878,7 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_script",
         "{ NAME [weight N [reverse]] ... }",
         "Scripts tracked by every member.",
+        acted![SYNC_TRACKERS, SCRIPT_WEIGHTS],
         |c, g, n| {
             g.track_script
                 .extend(parse::track_list(c, "track_script", n))
@@ -1443,12 +1888,14 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_file",
         "{ NAME [weight N [reverse]] ... }",
         "Files tracked by every member.",
+        acted![SYNC_TRACKERS, TRACK_FILE_TEST],
         |c, g, n| g.track_file.extend(parse::track_list(c, "track_file", n))
     ),
     kw!(
         "track_process",
         "{ NAME [weight N [reverse]] ... }",
         "Processes tracked by every member.",
+        acted![SYNC_TRACKERS, TRACK_PROCESS_TEST],
         |c, g, n| {
             g.track_process
                 .extend(parse::track_list(c, "track_process", n))
@@ -1458,72 +1905,99 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
         "track_bfd",
         "{ NAME [weight N [reverse]] ... }",
         "BFD sessions tracked by every member.",
+        NO_BFD,
         |c, g, n| g.track_bfd.extend(parse::track_list(c, "track_bfd", n))
     ),
     kw!(
         "notify_master",
         "SCRIPT [USER [GROUP]]",
         "Run when the group becomes MASTER.",
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.master = c.script(n)
     ),
     kw!(
         "notify_backup",
         "SCRIPT [USER [GROUP]]",
         "Run when the group becomes BACKUP.",
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.backup = c.script(n)
     ),
     kw!(
         "notify_fault",
         "SCRIPT [USER [GROUP]]",
         "Run when the group enters FAULT.",
+        acted![SAMPLE_SYNC, NOTIFY_ORDER],
         |c, g, n| g.notify.fault = c.script(n)
     ),
     kw!(
         "notify_stop",
         "SCRIPT [USER [GROUP]]",
         "Run when the group stops.",
+        acted![
+            NOTIFY_ORDER,
+            Test("stop_scripts_are_killed_after_one_second")
+        ],
         |c, g, n| g.notify.stop = c.script(n)
     ),
     kw!(
         "notify",
         "SCRIPT [USER [GROUP]]",
         "Run on every group state change.",
+        acted![NOTIFY_ORDER],
         |c, g, n| g.notify.notify = c.script(n)
     ),
     kw!(
         "smtp_alert",
         "[BOOL]",
-        "E-mail on group state changes (accepted; no e-mail).",
+        "E-mail on group state changes.",
+        NO_EMAIL,
         |c, g, n| g.smtp_alert = c.flag(n)
     ),
     kw!(
         "notify_priority_changes",
         "[BOOL]",
         "Report priority changes.",
+        NOT_YET,
         |c, g, n| g.notify_priority_changes = c.flag(n)
     ),
     kw!(
         "sync_group_tracking_weight",
         "",
         "Keep tracker weights of members instead of making them fault trackers.",
+        acted![Test("sync_group_tracking_weight_keeps_weights")],
         |_, g, _| { g.sync_group_tracking_weight = true }
     ),
-    ignored!(
+    kw!(
         "global_tracking",
         "",
-        "Deprecated: same as sync_group_tracking_weight in old versions."
+        "Deprecated by keepalived, which reports it as an error and ignores it.",
+        acted![Test("config_test_corrections_match_keepalived")],
+        |c, g, n| {
+            c.warn(
+            n.span(),
+            format!(
+                "vrrp_sync_group {}: global_tracking is deprecated and ignored, expected track_interface, track_script or track_file on the sync group",
+                g.name
+            )
+        )
+        }
     ),
 ];
 
 /// `track_file` keywords.
 pub static TRACK_FILE: &[Keyword<TrackFile>] = &[
-    kw!("file", "PATH", "The file holding a number.", |c, t, n| t
-        .file =
-        c.string(n, "a path")),
+    kw!(
+        "file",
+        "PATH",
+        "The file holding a number.",
+        acted![TRACK_FILE_TEST],
+        |c, t, n| t.file = c.string(n, "a path")
+    ),
     kw!(
         "weight",
         "-254..254 [reverse]",
         "Multiplier of the file's value.",
+        acted![TRACK_FILE_TEST],
         |c, t, n| {
             let entry = c.track_entry("track_file", &weight_as_entry(n), 254);
             t.weight = entry.weight.or(t.weight);
@@ -1534,6 +2008,7 @@ pub static TRACK_FILE: &[Keyword<TrackFile>] = &[
         "init_file",
         "[VALUE] [overwrite]",
         "Create the file at startup.",
+        acted![Test("init_file_creates_and_overwrites")],
         |_, t, n| {
             let value = n
                 .args()
@@ -1551,12 +2026,14 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "process",
         "NAME [ARGS...]",
         "The process to look for.",
+        acted![TRACK_PROCESS_TEST],
         |_, t, n| t.process = n.args().iter().map(|a| a.text.clone()).collect()
     ),
     kw!(
         "param_match",
         "[initial|partial]",
         "How ARGS are matched.",
+        acted![Test("name_and_params")],
         |_, t, n| {
             t.param_match = Some(
                 n.args()
@@ -1569,6 +2046,7 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "weight",
         "-254..254 [reverse]",
         "Priority change.",
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| {
             let entry = c.track_entry("vrrp_track_process", &weight_as_entry(n), 254);
             t.weight = entry.weight.unwrap_or(t.weight);
@@ -1579,33 +2057,42 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         "quorum",
         "N",
         "Processes needed to count as up.",
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| t.quorum = c.u32_in(n, 1, 65535).or(t.quorum)
     ),
-    kw!("quorum_max", "N", "Most processes allowed.", |c, t, n| t
-        .quorum_max =
-        c.u32_in(n, 0, 65535).or(t.quorum_max)),
+    kw!(
+        "quorum_max",
+        "N",
+        "Most processes allowed.",
+        acted![TRACK_PROCESS_TEST],
+        |c, t, n| t.quorum_max = c.u32_in(n, 0, 65535).or(t.quorum_max)
+    ),
     kw!(
         "delay",
         "SECS",
         "Delay before counting a change.",
+        acted![TRACK_PROCESS_TEST],
         |c, t, n| t.delay_us = c.seconds_us(n, 0, 3_600_000_000)
     ),
     kw!(
         "terminate_delay",
         "SECS",
         "Delay before counting a termination.",
+        NOT_YET,
         |c, t, n| t.terminate_delay_us = c.seconds_us(n, 0, 3_600_000_000)
     ),
     kw!(
         "fork_delay",
         "SECS",
         "Delay before counting a fork.",
+        NOT_YET,
         |c, t, n| t.fork_delay_us = c.seconds_us(n, 0, 3_600_000_000)
     ),
     kw!(
         "full_command",
         "",
         "Match the whole command line.",
+        acted![Test("name_and_params")],
         |_, t, _| t.full_command = true
     ),
 ];
@@ -1616,29 +2103,123 @@ pub static GARP_GROUP: &[Keyword<GarpGroup>] = &[
         "garp_interval",
         "SECS",
         "Minimum gap between GARPs.",
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |c, g, n| set(&mut g.garp_interval_us, c.seconds_us(n, 1, 4_294_967_295))
     ),
     kw!(
         "gna_interval",
         "SECS",
         "Minimum gap between unsolicited NAs.",
+        acted![GARP_GROUP_TEST, Test("pacer_spaces_garps_on_the_wire")],
         |c, g, n| set(&mut g.gna_interval_us, c.seconds_us(n, 1, 4_294_967_295))
     ),
     kw!(
         "interface",
         "IF",
         "An interface of the group.",
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |c, g, n| g.interfaces.extend(c.string(n, "an interface name"))
     ),
     kw!(
         "interfaces",
         "{ IF ... }",
         "Interfaces of the group.",
+        acted![GARP_GROUP_TEST, GARP_PACING],
         |_, g, n| g
             .interfaces
             .extend(n.children().iter().map(|e| e.keyword().text.clone()))
     ),
 ];
+
+/// The options of a virtual address line (`virtual_ipaddress`, `virtual_ipaddress_excluded`,
+/// `static_ipaddress`), each with its own status.
+pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
+    variant!(
+        "brd",
+        "ADDR|+|-",
+        "IPv4 broadcast address (`+`: computed from the prefix).",
+        acted![
+            VIP_NETLINK,
+            ADDRESS_OPTIONS_TEST
+        ]
+    ),
+    variant!(
+        "broadcast",
+        "ADDR|+|-",
+        "Alias of brd.",
+        acted![VIP_NETLINK]
+    ),
+    variant!(
+        "dev",
+        "IF",
+        "The interface to add the address to (vrrpd adds every address to the instance's interface for now).",
+        NOT_YET
+    ),
+    variant!(
+        "scope",
+        "SCOPE",
+        "Address scope (IPv4).",
+        acted![ADDRESS_OPTIONS_TEST]
+    ),
+    variant!(
+        "label",
+        "LABEL",
+        "Address label (IPv4).",
+        acted![
+            SAMPLE_VRRP,
+            VIP_NETLINK
+        ]
+    ),
+    variant!("peer", "ADDR", "Peer address of a point-to-point address.", NOT_YET),
+    variant!("home", "", "IPv6 home address flag.", NOT_YET),
+    variant!(
+        "-nodad",
+        "",
+        "No duplicate address detection (vrrpd never runs DAD on IPv6 VIPs).",
+        acted![Test("ipv6_vip_is_nodad_and_usable_at_once")]
+    ),
+    variant!("mngtmpaddr", "", "IPv6 temporary address management flag.", NOT_YET),
+    variant!(
+        "noprefixroute",
+        "",
+        "No prefix route for the address.",
+        acted![ADDRESS_OPTIONS_TEST]
+    ),
+    variant!("autojoin", "", "Join the multicast group of the address.", NOT_YET),
+    variant!(
+        "no_track",
+        "",
+        "The address disappearing does not mean FAULT.",
+        NOT_YET
+    ),
+    variant!(
+        "preferred_lft",
+        "SECS|forever",
+        "Preferred lifetime (vrrpd only applies the 0 keepalived gives an IPv6 /128).",
+        NOT_YET
+    ),
+    variant!(
+        "use_vmac",
+        "",
+        "Put the address on the instance's VMAC.",
+        NOT_YET
+    ),
+];
+
+/// Keyword values with a status of their own.
+pub static AUTHENTICATION_VALUES: &[Variant] = &[variant!(
+    "auth_type AH",
+    "",
+    "IPsec AH authentication (RFC 2338).",
+    declined_refused_at_start(
+        "AH was dropped from VRRP by RFC 3768; an instance running without it would not authenticate to its AH peers"
+    )
+)];
+
+/// The entry of an address option (`broadcast` included), if it is one.
+pub fn address_option(name: &str) -> Option<&'static Variant> {
+    VIRTUAL_ADDRESS_OPTIONS.iter().find(|v| v.name == name)
+}
 
 /// Every table with its block name.
 pub fn all_keywords() -> Vec<KeywordInfo> {
@@ -1647,7 +2228,9 @@ pub fn all_keywords() -> Vec<KeywordInfo> {
     collect(&mut all, "global_defs", GLOBAL_DEFS);
     collect(&mut all, "vrrp_script", VRRP_SCRIPT);
     collect(&mut all, "vrrp_instance", VRRP_INSTANCE);
+    collect_variants(&mut all, ADDRESS_OPTIONS, VIRTUAL_ADDRESS_OPTIONS);
     collect(&mut all, "authentication", AUTHENTICATION);
+    collect_variants(&mut all, "authentication", AUTHENTICATION_VALUES);
     collect(&mut all, "auth_hmac", AUTH_HMAC);
     collect(&mut all, "vrrp_sync_group", VRRP_SYNC_GROUP);
     collect(&mut all, "track_file", TRACK_FILE);
@@ -1666,6 +2249,16 @@ fn collect<T>(all: &mut Vec<KeywordInfo>, block: &'static str, table: &[Keyword<
     }));
 }
 
+fn collect_variants(all: &mut Vec<KeywordInfo>, block: &'static str, table: &[Variant]) {
+    all.extend(table.iter().map(|v| KeywordInfo {
+        block,
+        name: v.name,
+        args: v.args,
+        description: v.description,
+        status: v.status,
+    }));
+}
+
 /// The keyword tables as a Markdown document, one section per block.
 pub fn render_markdown() -> String {
     let mut out = String::from("# vrrpd configuration reference (keepalived.conf syntax)\n");
@@ -1680,7 +2273,7 @@ pub fn render_markdown() -> String {
             "| `{}` | {} | {} | {} |\n",
             k.name,
             code_or_blank(&args),
-            k.status.label(),
+            k.status.label().replace('|', "\\|"),
             k.description
         ));
     }

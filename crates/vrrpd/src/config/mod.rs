@@ -10,8 +10,10 @@
 //!    tokens of their own and end the logical line). Every token keeps its file, line and column.
 //! 3. [`tree`]: groups lines into keyword nodes with `{ ... }` blocks.
 //! 4. [`parse`] with [`keywords`]: dispatches each keyword through static tables (one per block
-//!    kind, with argument syntax, description and support status) into the typed [`model`].
-//!    Argument parsing helpers live in [`values`].
+//!    kind, with argument syntax, description and [`status`]) into the typed [`model`].
+//!    Argument parsing helpers live in [`values`]. Every line whose keyword vrrpd does not act
+//!    on is recorded ([`usage`]) and noted at its position: the `-t` output, the startup
+//!    warnings and refusals, and the configuration reference all come from the statuses.
 //! 5. [`resolve`]: applies keepalived 2.2.7's defaults and checks (priority/state defaults,
 //!    version per family, advert_int rounding, tracker weights, sync groups, owner and strict
 //!    rules, fatal errors such as a missing VRID or a duplicate VRID). [`auth_hmac`] holds the
@@ -28,13 +30,16 @@ pub mod model;
 pub mod parse;
 pub mod resolve;
 pub mod source;
+pub mod status;
 pub mod tree;
+pub mod usage;
 pub mod values;
 
 use std::path::Path;
 
 pub use diag::{exit_class, Diagnostic, ExitClass, Impact, Severity, Span};
 pub use model::Config;
+pub use usage::KeywordUse;
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -59,8 +64,12 @@ pub struct LoadOptions {
 pub struct Loaded {
     /// The resolved model.
     pub config: Config,
-    /// Warnings (nothing fatal).
+    /// Warnings (nothing fatal), including a note for every line whose keyword vrrpd does
+    /// not act on.
     pub warnings: Vec<Diagnostic>,
+    /// The lines whose keyword vrrpd does not act on, from the keyword tables' statuses (see
+    /// [`usage`]); empty for a YAML configuration.
+    pub not_acted_on: Vec<KeywordUse>,
 }
 
 impl Loaded {
@@ -78,6 +87,8 @@ pub struct ConfigErrors {
     pub diagnostics: Vec<Diagnostic>,
     /// The model as far as it could be resolved.
     pub partial: Box<Config>,
+    /// The lines whose keyword vrrpd does not act on (their notes are in `diagnostics`).
+    pub not_acted_on: Vec<KeywordUse>,
 }
 
 impl ConfigErrors {
@@ -136,15 +147,18 @@ fn finish(
     let mut ctx = values::Ctx::new(&mut diagnostics);
     let mut config = parse::parse_config(&mut ctx, &nodes);
     resolve::resolve(&mut ctx, &mut config, options);
+    let not_acted_on = ctx.take_not_acted_on();
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         Err(ConfigErrors {
             diagnostics,
             partial: Box::new(config),
+            not_acted_on,
         })
     } else {
         Ok(Loaded {
             config,
             warnings: diagnostics,
+            not_acted_on,
         })
     }
 }

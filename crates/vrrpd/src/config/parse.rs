@@ -12,32 +12,39 @@ use super::values::{Ctx, MAX_TRACK_WEIGHT};
 /// Interprets the top-level nodes.
 pub fn parse_config(ctx: &mut Ctx<'_>, nodes: &[Node]) -> Config {
     let mut config = Config::default();
-    dispatch(
-        ctx,
-        keywords::TOP_LEVEL,
-        "the top level",
-        &mut config,
-        nodes,
-    );
+    dispatch(ctx, keywords::TOP_LEVEL, TOP_LEVEL, &mut config, nodes);
     config
 }
 
-/// Runs the handler of each node's keyword; unknown keywords are warned about and ignored.
+/// The block name of the top-level table (as in [`keywords::all_keywords`]).
+pub const TOP_LEVEL: &str = "top level";
+
+/// Runs the handler of each node's keyword and records its status ([`Ctx::record`]); unknown
+/// keywords are warned about and ignored. `block` is the table's block name as in
+/// [`keywords::all_keywords`].
 pub fn dispatch<T>(
     ctx: &mut Ctx<'_>,
     table: &[Keyword<T>],
-    block: &str,
+    block: &'static str,
     target: &mut T,
     nodes: &[Node],
 ) {
     for node in nodes {
         let keyword = &node.keyword().text;
         match table.iter().find(|k| k.name == keyword.as_str()) {
-            Some(entry) => (entry.apply)(ctx, target, node),
+            Some(entry) => {
+                ctx.record(block, entry.name, entry.status, node.span());
+                (entry.apply)(ctx, target, node)
+            }
             None => ctx.warn(
                 node.span(),
                 format!(
-                    "unknown keyword {keyword} in {block}, ignored{}",
+                    "unknown keyword {keyword} in {}, ignored{}",
+                    if block == TOP_LEVEL {
+                        "the top level"
+                    } else {
+                        block
+                    },
                     if node.block.is_some() {
                         " with its block"
                     } else {
@@ -57,6 +64,11 @@ pub fn skip_block<T>(ctx: &mut Ctx<'_>, _target: &mut T, node: &Node) {
         .find(|k| k.name == keyword.as_str())
         .map(|k| k.status);
     debug_assert!(matches!(status, Some(Status::Skipped) | None));
+    if keyword == "bfd_instance" {
+        if let Some(name) = node.args().first() {
+            ctx.add_bfd_instance(name.text.clone());
+        }
+    }
     ctx.note(
         node.span(),
         format!("{keyword} block skipped: it belongs to another keepalived subsystem, not VRRP"),

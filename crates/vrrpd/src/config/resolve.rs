@@ -85,9 +85,15 @@ fn check_script_security(ctx: &mut Ctx<'_>, config: &Config, options: &LoadOptio
 /// Whether the program of a command line exists (scripts run through the shell, such as
 /// `</dev/tcp/...`, are not checked and count as missing programs, as keepalived does not flag them).
 fn program_exists(command: &str) -> bool {
-    let Some(program) = command.split_whitespace().next() else {
+    // The program is the first word after keepalived's quoting rules: a path written in
+    // quotes (`'/usr/local/bin/k0s' keepalived ...`) is checked like a bare one.
+    let Some(program) = crate::track::exec::split_command(command)
+        .ok()
+        .and_then(|words| words.into_iter().next())
+    else {
         return false;
     };
+    let program = program.as_str();
     if program.starts_with('<') {
         return false;
     }
@@ -152,6 +158,9 @@ fn resolve_instance(
 ) {
     let span = span_of(inst);
     let name = inst.name.clone();
+    // Before the global `vrrp_check_unicast_src` is merged in: only the instance's own
+    // keywords make it a unicast instance for keepalived.
+    check_unicast_keywords(ctx, inst);
     inst.strict_mode |= global.vrrp_strict;
     inst.check_unicast_src |= global.vrrp_check_unicast_src;
     inst.lower_prio_no_advert |= global.vrrp_lower_prio_no_advert;
@@ -173,6 +182,8 @@ fn resolve_instance(
     drop_own_interface_tracking(ctx, inst);
     resolve_owner(ctx, inst);
     check_transport(ctx, inst);
+    check_vmac_and_multicast(ctx, inst);
+    check_track_bfd(ctx, inst);
     apply_strict(ctx, inst);
     resolve_garp(inst);
     check_interfaces(ctx, inst, global, options);
@@ -374,6 +385,12 @@ fn resolve_owner(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
             !weighted
         });
     }
+    if inst.nopreempt {
+        ctx.warn(
+            &span,
+            format!("({name}) nopreempt does not work with priority 255 (the address owner always preempts), cleared"),
+        );
+    }
     inst.nopreempt = false;
     inst.accept = Some(true);
 }
@@ -395,6 +412,91 @@ fn check_transport(ctx: &mut Ctx<'_>, inst: &VrrpInstance) {
             format!("({name}) unicast_peer is not allowed in strict mode"),
         );
     }
+}
+
+/// keepalived's checks of the unicast keywords at the end of the `vrrp_instance` block and
+/// when the instance is completed. Any of `unicast_peer`, `unicast_src_ip`,
+/// `unicast_fault_no_peer`, `check_unicast_src` and `old_unicast_checksum` makes the
+/// instance "unicast configured" (an empty `unicast_peer { }` block does too in keepalived;
+/// the model cannot tell it from no block).
+fn check_unicast_keywords(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
+    let span = span_of(inst);
+    let name = inst.name.clone();
+    let no_peers = inst.unicast_peers.is_empty();
+    let configured = !no_peers
+        || inst.unicast_src_ip.is_some()
+        || inst.unicast_fault_no_peer
+        || inst.check_unicast_src
+        || inst.old_unicast_checksum.is_some();
+    let virtual_interface = inst.use_vmac.is_some() || inst.use_ipvlan.is_some();
+    if configured && virtual_interface {
+        if inst.interface.is_none() {
+            ctx.warn(&span, format!("({name}) use_vmac (or use_ipvlan) with unicast needs an interface, expected interface IF; use_vmac cleared"));
+            inst.use_vmac = None;
+            inst.use_ipvlan = None;
+        } else if !inst.vmac_xmit_base {
+            ctx.warn(&span, format!("({name}) unicast with use_vmac requires vmac_xmit_base (adverts sent from the base interface), set"));
+            inst.vmac_xmit_base = true;
+        }
+    }
+    if no_peers && inst.unicast_ttl.is_some() {
+        ctx.warn(
+            &span,
+            format!(
+                "({name}) unicast_ttl needs unicast peers, expected a unicast_peer block; reset"
+            ),
+        );
+        inst.unicast_ttl = None;
+    }
+    if configured && no_peers && !inst.unicast_fault_no_peer {
+        ctx.warn(&span, format!("({name}) a unicast keyword is given without any unicast peer, so multicast is used (deprecated by keepalived), expected a unicast_peer block or no unicast keyword"));
+    }
+}
+
+/// `vmac_xmit_base` without a VMAC, and a multicast group with unicast peers: keepalived
+/// reports and drops the setting.
+fn check_vmac_and_multicast(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
+    let span = span_of(inst);
+    let name = inst.name.clone();
+    if inst.vmac_xmit_base && inst.use_vmac.is_none() {
+        ctx.warn(
+            &span,
+            format!("({name}) vmac_xmit_base only applies with use_vmac, cleared"),
+        );
+        inst.vmac_xmit_base = false;
+    }
+    if !inst.unicast_peers.is_empty() && inst.mcast_dst_ip.is_some() {
+        ctx.warn(
+            &span,
+            format!("({name}) mcast_dst_ip does not apply to a unicast instance, ignored"),
+        );
+        inst.mcast_dst_ip = None;
+    }
+}
+
+/// `track_bfd` entries must name a `bfd_instance` (a skipped block, vrrpd has no BFD), as
+/// keepalived requires; others are dropped.
+fn check_track_bfd(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
+    let span = span_of(inst);
+    let who = format!("({})", inst.name);
+    drop_unknown_bfd(ctx, &span, &who, &mut inst.track_bfd);
+}
+
+fn drop_unknown_bfd(ctx: &mut Ctx<'_>, span: &Span, who: &str, track_bfd: &mut Vec<TrackRef>) {
+    let known = ctx.bfd_instances().to_vec();
+    track_bfd.retain(|t| {
+        let found = known.contains(&t.name);
+        if !found {
+            ctx.warn(
+                span,
+                format!(
+                    "{who} track_bfd {} is not a defined bfd_instance, ignored",
+                    t.name
+                ),
+            );
+        }
+        found
+    });
 }
 
 fn apply_strict(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
@@ -476,6 +578,8 @@ fn resolve_sync_groups(ctx: &mut Ctx<'_>, config: &mut Config) {
     let mut owner_of: HashMap<String, String> = HashMap::new();
     for group in &mut config.vrrp_sync_groups {
         let span = group.origin.0.clone();
+        let who = format!("vrrp_sync_group {}:", group.name);
+        drop_unknown_bfd(ctx, &span, &who, &mut group.track_bfd);
         let instances = &config.vrrp_instances;
         let gname = group.name.clone();
         group.group.retain(|member| {

@@ -5,24 +5,66 @@
 use std::net::IpAddr;
 
 use super::diag::{Diagnostic, Span};
+use super::keywords;
 use super::lexer::Token;
 use super::model::{
     Broadcast, PreferredLifetime, RunAs, ScriptCommand, TrackRef, UnicastPeer, VirtualIp,
 };
+use super::status::Status;
 use super::tree::Node;
+use super::usage::{KeywordUse, ADDRESS_OPTIONS};
 
 /// Largest tracker weight keepalived accepts in absolute value.
 pub const MAX_TRACK_WEIGHT: i32 = 253;
 
-/// Collects diagnostics while interpreting the tree.
+/// Collects diagnostics, and the keywords vrrpd does not act on, while interpreting the tree.
 pub struct Ctx<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
+    not_acted_on: Vec<KeywordUse>,
+    bfd_instances: Vec<String>,
 }
 
 impl<'d> Ctx<'d> {
     /// Wraps a diagnostic list.
     pub fn new(diagnostics: &'d mut Vec<Diagnostic>) -> Self {
-        Self { diagnostics }
+        Self {
+            diagnostics,
+            not_acted_on: Vec::new(),
+            bfd_instances: Vec::new(),
+        }
+    }
+
+    /// Records a keyword (or option, or value) found at `span` with its table status: a
+    /// keyword vrrpd does not act on gets its note and is kept for [`Ctx::take_not_acted_on`].
+    pub fn record(&mut self, block: &'static str, name: &'static str, status: Status, span: &Span) {
+        if status.is_acted_on() {
+            return;
+        }
+        let used = KeywordUse {
+            block,
+            name,
+            status,
+            span: span.clone(),
+        };
+        if let Some(note) = used.note() {
+            self.push(note);
+        }
+        self.not_acted_on.push(used);
+    }
+
+    /// The lines recorded so far whose keyword vrrpd does not act on.
+    pub fn take_not_acted_on(&mut self) -> Vec<KeywordUse> {
+        std::mem::take(&mut self.not_acted_on)
+    }
+
+    /// Remembers the name of a skipped `bfd_instance` block (for the `track_bfd` check).
+    pub fn add_bfd_instance(&mut self, name: String) {
+        self.bfd_instances.push(name);
+    }
+
+    /// The names of the skipped `bfd_instance` blocks.
+    pub fn bfd_instances(&self) -> &[String] {
+        &self.bfd_instances
     }
 
     /// Adds any diagnostic.
@@ -310,6 +352,9 @@ impl<'d> Ctx<'d> {
         args: &mut impl Iterator<Item = &'t Token>,
     ) {
         let is_v6 = vip.address.is_ipv6();
+        if let Some(known) = keywords::address_option(&option.text) {
+            self.record(ADDRESS_OPTIONS, known.name, known.status, &option.span);
+        }
         match option.text.as_str() {
             "home" => vip.home = true,
             "-nodad" => vip.nodad = true,

@@ -153,6 +153,7 @@ fn pid_files(cli: &Cli) -> Result<(PidFile, PidFile), crate::pidfile::PidFileErr
 }
 
 async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCode> {
+    refuse_unimplemented(&loaded)?;
     let facts = match host::host_facts(&loaded.config).await {
         Ok(f) => f,
         Err(e) => {
@@ -165,9 +166,6 @@ async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCod
         ExitCode::from(EXIT_CONFIG)
     })?;
     let groups = convert::sync_group_plans(&loaded.config);
-    for plan in &plans {
-        warn_unimplemented(plan);
-    }
     let cfg = plan::driver_config(&loaded.config, &plans, &groups, opts).map_err(|e| {
         tracing::error!(error = %e, "configuration cannot run");
         ExitCode::from(EXIT_CONFIG)
@@ -185,26 +183,18 @@ async fn start(loaded: Loaded, opts: &RuntimeOptions) -> Result<Running, ExitCod
     })
 }
 
-/// Names every configured feature the daemon does not act on yet
-/// (docs/migrating-from-keepalived.md, "Not implemented yet").
-fn warn_unimplemented(plan: &InstancePlan) {
-    let name = &plan.router.name;
-    let mut ignored: Vec<&str> = Vec::new();
-    let on = |cond: bool, what: &'static str, list: &mut Vec<&'static str>| {
-        if cond {
-            list.push(what);
-        }
-    };
-    on(plan.garp_extra_if.is_some(), "garp_extra_if", &mut ignored);
-    on(
-        plan.trackers
-            .iter()
-            .any(|t| matches!(t.source, convert::TrackSource::Bfd(_))),
-        "track_bfd",
-        &mut ignored,
-    );
-    for what in ignored {
-        tracing::warn!(instance = %name, "{what} is not implemented by vrrpd yet and is ignored");
+/// Refuses to start with a keyword vrrpd deliberately does not implement and must not ignore
+/// (the keyword tables' statuses, [`crate::config::usage`]). Every other keyword it does not
+/// act on was warned about, with its position, among the configuration's diagnostics.
+fn refuse_unimplemented(loaded: &Loaded) -> Result<(), ExitCode> {
+    let refusals = crate::config::usage::start_refusals(&loaded.not_acted_on);
+    for refusal in &refusals {
+        tracing::error!("{refusal}");
+    }
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(ExitCode::from(EXIT_CONFIG))
     }
 }
 

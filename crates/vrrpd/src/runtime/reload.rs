@@ -90,6 +90,10 @@ pub async fn prepare(cli: &Cli) -> Result<Next, Refused> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    let refusals = crate::config::usage::start_refusals(&loaded.not_acted_on);
+    if !refusals.is_empty() {
+        return Err(Refused::Config(refusals));
+    }
     let facts = host::host_facts(&loaded.config)
         .await
         .map_err(Refused::Host)?;
