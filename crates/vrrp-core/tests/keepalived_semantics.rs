@@ -622,3 +622,67 @@ fn notify_master_rx_lower_pri_every_lower_priority_advert_as_active_is_an_event(
         );
     }
 }
+
+/// keepalived: a unicast router leaving Fault announces its own source address once (a
+/// gratuitous ARP / unsolicited NA), so that the Active can reach it at once; a multicast
+/// router does not.
+#[test]
+fn a_unicast_router_leaving_fault_announces_its_source_address() {
+    for unicast in [true, false] {
+        let mut cfg = v4_config(100);
+        if unicast {
+            cfg.unicast_peers = vec![UnicastPeer::new(ip("192.0.2.20"))];
+        }
+        let source = cfg.primary_addr;
+        let mut r = Router::new(cfg).unwrap();
+        let chk = r.add_tracker(Tracker::binary("chk", 0, false));
+        r.handle(ms(0), Input::Tracker(chk, TrackState::Down));
+        r.handle(ms(0), Input::Startup);
+        assert_eq!(r.state(), State::Fault);
+        drain(&mut r);
+        r.handle(ms(100), Input::Tracker(chk, TrackState::Up));
+        assert_eq!(r.state(), State::Backup);
+        let announced: Vec<Out> = (drain(&mut r).into_iter())
+            .filter(|o| matches!(o, Out::Announce(_)))
+            .collect();
+        let want = if unicast {
+            vec![Out::Announce(source)]
+        } else {
+            vec![]
+        };
+        assert_eq!(announced, want, "unicast: {unicast}");
+    }
+}
+
+/// keepalived holds an instance in init until its weight-0 trackers have reported: the first
+/// good report of the last one announces the unicast source address, as leaving Fault does.
+#[test]
+fn a_unicast_router_announces_its_source_address_when_its_fault_trackers_first_report() {
+    let mut cfg = v4_config(100);
+    cfg.unicast_peers = vec![UnicastPeer::new(ip("192.0.2.20"))];
+    let source = cfg.primary_addr;
+    let mut r = Router::new(cfg).unwrap();
+    let a = r.add_tracker(Tracker::binary("a", 0, false));
+    let b = r.add_tracker(Tracker::binary("b", 0, false));
+    let weighted = r.add_tracker(Tracker::binary("w", 10, false));
+    r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Backup);
+    drain(&mut r);
+    let announces = |r: &mut Router| {
+        (drain(r).into_iter())
+            .filter(|o| matches!(o, Out::Announce(_)))
+            .collect::<Vec<_>>()
+    };
+    r.handle(ms(10), Input::Tracker(weighted, TrackState::Up));
+    r.handle(ms(10), Input::Tracker(a, TrackState::Up));
+    assert_eq!(announces(&mut r), vec![], "b has not reported yet");
+    r.handle(ms(20), Input::Tracker(b, TrackState::Up));
+    assert_eq!(announces(&mut r), vec![Out::Announce(source)]);
+    r.handle(ms(30), Input::Tracker(b, TrackState::Down));
+    r.handle(ms(40), Input::Tracker(b, TrackState::Up));
+    assert_eq!(
+        announces(&mut r),
+        vec![Out::Announce(source)],
+        "leaving Fault, once"
+    );
+}

@@ -750,21 +750,22 @@ impl Netlink {
         }
     }
 
-    /// Adds a route (`oif`: the index of its `dev`). Fails with [`Error::RouteExists`] if an
-    /// identical one is there.
-    pub async fn add_route(&self, route: &crate::route::RouteSpec, oif: Option<u32>) -> Result<()> {
-        let msg = RouteNetlinkMessage::NewRoute(route.to_message(oif));
+    /// Adds a route. Fails with [`Error::RouteExists`] if an identical one is there.
+    pub async fn add_route(&self, route: &crate::route::ResolvedRoute) -> Result<()> {
+        let msg = RouteNetlinkMessage::NewRoute(route.to_message());
+        let what = || format!("adding route {}", route.spec);
         self.send_ack(msg, NLM_F_CREATE | NLM_F_EXCL)
             .await
-            .map_err(|e| self.map_err(format!("adding route {route}"), "-", Obj::Route, e))
+            .map_err(|e| self.map_err(what(), "-", Obj::Route, e))
     }
 
     /// Removes a route. Fails with [`Error::RouteNotFound`] if absent.
-    pub async fn del_route(&self, route: &crate::route::RouteSpec, oif: Option<u32>) -> Result<()> {
-        let msg = RouteNetlinkMessage::DelRoute(route.to_message(oif));
+    pub async fn del_route(&self, route: &crate::route::ResolvedRoute) -> Result<()> {
+        let msg = RouteNetlinkMessage::DelRoute(route.to_message());
+        let what = || format!("removing route {}", route.spec);
         self.send_ack(msg, 0)
             .await
-            .map_err(|e| self.map_err(format!("removing route {route}"), "-", Obj::Route, e))
+            .map_err(|e| self.map_err(what(), "-", Obj::Route, e))
     }
 
     /// Adds a policy rule. Fails with [`Error::RouteExists`] if an identical one is there.

@@ -7,8 +7,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use rtnetlink::packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
-    RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
 use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use rtnetlink::packet_route::AddressFamily;
@@ -90,6 +90,45 @@ pub struct RouteSpec {
     pub tos: Option<u8>,
     /// `onlink`.
     pub onlink: bool,
+    /// The paths of a multipath route (`nexthop ...`, or keepalived's deprecated `via A or
+    /// B`); empty for a single-path route.
+    pub nexthops: Vec<NextHop>,
+}
+
+/// One path of a multipath route: `nexthop via ADDR dev DEV weight N onlink`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    /// Gateway (`via`).
+    pub via: Option<IpAddr>,
+    /// Output interface (`dev`), by name.
+    pub dev: Option<String>,
+    /// Weight, 1..=256 (`weight`; default 1).
+    pub weight: u16,
+    /// `onlink`.
+    pub onlink: bool,
+}
+
+impl NextHop {
+    /// A path through gateway `via`, weight 1.
+    pub fn via(via: IpAddr) -> NextHop {
+        NextHop {
+            via: Some(via),
+            dev: None,
+            weight: 1,
+            onlink: false,
+        }
+    }
+}
+
+/// A route with its interfaces resolved to indexes: what goes into a netlink message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRoute {
+    /// The route.
+    pub spec: RouteSpec,
+    /// The index of [`RouteSpec::dev`].
+    pub oif: Option<u32>,
+    /// The index of each next hop's `dev`, in order.
+    pub nexthop_oifs: Vec<Option<u32>>,
 }
 
 impl RouteSpec {
@@ -107,62 +146,82 @@ impl RouteSpec {
             protocol: RTPROT_KEEPALIVED,
             tos: None,
             onlink: false,
+            nexthops: Vec::new(),
         }
     }
 
-    /// The scope the kernel needs: the configured one, else link for a direct unicast
-    /// route with an interface and no gateway (what `ip route` chooses), host for local,
-    /// universe otherwise.
+    /// The interfaces the route names: its `dev` and those of its next hops.
+    pub fn devices(&self) -> impl Iterator<Item = &str> {
+        (self
+            .dev
+            .iter()
+            .chain(self.nexthops.iter().filter_map(|n| n.dev.as_ref())))
+        .map(String::as_str)
+    }
+
+    /// Resolves the interfaces the route names with `index`.
+    pub fn resolve<E>(&self, index: impl Fn(&str) -> Result<u32, E>) -> Result<ResolvedRoute, E> {
+        let oif = self.dev.as_deref().map(&index).transpose()?;
+        let nexthop_oifs = (self.nexthops.iter())
+            .map(|n| n.dev.as_deref().map(&index).transpose())
+            .collect::<Result<_, E>>()?;
+        Ok(ResolvedRoute {
+            spec: self.clone(),
+            oif,
+            nexthop_oifs,
+        })
+    }
+
+    /// The scope sent to the kernel: the configured one, else universe, as keepalived
+    /// does (`ip route` would pick link for a direct route and host for a local one).
     pub fn effective_scope(&self) -> u8 {
-        if let Some(s) = self.scope {
-            return s;
-        }
-        match self.kind {
-            RouteKind::Local => 254,
-            RouteKind::Unicast | RouteKind::Broadcast
-                if self.via.is_none() && self.dev.is_some() =>
-            {
-                253
-            }
-            _ => 0,
-        }
+        self.scope.unwrap_or(0)
     }
+}
 
-    /// The netlink message for this route, with `oif` the resolved index of `dev`.
-    pub fn to_message(&self, oif: Option<u32>) -> RouteMessage {
+impl ResolvedRoute {
+    /// The netlink message for this route.
+    pub fn to_message(&self) -> RouteMessage {
+        let (route, oif) = (&self.spec, self.oif);
         let mut msg = RouteMessage::default();
-        let (dst, len) = self.dst;
+        let (dst, len) = route.dst;
         let h = &mut msg.header;
         h.address_family = family(dst);
         h.destination_prefix_length = len;
-        h.tos = self.tos.unwrap_or(0);
-        if self.table < 256 {
-            h.table = self.table as u8;
+        h.tos = route.tos.unwrap_or(0);
+        if route.table < 256 {
+            h.table = route.table as u8;
         } else {
             h.table = RouteHeader::RT_TABLE_UNSPEC;
         }
-        h.protocol = RouteProtocol::from(self.protocol);
-        h.scope = RouteScope::from(self.effective_scope());
-        h.kind = self.kind.netlink();
-        if self.onlink {
+        h.protocol = RouteProtocol::from(route.protocol);
+        h.scope = RouteScope::from(route.effective_scope());
+        h.kind = route.kind.netlink();
+        if route.onlink {
             h.flags |= RouteFlags::Onlink;
         }
         let a = &mut msg.attributes;
-        a.push(RouteAttribute::Table(self.table));
+        a.push(RouteAttribute::Table(route.table));
         if len > 0 {
             a.push(RouteAttribute::Destination(RouteAddress::from(dst)));
         }
-        if let Some(via) = self.via {
+        if let Some(via) = route.via {
             a.push(RouteAttribute::Gateway(RouteAddress::from(via)));
         }
-        if let Some(src) = self.src {
+        if let Some(src) = route.src {
             a.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
         }
         if let Some(oif) = oif {
             a.push(RouteAttribute::Oif(oif));
         }
-        if let Some(m) = self.metric {
+        if let Some(m) = route.metric {
             a.push(RouteAttribute::Priority(m));
+        }
+        if !route.nexthops.is_empty() {
+            let hops = (route.nexthops.iter().zip(&self.nexthop_oifs))
+                .map(|(n, oif)| next_hop(n, *oif))
+                .collect();
+            a.push(RouteAttribute::MultiPath(hops));
         }
         msg
     }
@@ -189,6 +248,16 @@ impl fmt::Display for RouteSpec {
         }
         if let Some(m) = self.metric {
             write!(f, " metric {m}")?;
+        }
+        for n in &self.nexthops {
+            f.write_str(" nexthop")?;
+            if let Some(v) = n.via {
+                write!(f, " via {v}")?;
+            }
+            if let Some(d) = &n.dev {
+                write!(f, " dev {d}")?;
+            }
+            write!(f, " weight {}", n.weight)?;
         }
         Ok(())
     }
@@ -315,6 +384,21 @@ impl fmt::Display for RuleSpec {
     }
 }
 
+/// One `rtnexthop` of `RTA_MULTIPATH` (its `hops` is the weight minus one).
+fn next_hop(n: &NextHop, oif: Option<u32>) -> RouteNextHop {
+    let mut hop = RouteNextHop::default();
+    hop.hops = u8::try_from(n.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX);
+    hop.interface_index = oif.unwrap_or(0);
+    if n.onlink {
+        hop.flags |= RouteNextHopFlags::Onlink;
+    }
+    if let Some(via) = n.via {
+        hop.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::from(via)));
+    }
+    hop
+}
+
 fn family(a: IpAddr) -> AddressFamily {
     if a.is_ipv4() {
         AddressFamily::Inet
@@ -328,12 +412,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_direct_route_with_a_device_gets_link_scope_and_keepalived_protocol() {
+    fn a_direct_route_with_a_device_keeps_universe_scope_and_keepalived_protocol() {
         let mut r = RouteSpec::new("198.51.100.0".parse().unwrap(), 24);
         r.dev = Some("eth1".into());
         r.table = 1;
-        let m = r.to_message(Some(3));
-        assert_eq!(m.header.scope, RouteScope::Link);
+        let m = r.resolve(|_| Ok::<_, ()>(3)).unwrap().to_message();
+        assert_eq!(m.header.scope, RouteScope::Universe);
         assert_eq!(m.header.protocol, RouteProtocol::from(18u8));
         assert_eq!(m.header.table, 1);
         assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
@@ -344,13 +428,49 @@ mod tests {
     fn a_default_route_has_no_destination_attribute_and_universe_scope() {
         let mut r = RouteSpec::new("0.0.0.0".parse().unwrap(), 0);
         r.via = Some("198.51.100.129".parse().unwrap());
-        let m = r.to_message(None);
+        let m = r.resolve(|_| Err(())).unwrap().to_message();
         assert_eq!(m.header.scope, RouteScope::Universe);
         assert!(!m
             .attributes
             .iter()
             .any(|a| matches!(a, RouteAttribute::Destination(_))));
         assert_eq!(r.to_string(), "0.0.0.0/0 via 198.51.100.129");
+    }
+
+    #[test]
+    fn a_multipath_route_carries_one_next_hop_per_path_with_weight_minus_one() {
+        let mut r = RouteSpec::new("203.0.113.224".parse().unwrap(), 28);
+        r.nexthops = vec![
+            NextHop::via("192.0.2.251".parse().unwrap()),
+            NextHop {
+                dev: Some("eth1".into()),
+                weight: 3,
+                ..NextHop::via("192.0.2.252".parse().unwrap())
+            },
+        ];
+        let resolved = r.resolve(|d| if d == "eth1" { Ok(4) } else { Err(()) });
+        let m = resolved.unwrap().to_message();
+        assert_eq!(m.header.scope, RouteScope::Universe);
+        let hops = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::MultiPath(h) => Some(h.clone()),
+                _ => None,
+            })
+            .expect("RTA_MULTIPATH");
+        assert_eq!(hops.len(), 2);
+        assert_eq!((hops[0].hops, hops[0].interface_index), (0, 0));
+        assert_eq!((hops[1].hops, hops[1].interface_index), (2, 4));
+        assert!(hops[1]
+            .attributes
+            .contains(&RouteAttribute::Gateway(RouteAddress::from(
+                "192.0.2.252".parse::<IpAddr>().unwrap()
+            ))));
+        assert_eq!(
+            r.to_string(),
+            "203.0.113.224/28 nexthop via 192.0.2.251 weight 1 nexthop via 192.0.2.252 dev eth1 weight 3"
+        );
     }
 
     #[test]

@@ -651,6 +651,10 @@ const V4_SETUP: FamilySetup = FamilySetup {
         ("IP_MULTICAST_ALL", |s, _| s.set_multicast_all_v4(false)),
         ("IP_TOS", |s, _| s.set_tos_v4(u32::from(VRRP_TOS))),
         ("IP_HDRINCL", |s, _| s.set_header_included_v4(false)),
+        // A configured source address (`mcast_src_ip`) the interface does not have is still
+        // used, as keepalived (which writes its own IP header) does: without it the route
+        // lookup refuses a non-local source (ENETUNREACH).
+        ("IP_TRANSPARENT", |s, _| s.set_ip_transparent_v4(true)),
         ("IP_PKTINFO", |s, _| {
             setsockopt(s, sockopt::Ipv4PacketInfo, &true).map_err(nix_err)
         }),
@@ -810,6 +814,8 @@ const V6_SETUP: FamilySetup = FamilySetup {
         ("IPV6_MULTICAST_LOOP", |s, _| s.set_multicast_loop_v6(false)),
         ("IPV6_MULTICAST_ALL", |s, _| s.set_multicast_all_v6(false)),
         ("IPV6_TCLASS", |s, _| s.set_tclass_v6(u32::from(VRRP_TOS))),
+        // As IP_TRANSPARENT for IPv4: a configured source the interface lacks is used.
+        ("IPV6_TRANSPARENT", |s, _| s.set_ip_transparent_v6(true)),
         ("IPV6_RECVHOPLIMIT", |s, _| s.set_recv_hoplimit_v6(true)),
         ("IPV6_RECVPKTINFO", |s, _| {
             setsockopt(s, sockopt::Ipv6RecvPacketInfo, &true).map_err(nix_err)

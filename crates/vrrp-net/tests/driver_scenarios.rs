@@ -450,3 +450,44 @@ fn a_configured_multicast_group_carries_the_election() {
     assert_clean(r1);
     assert_clean(r2);
 }
+
+/// keepalived's `track_src_ip`: the source address (`mcast_src_ip`) being removed from the
+/// interface faults the router, its return ends the fault. A source address already missing
+/// at start does not fault it (keepalived acts on address removals only).
+#[test]
+fn track_src_ip_faults_on_removal_of_the_source_address_and_recovers_on_its_return() {
+    let lab = lab();
+    let r1 = lab.host("r1");
+    let src = "192.0.2.77";
+    let vip = v4("192.0.2.124");
+    r1.exec_ok("ip", &["addr", "add", &format!("{src}/24"), "dev", "eth0"])
+        .unwrap();
+    std::thread::scope(|s| {
+        let mut cfg = config("r1", 100, &[(vip, 24)]);
+        cfg.instances[0].router.primary_addr = v4(src);
+        cfg.instances[0].track_source = true;
+        let mut a = run(s, r1, cfg);
+        a.wait_state(State::Active, Duration::from_secs(5));
+        r1.exec_ok("ip", &["addr", "del", &format!("{src}/24"), "dev", "eth0"])
+            .unwrap();
+        let reason = a.wait_state(State::Fault, Duration::from_secs(5));
+        assert_eq!(reason, Reason::NoSourceAddress);
+        assert!(
+            wait_until(Duration::from_secs(5), || !r1.has_address(vip).unwrap()),
+            "the VIP leaves with the fault"
+        );
+        r1.exec_ok("ip", &["addr", "add", &format!("{src}/24"), "dev", "eth0"])
+            .unwrap();
+        a.wait_state(State::Active, Duration::from_secs(5));
+        a.stop();
+
+        // Missing from the start: the router runs, it is not faulted.
+        let mut cfg = config("r1", 100, &[(vip, 24)]);
+        cfg.instances[0].router.primary_addr = v4("192.0.2.78");
+        cfg.instances[0].track_source = true;
+        let mut b = run(s, r1, cfg);
+        b.wait_state(State::Active, Duration::from_secs(5));
+        b.stop();
+    });
+    assert_clean(r1);
+}

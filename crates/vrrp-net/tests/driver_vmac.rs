@@ -37,11 +37,8 @@ fn vmac_failover(mode: MacvlanMode, vips: &[(IpAddr, u8)], probe: IpAddr, vmac: 
     let lab = lab();
     let (r1, r2, c1) = (lab.host("r1"), lab.host("r2"), lab.host("c1"));
     let capture = lab.default_segment().capture().expect("capture");
-    let ifname = if probe.is_ipv4() {
-        "vrrp.51"
-    } else {
-        "vrrp6.51"
-    };
+    // keepalived's default name, whatever the family.
+    let ifname = "vrrp.51";
     std::thread::scope(|s| {
         let with_vmac = |name: &str, prio: u8| {
             let mut cfg = config(name, prio, vips);
@@ -157,12 +154,13 @@ fn a_vmac_name_clash_fails_start_and_leaves_nothing() {
     r1.exec_ok("ip", &["link", "add", "vrrp.51", "type", "bridge"])
         .unwrap();
     let mut cfg = config("r1", 100, &[("192.0.2.112".parse().unwrap(), 24)]);
-    cfg.instances[0].vmac = Some(VmacSpec::new());
+    cfg.instances[0].vmac = Some(VmacSpec::new().named("vrrp.51"));
     // A second instance whose VMAC would be created first and must be removed again.
     let mut second = cfg.instances[0].clone();
     second.router.vrid = 52;
     second.router.vips = vec!["192.0.2.113".parse().unwrap()];
     second.vips.clear();
+    second.vmac = Some(VmacSpec::new().named("vrrp.52"));
     cfg.instances.insert(0, second);
     let err = r1
         .run(|| {
@@ -184,4 +182,30 @@ fn a_vmac_name_clash_fails_start_and_leaves_nothing() {
         "0",
         "parent sysctls restored"
     );
+}
+
+/// keepalived's default VMAC names: `vrrp.VRID` unless an interface has it, then
+/// `vrrpN.VRID` (IPv6: `vrrp6.VRID` first); an IPv4 and an IPv6 instance of one VRID get two.
+#[test]
+fn default_vmac_names_skip_existing_interfaces_like_keepalived() {
+    let lab = lab();
+    let r1 = lab.host("r1");
+    r1.exec_ok("ip", &["link", "add", "vrrp.51", "type", "bridge"])
+        .unwrap();
+    let mut cfg = config("r1", 100, &[("192.0.2.114".parse().unwrap(), 24)]);
+    cfg.instances[0].vmac = Some(VmacSpec::new());
+    let mut v6 = common::running::instance("v6", 100, &[("fe80::5:114".parse().unwrap(), 64)]);
+    v6.vmac = Some(VmacSpec::new());
+    cfg.instances.push(v6);
+    std::thread::scope(|s| {
+        let mut a = run(s, r1, cfg);
+        a.wait_state(State::Active, Duration::from_secs(5));
+        a.wait_state(State::Active, Duration::from_secs(5));
+        let mut names = macvlans(r1);
+        names.sort();
+        assert_eq!(names, ["vrrp1.51", "vrrp6.51"]);
+        a.stop();
+    });
+    assert!(macvlans(r1).is_empty());
+    r1.exec_ok("ip", &["link", "del", "vrrp.51"]).unwrap();
 }

@@ -139,16 +139,16 @@ fn p6_unicast_send_and_send_from_both_families() {
             (IpAddr::V6(r1.ipv6), IpAddr::V6(r2.ipv6), 255)
         );
 
-        // A source that is not local is refused by the kernel, with context.
-        let err = tx4
-            .send_from(
-                &V1_VRRP,
-                IpAddr::V4(Ipv4Addr::new(198, 51, 100, 77)),
-                IpAddr::V4(r2.ipv4),
-            )
+        // A configured source the interface does not have is used anyway, as keepalived
+        // does (IP_TRANSPARENT).
+        let foreign = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 77));
+        tx4.send_from(&V1_VRRP, foreign, IpAddr::V4(r2.ipv4))
             .await
-            .unwrap_err();
-        assert!(err.to_string().contains("on eth0"), "{err}");
+            .unwrap();
+        let got = within(5, "a non-local source", rx4.recv(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(got.src, foreign);
         // A missing interface is named in the error.
         let err = in_ns(r1, &rt, || VrrpSocketV4::open(99, "eth7").unwrap_err());
         assert_eq!(err.to_string(), "interface eth7 not found");

@@ -601,7 +601,43 @@ fn trackers(cfg: &Config, inst: &VrrpInstance, group: Option<&VrrpSyncGroup>) ->
             }
         }
     }
+    for dev in tracked_route_interfaces(inst) {
+        let source = TrackSource::Interface(dev.to_string());
+        if !out.iter().any(|p| p.source == source) {
+            out.push(TrackerPlan {
+                tracker: Tracker::binary(dev, 0, false),
+                source,
+                from_sync_group: false,
+            });
+        }
+    }
     out
+}
+
+/// The interfaces keepalived tracks for an instance's routes and rules: the `dev` of each
+/// `virtual_routes` line and the `iif`/`dev` of each `virtual_rules` line without
+/// `no_track`. One going down puts the instance in FAULT, as a `track_interface` would.
+fn tracked_route_interfaces(inst: &VrrpInstance) -> Vec<&str> {
+    fn dev_of<'l>(line: &'l str, keys: &[&str]) -> Option<&'l str> {
+        let words: Vec<&'l str> = line.split_whitespace().collect();
+        if words.contains(&"no_track") {
+            return None;
+        }
+        // A route's own `dev`, not a nexthop's.
+        let end = (words.iter().position(|w| *w == "nexthop")).unwrap_or(words.len());
+        (words[..end].windows(2))
+            .find(|w| keys.contains(&w[0]))
+            .map(|w| w[1])
+    }
+    let routes = (inst.virtual_routes.iter()).filter_map(|l| dev_of(l, &["dev", "oif"]));
+    let rules = (inst.virtual_rules.iter()).filter_map(|l| dev_of(l, &["dev", "iif"]));
+    let mut devs: Vec<&str> = Vec::new();
+    for dev in routes.chain(rules) {
+        if !devs.contains(&dev) {
+            devs.push(dev);
+        }
+    }
+    devs
 }
 
 /// The five tracker lists of an instance or group.

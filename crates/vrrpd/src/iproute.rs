@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use vrrp_net::route::{RouteKind, RouteSpec, RuleKind, RuleSpec, RTPROT_KEEPALIVED};
+use vrrp_net::route::{NextHop, RouteKind, RouteSpec, RuleKind, RuleSpec, RTPROT_KEEPALIVED};
 
 /// Why a line does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +156,7 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, LineError> {
     let mut dst: Option<&str> = None;
     let mut kind = RouteKind::Unicast;
     let mut r = RouteSpec::new("0.0.0.0".parse().expect("literal"), 0);
+    let mut tracked = true;
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
@@ -194,7 +195,29 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, LineError> {
             }
             "tos" | "dsfield" => r.tos = Some(number("tos", value(&words, &mut i)?)?),
             "onlink" => r.onlink = true,
-            "no_track" | "add" | "prepend" | "append" => {}
+            "no_track" => tracked = false,
+            "add" | "prepend" | "append" => {}
+            // keepalived's deprecated alternative gateway: the `via` address and this one
+            // become the two paths of a multipath route.
+            "or" => {
+                let alt = address(value(&words, &mut i)?)?;
+                set_family(alt.is_ipv6())?;
+                if r.nexthops.is_empty() {
+                    let first = r.via.take().ok_or(LineError::Incomplete(
+                        "`or` needs a `via` gateway before it",
+                    ))?;
+                    r.nexthops = vec![NextHop::via(first), NextHop::via(alt)];
+                }
+            }
+            "nexthop" => {
+                if !r.nexthops.is_empty() {
+                    return Err(LineError::Incomplete(
+                        "`nexthop` cannot follow an `or` route",
+                    ));
+                }
+                r.nexthops = next_hops(&words[i..], &mut set_family)?;
+                break;
+            }
             "to" => {
                 let v = value(&words, &mut i)?;
                 match RouteKind::from_word(v) {
@@ -230,11 +253,93 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, LineError> {
     let ipv6 = family.unwrap_or(false);
     r.dst = prefix(dst, ipv6)?;
     r.kind = kind;
+    if tracked {
+        // keepalived recognises its tracked routes by their protocol.
+        r.protocol = RTPROT_KEEPALIVED;
+    }
     Ok(r)
 }
 
+/// The `nexthop via ADDR dev DEV weight N onlink` groups ending a route line (`words`
+/// starts at the first `nexthop`).
+fn next_hops(
+    words: &[&str],
+    set_family: &mut impl FnMut(bool) -> Result<(), LineError>,
+) -> Result<Vec<NextHop>, LineError> {
+    let mut hops: Vec<NextHop> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        if w == "nexthop" {
+            hops.push(NextHop {
+                via: None,
+                dev: None,
+                weight: 1,
+                onlink: false,
+            });
+            i += 1;
+            continue;
+        }
+        let hop = hops.last_mut().expect("starts with nexthop");
+        match w {
+            "via" => {
+                let mut v = value(words, &mut i)?;
+                if v == "inet" || v == "inet6" {
+                    v = value(words, &mut i)?;
+                }
+                let a = address(v)?;
+                set_family(a.is_ipv6())?;
+                hop.via = Some(a);
+            }
+            "dev" => hop.dev = Some(value(words, &mut i)?.to_string()),
+            "weight" => {
+                let v = value(words, &mut i)?;
+                hop.weight = number::<u16>("weight", v)
+                    .ok()
+                    .filter(|w| (1..=256).contains(w))
+                    .ok_or_else(|| LineError::Invalid {
+                        what: "weight (1 to 256)",
+                        value: v.to_string(),
+                    })?;
+            }
+            "onlink" => hop.onlink = true,
+            other => {
+                return Err(LineError::Unsupported {
+                    word: other.to_string(),
+                    what: "nexthop",
+                })
+            }
+        }
+        i += 1;
+    }
+    if hops.iter().any(|h| h.via.is_none() && h.dev.is_none()) {
+        return Err(LineError::Incomplete("a nexthop needs `via` or `dev`"));
+    }
+    Ok(hops)
+}
+
+/// keepalived's configuration warnings for a route line that parses: deprecated words and
+/// a protocol it resets (a tracked route must carry keepalived's protocol).
+pub fn route_warnings(line: &str) -> Vec<&'static str> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut out = Vec::new();
+    if words.contains(&"gw") {
+        out.push("\"gw\" for routes is deprecated, expected \"via\"");
+    }
+    if words.contains(&"or") {
+        out.push("\"or\" for routes is deprecated, expected \"nexthop\"");
+    }
+    let protocol = (words.windows(2))
+        .find(|w| matches!(w[0], "protocol" | "proto"))
+        .map(|w| w[1]);
+    if !words.contains(&"no_track") && protocol.is_some_and(|p| p != "keepalived" && p != "18") {
+        out.push("a tracked route must have protocol keepalived (18), reset; expected no_track to keep another protocol");
+    }
+    out
+}
+
 /// Parses one rule line. `next_priority` gives the preference of a rule without one
-/// (keepalived counts down from 32765 per family, with a warning).
+/// (keepalived counts down from 16384 per family, with a warning).
 pub fn parse_rule(
     line: &str,
     next_priority: &mut impl FnMut(bool) -> u32,
@@ -331,7 +436,8 @@ pub fn parse_rule(
     Ok((r, defaulted))
 }
 
-/// keepalived's preference for rules without one: from 32765 down, per family.
+/// keepalived's preference for rules without one: from 16384 down, per family, in the
+/// order the rules appear in the configuration.
 #[derive(Debug, Clone)]
 pub struct RulePriorities {
     v4: u32,
@@ -341,8 +447,8 @@ pub struct RulePriorities {
 impl Default for RulePriorities {
     fn default() -> Self {
         RulePriorities {
-            v4: 32765,
-            v6: 32765,
+            v4: 16384,
+            v6: 16384,
         }
     }
 }
@@ -405,6 +511,34 @@ mod tests {
     }
 
     #[test]
+    fn or_and_nexthop_routes_parse_into_paths() {
+        let r = parse_route("203.0.113.224/28 via 192.0.2.251 or 192.0.2.252").unwrap();
+        assert_eq!(r.via, None);
+        assert_eq!(
+            r.nexthops,
+            vec![
+                NextHop::via(ip("192.0.2.251")),
+                NextHop::via(ip("192.0.2.252"))
+            ]
+        );
+        let r = parse_route(
+            "2001:db8:1::/64 nexthop via 2001:db8::1 dev eth1 weight 2 nexthop via 2001:db8::2",
+        )
+        .unwrap();
+        assert_eq!(r.dst, (ip("2001:db8:1::"), 64));
+        assert_eq!(r.nexthops.len(), 2);
+        assert_eq!(r.nexthops[0].dev.as_deref(), Some("eth1"));
+        assert_eq!((r.nexthops[0].weight, r.nexthops[1].weight), (2, 1));
+        assert!(parse_route("192.0.2.0/24 nexthop via 192.0.2.1 weight 0").is_err());
+        assert!(parse_route("192.0.2.0/24 nexthop via 192.0.2.1 realms 3").is_err());
+        assert!(parse_route("192.0.2.0/24 nexthop weight 2").is_err());
+        assert_eq!(
+            parse_route("192.0.2.0/24 nexthop via 2001:db8::1"),
+            Err(LineError::MixedFamilies)
+        );
+    }
+
+    #[test]
     fn rules_parse_with_keepalived_default_preferences() {
         let mut p = RulePriorities::default();
         let mut next = |v6| p.next(v6);
@@ -419,11 +553,11 @@ mod tests {
         assert!(defaulted);
         assert_eq!(
             (r.from, r.iif.as_deref(), r.priority),
-            (None, Some("eth0"), 32765)
+            (None, Some("eth0"), 16384)
         );
         let (r, _) = parse_rule("to 2001:db8::/32 lookup main", &mut next).unwrap();
         assert!(r.ipv6);
-        assert_eq!(r.priority, 32765, "each family counts down on its own");
+        assert_eq!(r.priority, 16384, "each family counts down on its own");
         let (r, _) = parse_rule("fwmark 0x10/0xff table 5 preference 7", &mut next).unwrap();
         assert_eq!(r.fwmark, Some((16, Some(255))));
         assert!(parse_rule("from 192.0.2.1 uidrange 1-2", &mut next).is_err());

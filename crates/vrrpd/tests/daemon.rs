@@ -331,3 +331,81 @@ fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
     assert!(seen, "FIFO lines: {text}");
     assert!(text.contains("_PRIORITY 60"), "the rise to 60: {text}");
 }
+
+/// `notify_master_rx_lower_pri`: the MASTER hearing a lower-priority advert runs the script.
+/// r1's adverts are dropped on the way out, so r2 never hears it, becomes MASTER too and
+/// keeps advertising at its lower priority to r1.
+#[test]
+fn notify_master_rx_lower_pri_runs_when_the_master_hears_a_lower_priority_advert() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let (script, log) = logger_script(dir, "lower");
+    let notify = format!(
+        "    notify_master_rx_lower_pri \"{} heard-lower\"\n",
+        script.display()
+    );
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, &notify)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(
+        !log.exists(),
+        "no lower-priority advert heard while alone on the segment"
+    );
+    r1.set_loss_dir(100, vrrp_netns::Direction::Out).unwrap();
+    let mut b = Daemon::start(r2, dir, &format!("{V3}{}", instance(100, "")));
+    b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(
+        wait_until(Duration::from_secs(3), || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.starts_with("heard-lower\n"))),
+        "notify_master_rx_lower_pri ran with its argument"
+    );
+    r1.set_loss_dir(0, vrrp_netns::Direction::Out).unwrap();
+}
+
+/// `virtual_routes`: a MASTER's route with `dev` is installed with keepalived's protocol, and
+/// the instance tracks that interface: it going down is FAULT, back up is MASTER with the
+/// route again. `no_track` routes do not make the interface tracked.
+#[test]
+fn a_virtual_route_interface_going_down_faults_the_instance() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    for (a, b) in [("rt0", "rt1"), ("nt0", "nt1")] {
+        r1.netns
+            .ip(&["link", "add", a, "type", "veth", "peer", "name", b])
+            .unwrap();
+        for end in [a, b] {
+            r1.netns.ip(&["link", "set", end, "up"]).unwrap();
+        }
+    }
+    let routes = "    virtual_routes {\n        203.0.113.0/26 dev rt0\n        203.0.113.64/26 dev nt0 no_track\n    }\n";
+    let mut a = Daemon::start(r1, dir, &format!("{V3}{}", instance(150, routes)));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let route = |dev: &str, dst: &str| {
+        r1.netns
+            .ip(&["route", "show", "dev", dev, "proto", "keepalived", dst])
+            .unwrap()
+    };
+    assert!(
+        wait_until(Duration::from_secs(2), || !route("rt0", "203.0.113.0/26")
+            .trim()
+            .is_empty()),
+        "the route is installed with proto keepalived"
+    );
+    // An untracked route's interface going down changes nothing.
+    r1.netns.ip(&["link", "set", "nt0", "down"]).unwrap();
+    r1.netns.ip(&["link", "set", "rt0", "down"]).unwrap();
+    let line = a.expect(&["(VI_1) Entering FAULT STATE"], Duration::from_secs(3));
+    assert!(line.contains("rt0"), "the fault names rt0: {line}");
+    assert!(wait_until(Duration::from_secs(2), || !has_vip(r1)));
+    r1.netns.ip(&["link", "set", "rt0", "up"]).unwrap();
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(
+        wait_until(Duration::from_secs(2), || !route("rt0", "203.0.113.0/26")
+            .trim()
+            .is_empty()),
+        "the route is back"
+    );
+}

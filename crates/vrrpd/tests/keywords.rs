@@ -217,9 +217,9 @@ fn diagnostics_of(
 /// on; acted-on keywords get no note, and the notes do not change keepalived's exit class.
 #[test]
 fn keywords_not_acted_on_are_noted_at_their_line() {
-    let text = "global_defs {\n    vrrp_startup_delay 5\n    notification_email {\n        a@example.org\n    }\n    lvs_id x\n}\n\
+    let text = "global_defs {\n    vrrp_no_swap\n    notification_email {\n        a@example.org\n    }\n    lvs_id x\n}\n\
                 vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    priority 100\n\
-                virtual_ipaddress {\n        192.0.2.1/24 dev eth0 label eth0:a\n    }\n    virtual_routes {\n        192.0.2.0/24 dev eth0\n    }\n}\n";
+                virtual_ipaddress {\n        192.0.2.1/24 dev eth0 label eth0:a\n    }\n    promote_secondaries\n    virtual_routes {\n        192.0.2.0/24 dev eth0\n    }\n}\n";
     let (diagnostics, uses) = diagnostics_of(text);
     let notes: Vec<String> = diagnostics
         .iter()
@@ -229,10 +229,9 @@ fn keywords_not_acted_on_are_noted_at_their_line() {
     assert_eq!(
         notes,
         [
-            "2:5 vrrp_startup_delay is not acted on by vrrpd yet: accepted and ignored",
+            "2:5 vrrp_no_swap is not acted on by vrrpd yet: accepted and ignored",
             "3:5 notification_email is not implemented by vrrpd (vrrpd sends no e-mail; a notify script or FIFO can): ignored",
-            "13:22 address option dev is not acted on by vrrpd yet: accepted and ignored",
-            "15:5 virtual_routes is not acted on by vrrpd yet: accepted and ignored",
+            "15:5 promote_secondaries is not acted on by vrrpd yet: accepted and ignored",
         ]
     );
     assert!(
@@ -247,11 +246,10 @@ fn keywords_not_acted_on_are_noted_at_their_line() {
     assert_eq!(
         names,
         [
-            "vrrp_startup_delay",
+            "vrrp_no_swap",
             "notification_email",
             "lvs_id",
-            "dev",
-            "virtual_routes"
+            "promote_secondaries"
         ]
     );
     assert!(vrrpd::config::usage::start_refusals(&uses).is_empty());

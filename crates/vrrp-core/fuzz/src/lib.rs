@@ -832,6 +832,15 @@ impl Model {
         let entering = changes.iter().any(|&(_, to)| to == State::Active);
         let leaving = was_active && changes.iter().any(|&(from, _)| from == State::Active);
         let active_or_entering = was_active || entering;
+        // keepalived: a unicast router leaving Fault, or coming up once every weight-0
+        // tracker has reported, announces its own source address.
+        let left_fault = changes
+            .iter()
+            .any(|&(from, to)| from == State::Fault && to != State::Initialize);
+        let initialised =
+            (router.trackers()).all(|(t, s)| t.weight != 0 || s != vrrp_core::TrackState::Unknown);
+        let up = matches!(router.state(), State::Backup | State::Active);
+        let source_announce_ok = left_fault || (initialised && up);
         let effective_after = events
             .iter()
             .rev()
@@ -886,6 +895,13 @@ impl Model {
                         "RemoveVip({v}) not installed"
                     );
                     self.installed.retain(|a| a != v);
+                }
+                Command::Announce(v)
+                    if *v == cfg.primary_addr
+                        && !cfg.unicast_peers.is_empty()
+                        && source_announce_ok =>
+                {
+                    self.announcements += 1;
                 }
                 Command::Announce(v) => {
                     assert!(active_or_entering, "Announce({v}) while {:?}", self.state);

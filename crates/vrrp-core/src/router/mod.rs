@@ -481,6 +481,13 @@ impl Router {
         self.state = to;
         self.since = Some(now);
         self.stats.transitions += 1;
+        if from == State::Fault && to != State::Initialize && !self.cfg.unicast_peers.is_empty() {
+            // keepalived: a unicast router leaving Fault announces its own source address,
+            // so that the Active, which may have dropped it from its neighbour cache, can send
+            // it adverts at once instead of resolving it first (and it is not taken over for
+            // want of adverts meanwhile).
+            self.push_announce(self.cfg.primary_addr);
+        }
         self.out.event(Event::StateChanged { from, to, reason });
     }
 
@@ -574,10 +581,22 @@ impl Router {
         if slot.1 == state {
             return;
         }
+        let first_report = slot.1 == TrackState::Unknown && slot.0.weight == 0;
         slot.1 = state;
         let name = slot.0.name.clone();
         self.recompute_priority(now, Cause::Tracker(name.clone()));
         self.reevaluate_fault(now, &name);
+        // keepalived holds an instance in its init state until every weight-0 tracker has
+        // reported; coming up from there is like leaving Fault (see `transition`).
+        let initialised =
+            !(self.trackers.iter()).any(|(t, s)| t.weight == 0 && *s == TrackState::Unknown);
+        if first_report
+            && initialised
+            && matches!(self.state, State::Backup | State::Active)
+            && !self.cfg.unicast_peers.is_empty()
+        {
+            self.push_announce(self.cfg.primary_addr);
+        }
     }
 
     fn set_base_priority(&mut self, now: Instant, priority: u8) {

@@ -59,7 +59,7 @@ impl InstanceSpec {
         std::iter::once(self.interface.as_str())
             .chain(self.tracked_interfaces.iter().map(|(_, n)| n.as_str()))
             .chain(self.vip_interfaces.iter().map(|(_, n)| n.as_str()))
-            .chain(self.routes.iter().filter_map(|r| r.dev.as_deref()))
+            .chain(self.routes.iter().flat_map(RouteSpec::devices))
     }
 
     /// An instance on `interface` with default VIP options, no trackers and no VMAC.
@@ -90,8 +90,9 @@ impl InstanceSpec {
 /// The virtual MAC macvlan of one instance (keepalived `use_vmac`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VmacSpec {
-    /// Device name; `None`: keepalived's `vrrp.<VRID>` (IPv6 instances: `vrrp6.<VRID>`).
-    /// Two instances with one VRID on different interfaces need explicit names.
+    /// Device name; `None`: keepalived's default, `PREFIX.VRID` or, when another VMAC of
+    /// the driver or an existing interface has that name, `PREFIXn.VRID` for the first free
+    /// n = 1, 2, ... (IPv6: 6 first). The prefix is [`DriverConfig::vmac_prefix`].
     pub name: Option<String>,
     /// Macvlan mode: [`MacvlanMode::Private`] by default, as keepalived.
     pub mode: MacvlanMode,
@@ -115,13 +116,28 @@ impl VmacSpec {
         self
     }
 
-    /// The device name for a router with `vrid` of `family`.
-    pub fn ifname(&self, vrid: u8, family: Family) -> String {
-        match (&self.name, family) {
-            (Some(n), _) => n.clone(),
-            (None, Family::V4) => format!("vrrp.{vrid}"),
-            (None, Family::V6) => format!("vrrp6.{vrid}"),
-        }
+    /// keepalived's candidate default names for a VMAC of `vrid` and `family`, in the order
+    /// they are tried (`PREFIX.VRID`, then `PREFIXn.VRID`; IPv6 tries n = 6 first), each cut
+    /// to the 15 bytes of a Linux interface name by shortening the prefix.
+    pub fn default_names(prefix: &str, vrid: u8, family: Family) -> Vec<String> {
+        let numbers: Vec<u32> = match family {
+            Family::V4 => (1..=32).collect(),
+            Family::V6 => std::iter::once(6)
+                .chain((1..=33).filter(|n| *n != 6))
+                .collect(),
+        };
+        let fit = |middle: String| {
+            let tail = format!("{middle}.{vrid}");
+            let room = 15usize.saturating_sub(tail.len());
+            let cut = (0..=prefix.len().min(room))
+                .rev()
+                .find(|i| prefix.is_char_boundary(*i))
+                .unwrap_or(0);
+            format!("{}{tail}", &prefix[..cut])
+        };
+        std::iter::once(fit(String::new()))
+            .chain(numbers.into_iter().map(|n| fit(n.to_string())))
+            .collect()
     }
 }
 
@@ -156,6 +172,8 @@ pub struct DriverConfig {
     /// The `nft` program used for Accept_Mode enforcement (a path, or a name looked up in
     /// `PATH`; default `nft`). Only run when an instance has `accept_mode` off.
     pub nft_program: PathBuf,
+    /// The prefix of default VMAC names (keepalived's `vmac_prefix`; default `vrrp`).
+    pub vmac_prefix: String,
 }
 
 impl DriverConfig {
@@ -174,6 +192,25 @@ impl DriverConfig {
             static_rules: Vec::new(),
             startup_delay: StdDuration::ZERO,
             nft_program: PathBuf::from(crate::nft::NFT),
+            vmac_prefix: "vrrp".to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_vmac_names_follow_keepalived_s_order_and_fit_15_bytes() {
+        let v4 = VmacSpec::default_names("vrrp", 51, Family::V4);
+        assert_eq!(&v4[..3], ["vrrp.51", "vrrp1.51", "vrrp2.51"]);
+        let v6 = VmacSpec::default_names("vrrp", 51, Family::V6);
+        assert_eq!(&v6[..4], ["vrrp.51", "vrrp6.51", "vrrp1.51", "vrrp2.51"]);
+        assert_eq!(v6.iter().filter(|n| *n == "vrrp6.51").count(), 1);
+        let long = VmacSpec::default_names("averylongprefix", 255, Family::V4);
+        assert_eq!(long[0], "averylongpr.255");
+        assert_eq!(long[12], "averylong12.255");
+        assert!(long.iter().all(|n| n.len() <= 15));
     }
 }

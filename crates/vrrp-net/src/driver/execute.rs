@@ -82,10 +82,16 @@ impl<D: DataPlane> Driver<D> {
         self.commands = commands;
     }
 
-    /// Announces `addr` of router `id` from its VIP interface and MAC.
+    /// Announces `addr` of router `id` from its VIP interface and MAC; its own source address
+    /// from the configured interface and that interface's MAC.
     async fn announce(&mut self, id: RouterId, addr: IpAddr) {
         let Some(place) = self.place(id) else { return };
-        let (ifindex, mac) = place.home_of(addr);
+        let source = self.node.get(id).map(|r| r.primary_addr()) == Some(addr);
+        let (ifindex, mac) = if source {
+            (place.ifindex, place.base_mac)
+        } else {
+            place.home_of(addr)
+        };
         self.plane.announce(ifindex, mac, addr).await;
     }
 

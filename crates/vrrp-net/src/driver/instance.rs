@@ -13,7 +13,7 @@ use super::plane::{DataPlane, SocketKey};
 use super::{vmac, Driver, DriverConfig, InstanceSpec, VmacSpec};
 use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
-use crate::route::{RouteSpec, RuleSpec};
+use crate::route::{ResolvedRoute, RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
 
 /// An address that lives on its own interface.
@@ -36,6 +36,8 @@ pub(super) struct Placement {
     pub(super) vip_ifname: Arc<str>,
     /// Source MAC of announcements (the VMAC, or the interface's MAC).
     pub(super) mac: [u8; 6],
+    /// The configured interface's own MAC (announcements of the router's source address).
+    pub(super) base_mac: [u8; 6],
     /// Interface whose socket sends this router's adverts.
     pub(super) tx_ifindex: u32,
     /// Interface whose socket receives this router's adverts.
@@ -57,7 +59,7 @@ pub(super) struct Placement {
     /// Addresses on another interface than `vip_ifindex` (keepalived's `dev`).
     pub(super) homes: Vec<VipHome>,
     /// Routes installed while Active, with the index of their `dev`.
-    pub(super) routes: Vec<(RouteSpec, Option<u32>)>,
+    pub(super) routes: Vec<ResolvedRoute>,
     /// Rules installed while Active.
     pub(super) rules: Vec<RuleSpec>,
     /// The routes and rules are installed.
@@ -93,6 +95,7 @@ impl Placement {
             vip_ifindex: info.index,
             vip_ifname: Arc::from(info.name.as_str()),
             mac: info.mac.unwrap_or([0; 6]),
+            base_mac: info.mac.unwrap_or([0; 6]),
             tx_ifindex: info.index,
             rx_ifindex: info.index,
             vmac: None,
@@ -148,16 +151,13 @@ pub(super) fn homes(
 pub(super) fn route_devs(
     spec: &InstanceSpec,
     infos: &HashMap<String, InterfaceInfo>,
-) -> Result<Vec<(RouteSpec, Option<u32>)>> {
-    (spec.routes.iter())
-        .map(|r| match &r.dev {
-            Some(dev) => infos
-                .get(dev)
-                .map(|i| (r.clone(), Some(i.index)))
-                .ok_or_else(|| Error::InterfaceNotFound(dev.clone())),
-            None => Ok((r.clone(), None)),
-        })
-        .collect()
+) -> Result<Vec<ResolvedRoute>> {
+    let index = |dev: &str| {
+        (infos.get(dev))
+            .map(|i| i.index)
+            .ok_or_else(|| Error::InterfaceNotFound(dev.to_string()))
+    };
+    spec.routes.iter().map(|r| r.resolve(index)).collect()
 }
 
 /// The trackers of `spec` fed from the link watcher, with their router ids.
@@ -187,15 +187,14 @@ fn build_router(
     if spec.track_link && !info.is_usable() {
         router.handle(now, Input::LinkDown);
     }
-    if spec.track_source && !has_address(info, router.config().primary_addr) {
-        router.handle(now, Input::SourceAddress(false));
+    // `track_src_ip` acts on address removals only: like keepalived, a source address that
+    // is missing at start does not fault the router (its adverts go out from it anyway).
+    let src = router.config().primary_addr;
+    if !spec.router.primary_addr.is_unspecified() && !info.addresses.contains(&src) {
+        tracing::warn!(instance = %spec.router.name, interface = %info.name, %src,
+            "the configured source address is not on the interface; adverts are sent from it anyway");
     }
     Ok(router)
-}
-
-/// Whether `addr` is an address of the interface.
-fn has_address(info: &InterfaceInfo, addr: IpAddr) -> bool {
-    info.addresses.contains(&addr)
 }
 
 /// `cfg` with an unspecified primary address replaced by the interface's primary IPv4
@@ -254,7 +253,7 @@ impl<D: DataPlane> Driver<D> {
             .flat_map(InstanceSpec::interface_names)
             .collect();
         names.extend(cfg.static_addresses.iter().map(|(n, _)| n.as_str()));
-        names.extend(cfg.static_routes.iter().filter_map(|r| r.dev.as_deref()));
+        names.extend(cfg.static_routes.iter().flat_map(RouteSpec::devices));
         names.sort_unstable();
         names.dedup();
         let infos = self.plane.interfaces(&names).await?;
@@ -293,7 +292,16 @@ impl<D: DataPlane> Driver<D> {
             .open_socket((info.index, family), &info.name, OpenOptions::default())?;
         let mut place = Placement::on_interface(spec, router.config(), info, infos)?;
         if let Some(vmac) = &spec.vmac {
-            vmac::attach(&mut self.plane, &mut place, router.config(), vmac, info).await?;
+            let name = self.vmac_name(vmac, router.config()).await?;
+            vmac::attach(
+                &mut self.plane,
+                &mut place,
+                router.config(),
+                vmac,
+                name,
+                info,
+            )
+            .await?;
         }
         let rx = (place.rx_ifindex, family);
         if let Some(group) = router.config().mcast_group {

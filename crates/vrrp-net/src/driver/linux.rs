@@ -21,7 +21,7 @@ use crate::netlink::{
     AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,
 };
 use crate::nft::AcceptModeFilter;
-use crate::route::{RouteSpec, RuleSpec};
+use crate::route::{ResolvedRoute, RuleSpec};
 use crate::socket::{OpenOptions, VrrpSocket};
 use crate::sysctl::{self, Setting};
 use crate::watch::Watcher;
@@ -223,12 +223,12 @@ impl DataPlane for LinuxPlane {
         self.netlink.list_all_addresses().await
     }
 
-    async fn add_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
-        self.netlink.add_route(route, oif).await
+    async fn add_route(&mut self, route: &ResolvedRoute) -> Result<()> {
+        self.netlink.add_route(route).await
     }
 
-    async fn del_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
-        self.netlink.del_route(route, oif).await
+    async fn del_route(&mut self, route: &ResolvedRoute) -> Result<()> {
+        self.netlink.del_route(route).await
     }
 
     async fn add_rule(&mut self, rule: &RuleSpec) -> Result<()> {

@@ -287,6 +287,8 @@ struct Driver<D> {
     statics: routes::Statics,
     /// How long the routers wait before they start (`vrrp_startup_delay`).
     startup_delay: std::time::Duration,
+    /// The prefix of default VMAC names.
+    vmac_prefix: String,
     /// When each router entered its current state, on the wall clock as read when the
     /// change was reported (so that every status reports the same time, as keepalived's
     /// `last_transition`).
@@ -315,6 +317,7 @@ impl<D: DataPlane> Driver<D> {
             commands: Vec::new(),
             statics: routes::Statics::default(),
             startup_delay: cfg.startup_delay,
+            vmac_prefix: cfg.vmac_prefix.clone(),
             entered: HashMap::new(),
         }
     }

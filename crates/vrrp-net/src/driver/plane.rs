@@ -16,7 +16,7 @@ use vrrp_core::packet::{Family, RxMeta};
 
 use crate::error::Result;
 use crate::netlink::{AddressInfo, InterfaceInfo, MacvlanMode, VipSpec, VmacFamily};
-use crate::route::{RouteSpec, RuleSpec};
+use crate::route::{ResolvedRoute, RuleSpec};
 use crate::socket::OpenOptions;
 use crate::sysctl::Setting;
 use crate::watch::NetEvent;
@@ -119,19 +119,11 @@ pub(crate) trait DataPlane {
 
     // --- Routes and rules ------------------------------------------------------------------
 
-    /// Adds a route (`oif`: the index of its `dev`).
-    fn add_route(
-        &mut self,
-        route: &RouteSpec,
-        oif: Option<u32>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    /// Adds a route.
+    fn add_route(&mut self, route: &ResolvedRoute) -> impl Future<Output = Result<()>> + Send;
 
     /// Removes a route.
-    fn del_route(
-        &mut self,
-        route: &RouteSpec,
-        oif: Option<u32>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn del_route(&mut self, route: &ResolvedRoute) -> impl Future<Output = Result<()>> + Send;
 
     /// Adds a policy rule.
     fn add_rule(&mut self, rule: &RuleSpec) -> impl Future<Output = Result<()>> + Send;

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::netlink::{
     fmt_mac, AddressInfo, InterfaceInfo, MacvlanMode, OperState, VipSpec, VmacFamily,
 };
-use crate::route::{RouteSpec, RuleSpec};
+use crate::route::{ResolvedRoute, RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
 use crate::sysctl::Setting;
 
@@ -303,16 +303,16 @@ impl DataPlane for RecordingPlane {
         Ok(Vec::new())
     }
 
-    async fn add_route(&mut self, route: &RouteSpec, oif: Option<u32>) -> Result<()> {
-        let dev = oif
+    async fn add_route(&mut self, route: &ResolvedRoute) -> Result<()> {
+        let dev = (route.oif)
             .map(|i| format!(" (oif {})", self.name_of(i)))
             .unwrap_or_default();
-        self.record(format!("route add {route}{dev}"));
+        self.record(format!("route add {}{dev}", route.spec));
         Ok(())
     }
 
-    async fn del_route(&mut self, route: &RouteSpec, _oif: Option<u32>) -> Result<()> {
-        self.record(format!("route del {route}"));
+    async fn del_route(&mut self, route: &ResolvedRoute) -> Result<()> {
+        self.record(format!("route del {}", route.spec));
         Ok(())
     }
 

@@ -13,14 +13,21 @@ use super::plane::DataPlane;
 use super::{Driver, DriverConfig};
 use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
-use crate::route::{RouteSpec, RuleSpec};
+use crate::route::{ResolvedRoute, RuleSpec};
 
 /// The static objects installed at start, to remove at stop.
 #[derive(Debug, Default)]
 pub(super) struct Statics {
     addresses: Vec<(u32, VipSpec)>,
-    routes: Vec<(RouteSpec, Option<u32>)>,
+    routes: Vec<ResolvedRoute>,
     rules: Vec<RuleSpec>,
+}
+
+impl Statics {
+    /// Whether `addr` on `ifindex` is one of the static addresses.
+    pub(super) fn has_address(&self, ifindex: u32, addr: std::net::IpAddr) -> bool {
+        (self.addresses.iter()).any(|(i, spec)| *i == ifindex && spec.addr == addr)
+    }
 }
 
 impl<D: DataPlane> Driver<D> {
@@ -57,7 +64,7 @@ impl<D: DataPlane> Driver<D> {
     pub(super) async fn reconfigure_routes(
         &mut self,
         id: RouterId,
-        routes: Vec<(RouteSpec, Option<u32>)>,
+        routes: Vec<ResolvedRoute>,
         rules: Vec<RuleSpec>,
     ) {
         let Some(place) = self.places.get_mut(id.0).and_then(Option::as_mut) else {
@@ -112,8 +119,7 @@ impl<D: DataPlane> Driver<D> {
         }
         let mut routes = Vec::new();
         for r in &cfg.static_routes {
-            let oif = r.dev.as_deref().map(index).transpose()?;
-            routes.push((r.clone(), oif));
+            routes.push(r.resolve(index)?);
         }
         let results = if addresses.is_empty() {
             Vec::new()
@@ -157,14 +163,16 @@ impl<D: DataPlane> Driver<D> {
 /// Adds `routes`, then `rules`; an existing one is left as it is, a failure logged.
 async fn install<D: DataPlane>(
     plane: &mut D,
-    routes: &[(RouteSpec, Option<u32>)],
+    routes: &[ResolvedRoute],
     rules: &[RuleSpec],
     span: &tracing::Span,
 ) {
-    for (route, oif) in routes {
-        match plane.add_route(route, *oif).await {
+    for route in routes {
+        match plane.add_route(route).await {
             Ok(()) | Err(Error::RouteExists { .. }) => {}
-            Err(e) => tracing::error!(parent: span, %route, error = %e, "route not added"),
+            Err(e) => {
+                tracing::error!(parent: span, route = %route.spec, error = %e, "route not added")
+            }
         }
     }
     for rule in rules {
@@ -178,7 +186,7 @@ async fn install<D: DataPlane>(
 /// Removes `rules`, then `routes`; an absent one is fine, a failure logged.
 async fn uninstall<D: DataPlane>(
     plane: &mut D,
-    routes: &[(RouteSpec, Option<u32>)],
+    routes: &[ResolvedRoute],
     rules: &[RuleSpec],
     span: &tracing::Span,
 ) {
@@ -188,10 +196,12 @@ async fn uninstall<D: DataPlane>(
             Err(e) => tracing::warn!(parent: span, %rule, error = %e, "rule not removed"),
         }
     }
-    for (route, oif) in routes {
-        match plane.del_route(route, *oif).await {
+    for route in routes {
+        match plane.del_route(route).await {
             Ok(()) | Err(Error::RouteNotFound { .. }) | Err(Error::InterfaceNotFound(_)) => {}
-            Err(e) => tracing::warn!(parent: span, %route, error = %e, "route not removed"),
+            Err(e) => {
+                tracing::warn!(parent: span, route = %route.spec, error = %e, "route not removed")
+            }
         }
     }
 }

@@ -176,6 +176,8 @@ impl<D: DataPlane> Driver<D> {
             Ok(all) => all
                 .into_iter()
                 .filter(|a| a.is_vrrpd() && ifindexes.contains(&a.ifindex))
+                // The static addresses were just installed, before the routers start.
+                .filter(|a| !self.statics.has_address(a.ifindex, a.addr))
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not list addresses");

@@ -2,13 +2,15 @@
 //! MAC"): created with keepalived's sysctls, given the send (and in private mode the receive)
 //! socket of the instance's adverts, deleted when the instance goes.
 
+use std::sync::Arc;
+
 use vrrp_core::packet::Family;
 use vrrp_core::{Input, RouterConfig, RouterId};
 
 use super::instance::Placement;
 use super::plane::DataPlane;
 use super::{Driver, VmacSpec};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, MacvlanMode, VmacFamily};
 use crate::socket::OpenOptions;
 use crate::sysctl;
@@ -21,15 +23,26 @@ pub(super) async fn attach<D: DataPlane>(
     place: &mut Placement,
     cfg: &RouterConfig,
     vmac: &VmacSpec,
+    name: String,
     parent: &InterfaceInfo,
 ) -> Result<()> {
     let (family, vrid) = (cfg.family, cfg.vrid);
-    let name = vmac.ifname(vrid, family);
     let vfam = vmac_family(family);
     let idx = plane
         .create_vmac(parent, &name, vrid, vfam, vmac.mode)
         .await?;
-    let configured = match plane.apply_sysctls(&sysctl::vmac_settings(&name, &parent.name)) {
+    let mut settings = sysctl::vmac_settings(&name, &parent.name);
+    // keepalived: no IPv6 on an IPv4 VMAC unless it carries IPv6 addresses (excluded VIPs
+    // of the other family), so that it gets no link-local address and no IPv6 routes.
+    if family == Family::V4 && !cfg.installed_addresses().any(|a| a.is_ipv6()) {
+        settings.push(sysctl::Setting::new(
+            sysctl::Family::Ipv6,
+            &name,
+            "disable_ipv6",
+            1,
+        ));
+    }
+    let configured = match plane.apply_sysctls(&settings) {
         Ok(()) => route_adverts(plane, place, idx, &name, family, vmac.mode),
         Err(e) => Err(e),
     };
@@ -81,6 +94,37 @@ fn route_adverts<D: DataPlane>(
 }
 
 impl<D: DataPlane> Driver<D> {
+    /// The name for the VMAC of a router: the configured one, else keepalived's first
+    /// default name ([`VmacSpec::default_names`]) that no VMAC of this driver and no
+    /// interface of the host has.
+    pub(super) async fn vmac_name(
+        &mut self,
+        vmac: &VmacSpec,
+        cfg: &RouterConfig,
+    ) -> Result<String> {
+        if let Some(name) = &vmac.name {
+            return Ok(name.clone());
+        }
+        let candidates = VmacSpec::default_names(&self.vmac_prefix, cfg.vrid, cfg.family);
+        let names: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let existing = self.plane.interfaces(&names).await?;
+        let ours: Vec<Arc<str>> = (self.live_places())
+            .filter(|(_, p)| p.vmac.is_some())
+            .map(|(_, p)| p.vip_ifname.clone())
+            .collect();
+        (candidates.iter())
+            .find(|c| !existing.contains_key(*c) && !ours.iter().any(|o| &**o == c.as_str()))
+            .cloned()
+            .ok_or_else(|| Error::Invalid {
+                context: format!("instance {}", cfg.name),
+                message: format!(
+                    "no free VMAC name from {} to {}",
+                    names[0],
+                    names[names.len() - 1]
+                ),
+            })
+    }
+
     /// Deletes the VMAC of a placement, if it has one. Its own sysctls go with it; the
     /// parent's are restored at exit.
     pub(super) async fn delete_vmac(&mut self, place: &Placement) {

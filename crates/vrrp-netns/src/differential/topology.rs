@@ -291,17 +291,19 @@ impl Topology {
                     add_addr(host, &p.name, a, len)?;
                 }
                 host.netns.ip(&["link", "set", &p.name, "up"])?;
-                seg.netns
-                    .ip(&["link", "set", &port, "master", &seg.bridge, "up"])?;
-            }
-            if self.down.contains(&p.name) {
-                if p.k == 0 {
-                    host.unplug()?;
+                // A carrier-less interface never gets one: its bridge port stays down, so
+                // that IPv6 never sees the link ready (whether it did, briefly, decided
+                // whether the kernel's ff00::/8 route was there: a flaky difference).
+                let state = if self.down.contains(&p.name) {
+                    "down"
                 } else {
-                    let seg = lab.segment(&format!("if{}", p.k));
-                    seg.netns
-                        .ip(&["link", "set", &format!("vnx{}h{n}", p.k), "down"])?;
-                }
+                    "up"
+                };
+                seg.netns
+                    .ip(&["link", "set", &port, "master", &seg.bridge, state])?;
+            }
+            if p.k == 0 && self.down.contains(&p.name) {
+                host.unplug()?;
             }
             for &(a, len) in &p.extra {
                 let standard = standard_addrs(p.k, n).into_iter().any(|(s, _)| s == a);

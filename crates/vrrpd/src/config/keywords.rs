@@ -297,7 +297,7 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "static_ipaddress",
         "{ ADDR ... }",
         "Addresses configured at startup, independent of VRRP state.",
-        NOT_YET,
+        acted![Corpus("keywords/static_ipaddress.conf"), Corpus("samples/vrrp-static-ipaddress.conf")],
         |c, cfg, n| {
             cfg.static_ipaddress
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -307,20 +307,20 @@ pub static TOP_LEVEL: &[Keyword<Config>] = &[
         "static_routes",
         "{ ROUTE ... }",
         "Routes configured at startup (ip route syntax, kept as text).",
-        NOT_YET,
-        |_, cfg, n| {
+        acted![Corpus("keywords/static_routes.conf"), Corpus("samples/vrrp-routes.conf")],
+        |c, cfg, n| {
             cfg.static_routes
-                .extend(n.children().iter().map(parse::line_text))
+                .extend(n.children().iter().filter_map(|e| c.route_line(e)))
         }
     ),
     kw!(
         "static_rules",
         "{ RULE ... }",
         "Policy rules configured at startup (ip rule syntax, kept as text).",
-        NOT_YET,
-        |_, cfg, n| {
+        acted![Corpus("keywords/static_rules.conf"), Corpus("samples/vrrp-rules.conf")],
+        |c, cfg, n| {
             cfg.static_rules
-                .extend(n.children().iter().map(parse::line_text))
+                .extend(n.children().iter().filter_map(|e| c.rule_line(e)))
         }
     ),
     kw!(
@@ -660,7 +660,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_startup_delay",
         "SECS",
         "Wait before starting VRRP after boot.",
-        NOT_YET,
+        acted![Corpus("keywords/vrrp_startup_delay.conf")],
         |c, g, n| set(
             &mut g.vrrp_startup_delay_us,
             c.seconds_us(n, 0, 3_600_000_000)
@@ -700,8 +700,8 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "vmac_prefix",
         "PREFIX",
-        "Name prefix of VMAC interfaces.",
-        NOT_YET,
+        "Name prefix of default VMAC interface names (default vrrp).",
+        acted![Corpus("keywords/vmac_prefix.conf"), Test("default_vmac_names_skip_existing_interfaces_like_keepalived")],
         |c, g, n| g.vmac_prefix = c.string(n, "a prefix")
     ),
     kw!(
@@ -1296,7 +1296,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "virtual_ipaddress_excluded",
         "{ ADDR[/LEN] [OPTIONS] ... }",
         "Addresses added while master but not advertised.",
-        NOT_YET,
+        acted![Corpus("keywords/virtual_ipaddress_excluded.conf"), Test("virtual_ipaddress_excluded_is_installed_and_announced_but_not_advertised")],
         |c, i, n| {
             i.virtual_ipaddress_excluded
                 .extend(n.children().iter().filter_map(|e| c.virtual_ip(e)))
@@ -1313,20 +1313,20 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "virtual_routes",
         "{ ROUTE ... }",
         "Routes added while master (ip route syntax, kept as text).",
-        NOT_YET,
-        |_, i, n| {
+        acted![Corpus("keywords/virtual_routes.conf"), Corpus("samples/vrrp-routes.conf"), Test("a_virtual_route_interface_going_down_faults_the_instance"), Test("virtual_routes_go_in_after_the_addresses_and_out_before_them")],
+        |c, i, n| {
             i.virtual_routes
-                .extend(n.children().iter().map(parse::line_text))
+                .extend(n.children().iter().filter_map(|e| c.route_line(e)))
         }
     ),
     kw!(
         "virtual_rules",
         "{ RULE ... }",
         "Policy rules added while master (ip rule syntax, kept as text).",
-        NOT_YET,
-        |_, i, n| {
+        acted![Corpus("keywords/virtual_rules.conf"), Corpus("samples/vrrp-rules.conf")],
+        |c, i, n| {
             i.virtual_rules
-                .extend(n.children().iter().map(parse::line_text))
+                .extend(n.children().iter().filter_map(|e| c.rule_line(e)))
         }
     ),
     kw!(
@@ -1384,14 +1384,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "dont_track_primary",
         "",
         "Ignore the state of the instance's own interface.",
-        NOT_YET,
+        acted![Corpus("keywords/dont_track_primary.conf")],
         |_, i, _| i.dont_track_primary = true
     ),
     kw!(
         "track_src_ip",
         "",
         "Go to FAULT if the source address disappears.",
-        NOT_YET,
+        acted![Corpus("keywords/track_src_ip.conf"), Test("track_src_ip_faults_on_removal_of_the_source_address_and_recovers_on_its_return")],
         |_, i, _| i.track_src_ip = true
     ),
     kw!(
@@ -1422,7 +1422,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "unicast_fault_no_peer",
         "",
         "Go to FAULT when unicast is configured with no peers.",
-        NOT_YET,
+        acted![Corpus("keywords/unicast_fault_no_peer.conf"), Test("unicast_fault_no_peer_holds_the_router_in_fault_until_a_peer_is_configured")],
         |_, i, _| i.unicast_fault_no_peer = true
     ),
     kw!(
@@ -1457,14 +1457,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "mcast_dst_ip",
         "ADDR",
         "Multicast group of this instance.",
-        NOT_YET,
+        acted![Corpus("keywords/mcast_dst_ip.conf"), Test("a_configured_multicast_group_carries_the_election")],
         |c, i, n| i.mcast_dst_ip = c.ip(n)
     ),
     kw!(
         "kernel_rx_buf_size",
         "BYTES",
         "Socket receive buffer size.",
-        NOT_YET,
+        acted![Test("the_receive_buffer_is_raised_past_rmem_max_and_never_shrunk")],
         |c, i, n| i.kernel_rx_buf_size = c.int_in(n, 0, i64::MAX).map(|v| v as u64)
     ),
     kw!(
@@ -1582,7 +1582,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "notify_master_rx_lower_pri",
         "SCRIPT [USER [GROUP]]",
         "Run when master hears a lower priority advert.",
-        NOT_YET,
+        acted![Test("notify_master_rx_lower_pri_runs_when_the_master_hears_a_lower_priority_advert")],
         |c, i, n| { i.notify.master_rx_lower_pri = c.script(n) }
     ),
     kw!(
@@ -1671,7 +1671,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "timer_expired_backup",
         "[PRIO]",
         "Stay BACKUP (optionally at PRIO) when the timer expires.",
-        NOT_YET,
+        acted![Corpus("keywords/timer_expired_backup.conf"), Test("timer_expired_backup_yields_when_served_later_than_a_takeover_without_preempt")],
         parse::timer_expired_backup
     ),
     kw!(
@@ -1699,7 +1699,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "owner_ignore_adverts",
         "[BOOL]",
         "As owner, ignore received adverts.",
-        NOT_YET,
+        acted![Corpus("keywords/owner_ignore_adverts.conf"), Test("owner_ignore_adverts_discards_every_advert_as_owner_only")],
         |c, i, n| i.owner_ignore_adverts = c.flag(n)
     ),
     kw!(
@@ -2138,10 +2138,7 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "brd",
         "ADDR|+|-",
         "IPv4 broadcast address (`+`: computed from the prefix).",
-        acted![
-            VIP_NETLINK,
-            ADDRESS_OPTIONS_TEST
-        ]
+        acted![VIP_NETLINK, ADDRESS_OPTIONS_TEST]
     ),
     variant!(
         "broadcast",
@@ -2152,8 +2149,11 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "dev",
         "IF",
-        "The interface to add the address to (vrrpd adds every address to the instance's interface for now).",
-        NOT_YET
+        "The interface to add the address to (default: the instance's interface, or its VMAC).",
+        acted![
+            Corpus("keywords/vip_dev.conf"),
+            Corpus("samples/vrrp-routes.conf")
+        ]
     ),
     variant!(
         "scope",
@@ -2165,12 +2165,14 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "label",
         "LABEL",
         "Address label (IPv4).",
-        acted![
-            SAMPLE_VRRP,
-            VIP_NETLINK
-        ]
+        acted![SAMPLE_VRRP, VIP_NETLINK]
     ),
-    variant!("peer", "ADDR", "Peer address of a point-to-point address.", NOT_YET),
+    variant!(
+        "peer",
+        "ADDR",
+        "Peer address of a point-to-point address.",
+        NOT_YET
+    ),
     variant!("home", "", "IPv6 home address flag.", NOT_YET),
     variant!(
         "-nodad",
@@ -2178,14 +2180,24 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
         "No duplicate address detection (vrrpd never runs DAD on IPv6 VIPs).",
         acted![Test("ipv6_vip_is_nodad_and_usable_at_once")]
     ),
-    variant!("mngtmpaddr", "", "IPv6 temporary address management flag.", NOT_YET),
+    variant!(
+        "mngtmpaddr",
+        "",
+        "IPv6 temporary address management flag.",
+        NOT_YET
+    ),
     variant!(
         "noprefixroute",
         "",
         "No prefix route for the address.",
         acted![ADDRESS_OPTIONS_TEST]
     ),
-    variant!("autojoin", "", "Join the multicast group of the address.", NOT_YET),
+    variant!(
+        "autojoin",
+        "",
+        "Join the multicast group of the address.",
+        NOT_YET
+    ),
     variant!(
         "no_track",
         "",

@@ -10,9 +10,11 @@ use super::lexer::Token;
 use super::model::{
     Broadcast, PreferredLifetime, RunAs, ScriptCommand, TrackRef, UnicastPeer, VirtualIp,
 };
+use super::parse;
 use super::status::Status;
 use super::tree::Node;
 use super::usage::{KeywordUse, ADDRESS_OPTIONS};
+use crate::iproute::{self, RulePriorities};
 
 /// Largest tracker weight keepalived accepts in absolute value.
 pub const MAX_TRACK_WEIGHT: i32 = 253;
@@ -22,6 +24,8 @@ pub struct Ctx<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     not_acted_on: Vec<KeywordUse>,
     bfd_instances: Vec<String>,
+    /// keepalived's preferences for rules without one, counted down in file order.
+    rule_priorities: RulePriorities,
 }
 
 impl<'d> Ctx<'d> {
@@ -31,6 +35,7 @@ impl<'d> Ctx<'d> {
             diagnostics,
             not_acted_on: Vec::new(),
             bfd_instances: Vec::new(),
+            rule_priorities: RulePriorities::default(),
         }
     }
 
@@ -319,6 +324,59 @@ impl<'d> Ctx<'d> {
             };
         }
         Some(peer)
+    }
+
+    /// A `virtual_routes` / `static_routes` line, checked with the route parser: an invalid
+    /// one is skipped with a warning at its position (keepalived skips it too), a valid one
+    /// gets keepalived's warnings for deprecated words.
+    pub fn route_line(&mut self, entry: &Node) -> Option<String> {
+        let text = parse::line_text(entry);
+        match iproute::parse_route(&text) {
+            Ok(_) => {
+                for warning in iproute::route_warnings(&text) {
+                    self.warn(entry.span(), format!("route `{text}`: {warning}"));
+                }
+                Some(text)
+            }
+            Err(e) => {
+                self.warn(
+                    entry.span(),
+                    format!(
+                        "invalid route `{text}`: {e}, expected `ip route` syntax; route skipped"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A `virtual_rules` / `static_rules` line, checked with the rule parser: an invalid one
+    /// is skipped with a warning; one without a preference gets keepalived's (counting down
+    /// from 16384 per family in file order), written into the kept line, with its warning.
+    pub fn rule_line(&mut self, entry: &Node) -> Option<String> {
+        let text = parse::line_text(entry);
+        let priorities = &mut self.rule_priorities;
+        match iproute::parse_rule(&text, &mut |v6| priorities.next(v6)) {
+            Ok((_, false)) => Some(text),
+            Ok((rule, true)) => {
+                self.warn(
+                    entry.span(),
+                    format!(
+                        "rule `{text}` has no preference, set to {}; this is probably not what \
+                        you want, expected preference N",
+                        rule.priority
+                    ),
+                );
+                Some(format!("{text} preference {}", rule.priority))
+            }
+            Err(e) => {
+                self.warn(
+                    entry.span(),
+                    format!("invalid rule `{text}`: {e}, expected `ip rule` syntax; rule skipped"),
+                );
+                None
+            }
+        }
     }
 
     /// A virtual address line; `None` (with a warning) if the address is invalid.

@@ -67,6 +67,9 @@ pub fn driver_config(
         &mut priorities,
     )?;
     cfg.startup_delay = Duration::from_micros(config.global_defs.vrrp_startup_delay_us);
+    if let Some(prefix) = &config.global_defs.vmac_prefix {
+        cfg.vmac_prefix = prefix.clone();
+    }
     cfg.sync_groups = groups
         .iter()
         .map(|g| (g.name.clone(), g.members.clone()))
