@@ -405,3 +405,76 @@ fn renamed_instance_keeps_its_state() {
     b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(3));
     a.wait_exit(Duration::from_secs(3));
 }
+
+/// keepalived's static_ipaddress / static_routes / static_rules on reload: the dropped ones
+/// are removed, the new ones added, and the unchanged ones stay (never removed meanwhile).
+#[test]
+fn reload_diffs_static_addresses_routes_and_rules() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let r1 = lab.host("r1");
+    let statics = |addr: &str, route: &str, rule: &str| {
+        format!(
+            "static_ipaddress {{\n    198.51.100.7/24 dev eth0\n    {addr} dev eth0\n}}\n\
+             static_routes {{\n    203.0.113.0/26 dev eth0\n    {route}\n}}\n\
+             static_rules {{\n    from 198.51.100.7 table 7 preference 100\n    {rule}\n}}\n"
+        )
+    };
+    let conf = |s: String| {
+        format!(
+            "{GLOBAL}{s}{}",
+            instance("VI_1", 51, 150, &["192.0.2.100"], "")
+        )
+    };
+    let first = statics(
+        "198.51.100.8/24",
+        "203.0.113.64/26 dev eth0",
+        "from 198.51.100.8 table 8 preference 101",
+    );
+    let mut a = Daemon::start(r1, tmp.path(), &conf(first));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let route = |dst: &str| {
+        !r1.netns
+            .ip(&["route", "show", dst])
+            .unwrap()
+            .trim()
+            .is_empty()
+    };
+    let rule = |pref: &str| {
+        (r1.netns.ip(&["rule", "show"]).unwrap().lines())
+            .any(|l| l.starts_with(&format!("{pref}:")))
+    };
+    assert!(wait_until(Duration::from_secs(2), || has(
+        r1,
+        "198.51.100.8"
+    )));
+    assert!(route("203.0.113.64/26") && rule("101"));
+    let second = statics(
+        "198.51.100.9/24",
+        "203.0.113.128/26 dev eth0",
+        "from 198.51.100.9 table 9 preference 102",
+    );
+    let (logs, _, missing) = watching_vips(r1, &["198.51.100.7"], || {
+        a.reload(&conf(second), Duration::from_secs(5))
+    });
+    assert!(
+        missing.is_empty(),
+        "the kept static address never went away"
+    );
+    logs.iter()
+        .find(|l| l.contains("Reload finished"))
+        .unwrap_or_else(|| panic!("reload applied: {logs:?}"));
+    assert!(wait_until(Duration::from_secs(2), || has(
+        r1,
+        "198.51.100.9"
+    )));
+    assert!(!has(r1, "198.51.100.8"), "the dropped address is removed");
+    assert!(has(r1, "198.51.100.7"));
+    assert!(route("203.0.113.0/26") && route("203.0.113.128/26"));
+    assert!(!route("203.0.113.64/26"), "the dropped route is removed");
+    assert!(rule("100") && rule("102") && !rule("101"));
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(3)).success());
+    assert!(!has(r1, "198.51.100.7") && !has(r1, "198.51.100.9"));
+    assert!(!route("203.0.113.0/26") && !rule("100") && !rule("102"));
+}

@@ -154,6 +154,10 @@ impl<D: DataPlane> Driver<D> {
                 let r = self.set_sync_groups(groups).await;
                 let _ = done.send(r);
             }
+            Some(Command::Statics(cfg, done)) => {
+                let r = self.reconfigure_statics(&cfg).await;
+                let _ = done.send(r);
+            }
             Some(Command::Shutdown(done)) => {
                 self.stop().await;
                 let _ = done.send(());

@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use vrrp_core::{Input, State, Status, TrackState, TrackerId};
 
-use super::{Event, InstanceSpec};
+use super::{DriverConfig, Event, InstanceSpec};
 use crate::error::{Error, Result};
 
 /// A snapshot of a running driver ([`Handle::status`]).
@@ -75,6 +75,8 @@ pub(super) enum Command {
     RemoveInstance(usize, oneshot::Sender<Result<()>>),
     /// [`Handle::set_sync_groups`].
     SyncGroups(Vec<(String, Vec<usize>)>, oneshot::Sender<Result<()>>),
+    /// [`Handle::set_statics`].
+    Statics(Box<DriverConfig>, oneshot::Sender<Result<()>>),
 }
 
 /// A running driver.
@@ -192,6 +194,16 @@ impl Handle {
     pub async fn set_sync_groups(&self, groups: Vec<(String, Vec<usize>)>) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::SyncGroups(groups, tx)).await?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Replaces the static addresses, routes and rules with the `static_*` fields of `cfg`
+    /// (its other fields are not used): the dropped ones are removed, the new ones added, the
+    /// unchanged ones left alone (a reload). Fails, changing nothing, if an interface they
+    /// name is missing.
+    pub async fn set_statics(&self, cfg: DriverConfig) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Statics(Box::new(cfg), tx)).await?;
         rx.await.map_err(|_| stopped())?
     }
 

@@ -13,7 +13,7 @@ use super::plane::DataPlane;
 use super::{Driver, DriverConfig};
 use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
-use crate::route::{ResolvedRoute, RuleSpec};
+use crate::route::{ResolvedRoute, RouteSpec, RuleSpec};
 
 /// The static objects installed at start, to remove at stop.
 #[derive(Debug, Default)]
@@ -107,26 +107,78 @@ impl<D: DataPlane> Driver<D> {
         cfg: &DriverConfig,
         infos: &HashMap<String, InterfaceInfo>,
     ) -> Result<()> {
-        let index = |name: &str| {
-            infos
-                .get(name)
-                .map(|i| i.index)
-                .ok_or_else(|| Error::InterfaceNotFound(name.to_string()))
+        let statics = resolve_statics(cfg, infos)?;
+        self.apply_statics(statics).await;
+        Ok(())
+    }
+
+    /// A reload's static addresses, routes and rules (the `static_*` fields of `cfg`): the
+    /// dropped ones are removed (rules, routes, then addresses), the new ones installed
+    /// (addresses, routes, then rules); the unchanged ones are not touched. Fails, changing
+    /// nothing, if an interface they name is missing.
+    pub(super) async fn reconfigure_statics(&mut self, cfg: &DriverConfig) -> Result<()> {
+        let names: Vec<&str> = (cfg.static_addresses.iter().map(|(n, _)| n.as_str()))
+            .chain(cfg.static_routes.iter().flat_map(RouteSpec::devices))
+            .collect();
+        let infos = self.plane.interfaces(&names).await?;
+        let new = resolve_statics(cfg, &infos)?;
+        let old = std::mem::take(&mut self.statics);
+        let dropped = Statics {
+            addresses: old
+                .addresses
+                .iter()
+                .filter(|a| !new.addresses.contains(a))
+                .cloned()
+                .collect(),
+            routes: old
+                .routes
+                .iter()
+                .filter(|r| !new.routes.contains(r))
+                .cloned()
+                .collect(),
+            rules: old
+                .rules
+                .iter()
+                .filter(|r| !new.rules.contains(r))
+                .cloned()
+                .collect(),
         };
-        let mut addresses = Vec::new();
-        for (dev, spec) in &cfg.static_addresses {
-            addresses.push((index(dev)?, spec.clone()));
-        }
-        let mut routes = Vec::new();
-        for r in &cfg.static_routes {
-            routes.push(r.resolve(index)?);
-        }
-        let results = if addresses.is_empty() {
+        self.statics = dropped;
+        self.remove_statics().await;
+        let added = Statics {
+            addresses: new
+                .addresses
+                .iter()
+                .filter(|a| !old.addresses.contains(a))
+                .cloned()
+                .collect(),
+            routes: new
+                .routes
+                .iter()
+                .filter(|r| !old.routes.contains(r))
+                .cloned()
+                .collect(),
+            rules: new
+                .rules
+                .iter()
+                .filter(|r| !old.rules.contains(r))
+                .cloned()
+                .collect(),
+        };
+        self.apply_statics(added).await;
+        self.statics = new;
+        Ok(())
+    }
+
+    /// Installs `statics` (addresses, routes, then rules) and records them; an existing one
+    /// is fine, a failure logged.
+    async fn apply_statics(&mut self, statics: Statics) {
+        let results = if statics.addresses.is_empty() {
             Vec::new()
         } else {
-            self.plane.add_addresses(&addresses).await
+            self.plane.add_addresses(&statics.addresses).await
         };
-        for ((ifindex, spec), r) in addresses.iter().zip(results) {
+        for ((ifindex, spec), r) in statics.addresses.iter().zip(results) {
             match r {
                 Ok(()) | Err(Error::AddressExists { .. }) => {}
                 Err(e) => tracing::error!(ifindex, addr = %spec.addr, error = %e,
@@ -134,13 +186,8 @@ impl<D: DataPlane> Driver<D> {
             }
         }
         let span = tracing::info_span!("static");
-        install(&mut self.plane, &routes, &cfg.static_rules, &span).await;
-        self.statics = Statics {
-            addresses,
-            routes,
-            rules: cfg.static_rules.clone(),
-        };
-        Ok(())
+        install(&mut self.plane, &statics.routes, &statics.rules, &span).await;
+        self.statics = statics;
     }
 
     /// Removes the static rules, routes and addresses.
@@ -158,6 +205,26 @@ impl<D: DataPlane> Driver<D> {
             }
         }
     }
+}
+
+/// The static objects of `cfg` with their interfaces resolved in `infos`.
+fn resolve_statics(cfg: &DriverConfig, infos: &HashMap<String, InterfaceInfo>) -> Result<Statics> {
+    let index = |name: &str| {
+        (infos.get(name))
+            .map(|i| i.index)
+            .ok_or_else(|| Error::InterfaceNotFound(name.to_string()))
+    };
+    let addresses = (cfg.static_addresses.iter())
+        .map(|(dev, spec)| Ok((index(dev)?, spec.clone())))
+        .collect::<Result<_>>()?;
+    let routes = (cfg.static_routes.iter())
+        .map(|r| r.resolve(index))
+        .collect::<Result<_>>()?;
+    Ok(Statics {
+        addresses,
+        routes,
+        rules: cfg.static_rules.clone(),
+    })
 }
 
 /// Adds `routes`, then `rules`; an existing one is left as it is, a failure logged.

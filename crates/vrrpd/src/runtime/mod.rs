@@ -437,8 +437,12 @@ async fn reload(
         plans,
         groups,
         specs,
+        statics,
     } = next;
     drop(specs);
+    if let Err(e) = running.handle.set_statics(statics).await {
+        tracing::error!(error = %e, "static addresses, routes and rules not updated");
+    }
     running.loaded = loaded;
     running.plans = plans;
     running.slots = slots;

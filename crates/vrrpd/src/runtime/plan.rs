@@ -52,20 +52,11 @@ pub fn driver_config(
         .iter()
         .map(|p| instance_spec_with(p, &mut priorities))
         .collect::<Result<Vec<_>, _>>()?;
+    let statics = statics_with(config, &mut priorities)?;
     let mut cfg = DriverConfig::new(instances);
-    cfg.static_addresses = (config.static_ipaddress.iter())
-        .filter_map(|v| {
-            let plan = VipPlan::from_static(v, config.global_defs.default_interface.as_deref());
-            Some((plan.dev.clone()?, vip_spec(&plan)))
-        })
-        .collect();
-    cfg.static_routes = routes("static", "static_routes", &config.static_routes)?;
-    cfg.static_rules = rules(
-        "static",
-        "static_rules",
-        &config.static_rules,
-        &mut priorities,
-    )?;
+    cfg.static_addresses = statics.static_addresses;
+    cfg.static_routes = statics.static_routes;
+    cfg.static_rules = statics.static_rules;
     cfg.startup_delay = Duration::from_micros(config.global_defs.vrrp_startup_delay_us);
     if let Some(prefix) = &config.global_defs.vmac_prefix {
         cfg.vmac_prefix = prefix.clone();
@@ -92,6 +83,28 @@ pub fn driver_config(
 /// instance were alone).
 pub fn instance_spec(plan: &InstancePlan) -> Result<InstanceSpec, PlanError> {
     instance_spec_with(plan, &mut RulePriorities::default())
+}
+
+/// A driver configuration with only the static addresses, routes and rules of `config` (what
+/// a reload hands to [`vrrp_net::driver::Handle::set_statics`]).
+pub fn statics(config: &Config) -> Result<DriverConfig, PlanError> {
+    statics_with(config, &mut RulePriorities::default())
+}
+
+fn statics_with(
+    config: &Config,
+    priorities: &mut RulePriorities,
+) -> Result<DriverConfig, PlanError> {
+    let mut cfg = DriverConfig::new(Vec::new());
+    cfg.static_addresses = (config.static_ipaddress.iter())
+        .filter_map(|v| {
+            let plan = VipPlan::from_static(v, config.global_defs.default_interface.as_deref());
+            Some((plan.dev.clone()?, vip_spec(&plan)))
+        })
+        .collect();
+    cfg.static_routes = routes("static", "static_routes", &config.static_routes)?;
+    cfg.static_rules = rules("static", "static_rules", &config.static_rules, priorities)?;
+    Ok(cfg)
 }
 
 /// Parses route lines.

@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use vrrp_net::driver::InstanceSpec;
+use vrrp_net::driver::{DriverConfig, InstanceSpec};
 
 use crate::cli::Cli;
 use crate::config::{Diagnostic, Loaded, Severity};
@@ -70,6 +70,8 @@ pub struct Next {
     pub specs: Vec<InstanceSpec>,
     /// Sync groups (members index `plans`).
     pub groups: Vec<SyncGroupPlan>,
+    /// The static addresses, routes and rules (only the `static_*` fields are set).
+    pub statics: DriverConfig,
 }
 
 /// Re-reads the configuration as startup did and maps it; nothing is changed yet. The file is
@@ -104,11 +106,13 @@ pub async fn prepare(cli: &Cli) -> Result<Next, Refused> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(Refused::Plan)?;
     let groups = convert::sync_group_plans(&loaded.config);
+    let statics = plan::statics(&loaded.config).map_err(Refused::Plan)?;
     Ok(Next {
         loaded,
         plans,
         specs,
         groups,
+        statics,
     })
 }
 
