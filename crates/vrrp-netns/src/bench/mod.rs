@@ -1067,7 +1067,7 @@ mod tests {
     fn full_all_estimate_fits_35_minutes() {
         let e = estimate(BenchName::All, &BenchOptions::default());
         let names: Vec<&str> = e.iter().map(|(n, _)| n.name()).collect();
-        assert_eq!(names, ["failover", "coldstart", "scale", "cost"]);
+        assert_eq!(names, ["failover", "coldstart", "scale", "cost", "rate"]);
         let total = e.iter().fold(Estimate::default(), |a, (_, b)| a + *b);
         assert!(
             total.expected > Duration::from_secs(15 * 60)
