@@ -269,6 +269,7 @@ fn structured_config(rng: &mut Rng) -> ConfigInput {
             refresh_count: rng.u8(),
             lower_prio_count: rng.u8(),
             lower_prio_min_gap_ms: rng.u16() % 2_000,
+            lower_prio_delay_ms: rng.opt(|r| r.u16() % 6_000),
         },
         trackers: (0..rng.below(3))
             .map(|_| TrackerInput {

@@ -293,7 +293,53 @@ fn second_burst_and_refresh_follow_garp_master_delay_and_refresh() {
             announced_at.push((t.as_micros() / 1_000, n));
         }
     }
-    assert_eq!(announced_at, vec![(5_000, 2), (65_000, 1), (125_000, 1)]);
+    // The second burst at garp_master_delay; the refresh every 60 s, the first within one
+    // interval of becoming Active (in the second half of it: the router's phase).
+    assert_eq!(announced_at.len(), 3, "{announced_at:?}");
+    assert_eq!(announced_at[0], (5_000, 2));
+    let (first, n) = announced_at[1];
+    assert!(
+        (30_000..60_000).contains(&first) && n == 1,
+        "{announced_at:?}"
+    );
+    assert_eq!(announced_at[2], (first + 60_000, 1));
+}
+
+/// The default schedule re-announces periodically (vrrpd's default; keepalived's
+/// `garp_master_refresh` is off by default), each address in its own slot; `refresh_interval`
+/// `None` (`garp_master_refresh 0`) turns it off.
+#[test]
+fn by_default_every_address_is_re_announced_within_the_default_interval() {
+    let count_until = |cfg: vrrp_core::RouterConfig, end_ms: u64| {
+        let mut r = Router::new(cfg).unwrap();
+        r.handle(ms(0), Input::Startup);
+        drain(&mut r);
+        let mut seen = Vec::new();
+        while let Some(t) = r.poll_timeout().filter(|t| *t <= ms(end_ms)) {
+            r.handle_timeout(t);
+            for o in drain(&mut r) {
+                if let Out::Announce(a) = o {
+                    seen.push((t.as_micros() / 1000, a));
+                }
+            }
+        }
+        seen
+    };
+    let mut cfg = v4_config(255);
+    cfg.vips = vec![ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3")];
+    cfg.announce.second_burst_delay = None;
+    let interval = vrrp_core::DEFAULT_REFRESH_INTERVAL.as_millis();
+    let seen = count_until(cfg.clone(), interval);
+    let mut addrs: Vec<_> = seen.iter().map(|(_, a)| *a).collect();
+    addrs.sort();
+    assert_eq!(addrs, cfg.vips, "each once within the interval: {seen:?}");
+    let times: Vec<u64> = seen.iter().map(|(t, _)| *t).collect();
+    assert!(
+        times.windows(2).all(|w| w[1] > w[0]),
+        "one at a time: {seen:?}"
+    );
+    cfg.announce.refresh_interval = None;
+    assert_eq!(count_until(cfg, 10 * interval), vec![], "switched off");
 }
 
 #[test]

@@ -491,3 +491,56 @@ fn track_src_ip_faults_on_removal_of_the_source_address_and_recovers_on_its_retu
     });
     assert_clean(r1);
 }
+
+/// The unsolicited NA's Router flag follows the interface's IPv6 forwarding, as keepalived
+/// sets it: r1 forwards and announces with R, r2 does not and announces without.
+#[test]
+fn the_na_router_flag_is_set_only_where_ipv6_forwarding_is_on() {
+    let lab = lab();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    r1.exec_ok("sysctl", &["-qw", "net.ipv6.conf.eth0.forwarding=1"])
+        .unwrap();
+    let cap = lab.default_segment().capture().expect("capture");
+    let vip = |n: u8| -> IpAddr { format!("2001:db8::12:{n}").parse().unwrap() };
+    std::thread::scope(|s| {
+        let alone = |name: &str, vrid: u8| {
+            let mut cfg = config(
+                name,
+                100,
+                &[("fe80::12:1".parse().unwrap(), 64), (vip(vrid), 64)],
+            );
+            cfg.instances[0].router.vrid = vrid;
+            cfg
+        };
+        let mut a = run(s, r1, alone("r1", 61));
+        let mut b = run(s, r2, alone("r2", 62));
+        a.wait_state(State::Active, Duration::from_secs(5));
+        b.wait_state(State::Active, Duration::from_secs(5));
+        let flags = |host: &str, target: IpAddr| -> Vec<bool> {
+            cap.frames()
+                .iter()
+                .filter(|f| from(host)(f))
+                .filter_map(Frame::neighbor_advert)
+                .filter(|na| IpAddr::V6(na.target) == target)
+                .map(|na| na.router)
+                .collect()
+        };
+        assert!(
+            wait_until(Duration::from_secs(3), || !flags("r1", vip(61)).is_empty()
+                && !flags("r2", vip(62)).is_empty()),
+            "both announce"
+        );
+        assert!(
+            flags("r1", vip(61)).iter().all(|r| *r),
+            "r1 forwards: R set"
+        );
+        assert!(
+            flags("r2", vip(62)).iter().all(|r| !*r),
+            "r2 does not: R clear"
+        );
+        a.stop();
+        b.stop();
+    });
+    assert_clean(r1);
+    assert_clean(r2);
+}

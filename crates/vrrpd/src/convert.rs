@@ -410,9 +410,17 @@ pub fn instance_plan(
         burst_count: garp.master_repeat,
         burst_spacing: Duration::ZERO,
         second_burst_delay: (garp.master_delay_secs != 0).then(|| secs(garp.master_delay_secs)),
-        refresh_interval: (garp.master_refresh_secs != 0).then(|| secs(garp.master_refresh_secs)),
+        refresh_interval: match garp.master_refresh_secs {
+            None => Some(vrrp_core::DEFAULT_REFRESH_INTERVAL),
+            Some(0) => None,
+            Some(s) => Some(secs(s)),
+        },
         refresh_count: garp.master_refresh_repeat,
         lower_prio_count: garp.lower_prio_repeat.unwrap_or(garp.master_repeat),
+        lower_prio_delay: match garp.lower_prio_delay_secs.unwrap_or(garp.master_delay_secs) {
+            0 => None,
+            s => Some(secs(s)),
+        },
         ..AnnounceConfig::default()
     };
     let router = RouterConfig {

@@ -489,8 +489,11 @@ mod tests {
         assert_eq!(r.kind, RouteKind::Blackhole);
         let r = parse_route("default via 192.0.2.1").unwrap();
         assert_eq!(r.dst, (ip("0.0.0.0"), 0));
+        // A tracked route keeps keepalived's protocol; no_track keeps the configured one.
         let r = parse_route("to 192.0.2.64/26 dev eth0 metric 10 protocol static").unwrap();
-        assert_eq!((r.metric, r.protocol), (Some(10), 4));
+        assert_eq!((r.metric, r.protocol), (Some(10), RTPROT_KEEPALIVED));
+        let r = parse_route("192.0.2.64/26 dev eth0 protocol static no_track").unwrap();
+        assert_eq!(r.protocol, 4);
     }
 
     #[test]

@@ -264,6 +264,7 @@ vrrp_instance V4 {
             refresh_interval: Some(Duration::from_secs(30)),
             refresh_count: 4,
             lower_prio_count: 7,
+            lower_prio_delay: Some(Duration::from_secs(9)),
             ..AnnounceConfig::default()
         }
     );
@@ -666,6 +667,7 @@ vrrp_instance PLAIN {
             refresh_interval: Some(Duration::from_secs(20)),
             refresh_count: 2,
             lower_prio_count: 6,
+            lower_prio_delay: Some(Duration::from_secs(4)),
             ..AnnounceConfig::default()
         }
     );

@@ -573,6 +573,12 @@ fn from_plan_matches_keepalived_for_the_basic_config() {
         // before yielding unless strict mode is on, so it reports the option as on.
         assert_eq!(got.higher_prio_send_advert, !got.strict_mode);
         got.higher_prio_send_advert = want.higher_prio_send_advert;
+        // Another: vrrpd re-announces every 20 s unless garp_master_refresh says otherwise
+        // (docs/decisions/0006-periodic-reannouncement.md); the dump shows the refresh in force.
+        if want.garp_refresh == 0 {
+            assert_eq!(got.garp_refresh, 20, "{}", want.name);
+            got.garp_refresh = 0;
+        }
         assert_eq!(&got, want, "{}", want.name);
     }
 }
@@ -654,6 +660,8 @@ fn globals_from_a_default_configuration_are_keepalived_defaults() {
         GlobalsDump::from_config(&g, "host1", (0, 0), 0o177),
         GlobalsDump {
             router_id: "host1".into(),
+            // vrrpd's default refresh, where keepalived has none (decision 0006).
+            garp_refresh: 20,
             ..GlobalsDump::default()
         }
     );

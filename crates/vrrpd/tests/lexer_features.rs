@@ -29,7 +29,7 @@ fn features_as_node1() {
     let config = errors.partial;
 
     assert_eq!(config.global_defs.router_id.as_deref(), Some("node #1"));
-    assert_eq!(config.global_defs.garp.master_refresh_secs, 30);
+    assert_eq!(config.global_defs.garp.master_refresh_secs, Some(30));
 
     let names: Vec<&str> = config
         .vrrp_instances
@@ -83,7 +83,7 @@ fn features_as_node1() {
         Some("/bin/echo $UNDEFINED ${ALSO_UNDEFINED}"),
         "undefined variables stay literal"
     );
-    assert_eq!(vi1.garp.master_refresh_secs, 30);
+    assert_eq!(vi1.garp.master_refresh_secs, Some(30));
 
     let script = &config.vrrp_scripts[0];
     assert_eq!(script.script.as_deref(), Some("/bin/true # not a comment"));

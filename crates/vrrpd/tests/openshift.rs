@@ -60,7 +60,7 @@ fn globals() {
         Some("root")
     );
     assert_eq!(g.max_auto_priority, Some(-1));
-    assert_eq!(g.garp.master_refresh_secs, 60);
+    assert_eq!(g.garp.master_refresh_secs, Some(60));
 }
 
 #[test]
@@ -110,7 +110,8 @@ fn api_instance() {
         ]
     );
     assert_eq!(
-        api.garp.master_refresh_secs, 60,
+        api.garp.master_refresh_secs,
+        Some(60),
         "global garp refresh copied into the instance"
     );
     assert_eq!(api.garp.master_repeat, 5);

@@ -500,6 +500,8 @@ pub struct AnnounceInput {
     pub lower_prio_count: u8,
     /// Gap between dual-Active re-announcements in ms.
     pub lower_prio_min_gap_ms: u16,
+    /// Delay of the second dual-Active re-announcement in ms.
+    pub lower_prio_delay_ms: Option<u16>,
 }
 
 /// A tracked object of the fuzzed router.
@@ -621,6 +623,7 @@ impl ConfigInput {
             refresh_count: u32::from(a.refresh_count % 4),
             lower_prio_count: u32::from(a.lower_prio_count % 8),
             lower_prio_min_gap: ms(a.lower_prio_min_gap_ms),
+            lower_prio_delay: a.lower_prio_delay_ms.map(ms),
         };
         let trackers = (self.trackers.iter().take(4))
             .enumerate()

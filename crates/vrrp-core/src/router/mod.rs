@@ -14,7 +14,7 @@ mod status;
 use core::net::IpAddr;
 use std::sync::Arc;
 
-use crate::announce::AnnounceSchedule;
+use crate::announce::{self, AnnounceSchedule};
 use crate::config::{ConfigError, RouterConfig, VersionMode, OWNER_PRIORITY};
 use crate::output::{Cause, Command, Event, Notice, Outputs, Reason, State, Transmit};
 use crate::packet::{self, Advert, AdvertSpec, Family, RxError, Version};
@@ -417,8 +417,17 @@ impl Router {
             }
         }
         if self.timers.is_expired(Timer::Announce, now) {
-            let rounds = self.announce.poll_due(&self.cfg.announce, now);
-            self.push_announce_rounds(rounds);
+            let addresses = self.cfg.vips.len() + self.cfg.excluded_vips.len();
+            let due = self.announce.poll_due(&self.cfg.announce, now, addresses);
+            self.push_announce_rounds(due.rounds);
+            if let Some((index, count)) = due.refresh {
+                let addr = self.cfg.installed_addresses().nth(index);
+                if let Some(addr) = addr {
+                    for _ in 0..count {
+                        self.push_announce(addr);
+                    }
+                }
+            }
             self.arm_announce_timer();
         }
         self.flush_notices();
@@ -438,7 +447,11 @@ impl Router {
         if self.cfg.state_routes {
             self.out.routes(true);
         }
-        let rounds = self.announce.start(&self.cfg.announce, now);
+        let addresses = self.cfg.vips.len() + self.cfg.excluded_vips.len();
+        let phase = announce::refresh_phase(self.cfg.vrid, self.cfg.installed_addresses().next());
+        let rounds = self
+            .announce
+            .start(&self.cfg.announce, now, addresses, phase);
         self.push_announce_rounds(rounds);
         self.arm_announce_timer();
         self.timers

@@ -50,9 +50,31 @@ pub(crate) struct LinuxPlane {
     vmacs: Vec<(u32, String)>,
     /// Sysctls changed, with their previous values.
     sysctls: Vec<Setting>,
+    /// Whether each interface forwards IPv6 (the NA's Router flag), and when that was read.
+    ipv6_forwarding: HashMap<u32, (bool, TokioInstant)>,
 }
 
+/// How long an interface's IPv6 `forwarding` setting is trusted before it is read again.
+const FORWARDING_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl LinuxPlane {
+    /// Whether interface `ifindex` forwards IPv6, as keepalived decides the unsolicited NA's
+    /// Router flag: its `net.ipv6.conf.IF.forwarding`, read at most every
+    /// [`FORWARDING_RECHECK`]. An interface that cannot be read counts as not forwarding.
+    fn forwards_ipv6(&mut self, ifindex: u32) -> bool {
+        let now = TokioInstant::now();
+        if let Some((on, at)) = self.ipv6_forwarding.get(&ifindex) {
+            if now.duration_since(*at) < FORWARDING_RECHECK {
+                return *on;
+            }
+        }
+        let on = ifname_of(ifindex)
+            .and_then(|name| sysctl::get(sysctl::Family::Ipv6, &name, "forwarding").ok())
+            .is_some_and(|v| v != "0");
+        self.ipv6_forwarding.insert(ifindex, (on, now));
+        on
+    }
+
     /// Opens the netlink handle, the link watcher (subscribed before any interface is looked
     /// up, so that no change after a lookup goes unreported) and the announcement socket.
     pub(crate) async fn open(cfg: &DriverConfig, table_id: String) -> Result<Self> {
@@ -75,6 +97,7 @@ impl LinuxPlane {
             filter: None,
             vmacs: Vec::new(),
             sysctls: Vec::new(),
+            ipv6_forwarding: HashMap::new(),
         })
     }
 
@@ -273,10 +296,13 @@ impl DataPlane for LinuxPlane {
                 build_garp(&mut frame, mac, v4, self.garp_form),
                 &mut self.garp_pacer,
             ),
-            IpAddr::V6(v6) => (
-                build_unsolicited_na(&mut frame, mac, v6, true),
-                &mut self.na_pacer,
-            ),
+            IpAddr::V6(v6) => {
+                let router = self.forwards_ipv6(ifindex);
+                (
+                    build_unsolicited_na(&mut frame, mac, v6, router),
+                    &mut self.na_pacer,
+                )
+            }
         };
         let len = match built {
             Ok(n) => n,
@@ -332,6 +358,13 @@ impl DataPlane for LinuxPlane {
 }
 
 /// Sends one announcement frame; failures are logged.
+/// The name of interface `ifindex` in this namespace.
+fn ifname_of(ifindex: u32) -> Option<String> {
+    let all = nix::net::if_::if_nameindex().ok()?;
+    let found = all.iter().find(|i| i.index() == ifindex)?;
+    Some(found.name().to_string_lossy().into_owned())
+}
+
 async fn send_frame(sock: &AnnounceSocket, ifindex: u32, frame: &[u8], addr: IpAddr) {
     if let Err(e) = sock.send(ifindex, frame).await {
         tracing::warn!(%addr, ifindex, error = %e, "announcement not sent");

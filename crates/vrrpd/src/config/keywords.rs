@@ -516,7 +516,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
         acted![EVERY_OPTION, GARP_BURSTS],
-        |c, g, n| { set(&mut g.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
+        |c, g, n| { set(&mut g.garp.master_refresh_secs, c.u32_in(n, 0, 86400).map(Some)) }
     ),
     kw!(
         "vrrp_garp_master_refresh_repeat",
@@ -1621,7 +1621,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "SECS",
         "Period of GARP refreshes while master (0 = off).",
         acted![INSTANCE_SETTINGS, GARP_BURSTS],
-        |c, i, n| { set(&mut i.garp.master_refresh_secs, c.u32_in(n, 0, 86400)) }
+        |c, i, n| { set(&mut i.garp.master_refresh_secs, c.u32_in(n, 0, 86400).map(Some)) }
     ),
     kw!(
         "garp_master_refresh_repeat",

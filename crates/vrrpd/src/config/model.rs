@@ -91,8 +91,9 @@ pub struct GarpSettings {
     pub master_delay_secs: u32,
     /// GARPs per burst. Default 5.
     pub master_repeat: u32,
-    /// Seconds between periodic refreshes while master (0 = off).
-    pub master_refresh_secs: u32,
+    /// Seconds between periodic refreshes while master (0 = off; unset: vrrpd's default,
+    /// [`vrrp_core::DEFAULT_REFRESH_INTERVAL`], where keepalived has none).
+    pub master_refresh_secs: Option<u32>,
     /// GARPs per refresh. Default 1.
     pub master_refresh_repeat: u32,
     /// Delay of the second burst after hearing a lower priority advert (default: master_delay).
@@ -108,7 +109,7 @@ impl Default for GarpSettings {
         Self {
             master_delay_secs: 5,
             master_repeat: 5,
-            master_refresh_secs: 0,
+            master_refresh_secs: None,
             master_refresh_repeat: 1,
             lower_prio_delay_secs: None,
             lower_prio_repeat: None,

@@ -234,7 +234,9 @@ impl GlobalsDump {
             mcast_group6: g.vrrp_mcast_group6,
             garp_delay: g.garp.master_delay_secs,
             garp_repeat: g.garp.master_repeat,
-            garp_refresh: g.garp.master_refresh_secs,
+            // The refresh in force: vrrpd's default when none is configured.
+            garp_refresh: (g.garp.master_refresh_secs)
+                .unwrap_or(vrrp_core::DEFAULT_REFRESH_INTERVAL.as_millis() as u32 / 1000),
             garp_refresh_repeat: g.garp.master_refresh_repeat,
             garp_lower_prio_delay: g
                 .garp
