@@ -48,6 +48,10 @@ pub struct AnnounceConfig {
     pub lower_prio_delay: Option<Duration>,
     /// Minimum time between two such re-announcements.
     pub lower_prio_min_gap: Duration,
+    /// Period of the announcements of [`crate::RouterConfig::extra_announce`]
+    /// (keepalived's `garp_extra_if`; default none); the first comes `second_burst_delay`
+    /// plus one period after becoming Active, as keepalived sends it.
+    pub extra_interval: Option<Duration>,
 }
 
 impl Default for AnnounceConfig {
@@ -61,6 +65,7 @@ impl Default for AnnounceConfig {
             lower_prio_count: 5,
             lower_prio_delay: Some(Duration::from_secs(5)),
             lower_prio_min_gap: Duration::from_secs(1),
+            extra_interval: None,
         }
     }
 }
@@ -72,6 +77,8 @@ pub(crate) struct Due {
     pub rounds: u32,
     /// A refresh: the index of the address (in installation order) and how many times.
     pub refresh: Option<(usize, u32)>,
+    /// The extra-interface announcements.
+    pub extra: bool,
 }
 
 /// Where an Active router is in its announcement schedule.
@@ -87,6 +94,8 @@ pub(crate) struct AnnounceSchedule {
     /// The next refresh slot, and the address it is for.
     refresh_at: Option<Instant>,
     refresh_cursor: usize,
+    /// The next extra-interface announcement.
+    extra_at: Option<Instant>,
     /// Last dual-Active re-announcement, for rate limiting.
     last_lower_prio: Option<Instant>,
 }
@@ -112,6 +121,8 @@ impl AnnounceSchedule {
         // The burst below already announces; a dual-Active re-announcement right after it
         // (the old Active's last advert as it yields) would only repeat it.
         self.last_lower_prio = Some(now);
+        self.extra_at = (cfg.extra_interval)
+            .map(|period| now + cfg.second_burst_delay.unwrap_or(Duration::ZERO) + period);
         let refresh = cfg.refresh_interval.filter(|_| cfg.refresh_count > 0);
         self.refresh_at = refresh.map(|interval| {
             let slot = slot(interval, addresses);
@@ -176,6 +187,13 @@ impl AnnounceSchedule {
             self.lower_prio_again_at = None;
             due.rounds += self.begin_burst(cfg, now, cfg.lower_prio_count);
         }
+        if let (Some(t), Some(period)) = (self.extra_at, cfg.extra_interval) {
+            if t <= now {
+                due.extra = true;
+                let next = t + period;
+                self.extra_at = Some(if next <= now { now + period } else { next });
+            }
+        }
         if let (Some(t), Some(interval)) = (self.refresh_at, cfg.refresh_interval) {
             if t <= now {
                 if addresses > 0 && cfg.refresh_count > 0 {
@@ -200,6 +218,7 @@ impl AnnounceSchedule {
             self.second_burst_at,
             self.lower_prio_again_at,
             self.refresh_at,
+            self.extra_at,
         ]
         .into_iter()
         .flatten()
@@ -341,6 +360,33 @@ mod tests {
         assert_eq!(s.lower_priority_seen(&cfg, at(1_500)), 0);
         assert_eq!(s.poll_due(&cfg, at(6_010), 1).rounds, 5);
         assert_eq!(s.next_due(), None);
+    }
+
+    #[test]
+    fn extra_interface_announcements_start_after_the_second_burst_and_repeat() {
+        let cfg = AnnounceConfig {
+            refresh_interval: None,
+            extra_interval: Some(Duration::from_secs(2)),
+            ..AnnounceConfig::default()
+        };
+        let mut s = AnnounceSchedule::default();
+        s.start(&cfg, at(0), 2, 500);
+        assert_eq!(s.poll_due(&cfg, at(5_000), 2).rounds, 5, "the second burst");
+        assert_eq!(
+            s.next_due(),
+            Some(at(7_000)),
+            "garp_master_delay + one period"
+        );
+        let extra: Vec<u64> = (0..3)
+            .map(|_| {
+                let t = s.next_due().unwrap();
+                assert!(s.poll_due(&cfg, t, 2).extra);
+                t.as_micros() / 1000
+            })
+            .collect();
+        assert_eq!(extra, [7_000, 9_000, 11_000]);
+        s.stop();
+        assert_eq!(s.next_due(), None, "nothing after leaving Active");
     }
 
     #[test]

@@ -170,6 +170,12 @@ pub struct RouterConfig {
     pub higher_prio_send_advert: bool,
     /// Gratuitous ARP / unsolicited NA schedule.
     pub announce: AnnounceConfig,
+    /// Addresses announced once every [`AnnounceConfig::extra_interval`] while Active, each
+    /// standing for an interface that sends no adverts (keepalived's `garp_extra_if`: one
+    /// address per VMAC or, with `all`, per other interface holding addresses), so that
+    /// bridges keep learning the virtual MAC there. Each must be one of the installed
+    /// addresses.
+    pub extra_announce: Vec<IpAddr>,
     /// IPv6: the address list must start with a link-local address, in our configuration (R7)
     /// and in received adverts (R33, erratum 8300). On by default; keepalived outside strict
     /// mode only warns and sends such lists, so a keepalived-compatible setup turns it off
@@ -207,6 +213,7 @@ impl RouterConfig {
             lower_prio_no_advert: false,
             higher_prio_send_advert: true,
             announce: AnnounceConfig::default(),
+            extra_announce: Vec::new(),
             require_link_local_first: true,
         }
     }
@@ -247,8 +254,15 @@ impl RouterConfig {
                 return Err(ConfigError::MulticastGroup(group));
             }
         }
-        if self.announce.refresh_interval == Some(Duration::ZERO) {
+        if self.announce.refresh_interval == Some(Duration::ZERO)
+            || self.announce.extra_interval == Some(Duration::ZERO)
+        {
             return Err(ConfigError::ZeroRefresh);
+        }
+        if let Some(a) =
+            (self.extra_announce.iter()).find(|a| !self.installed_addresses().any(|i| i == **a))
+        {
+            return Err(ConfigError::ExtraAnnounce(*a));
         }
         Ok(())
     }
@@ -338,6 +352,9 @@ pub enum ConfigError {
     /// A multicast group that is not a multicast address of the router's family.
     #[error("{0} is not a multicast address of the router's family")]
     MulticastGroup(IpAddr),
+    /// An [`RouterConfig::extra_announce`] address that is not installed.
+    #[error("{0} is announced on an extra interface but is not one of the router's addresses")]
+    ExtraAnnounce(IpAddr),
     /// `down_timer_adverts` outside 1..100.
     #[error("down_timer_adverts {0} out of range, expected 1..100")]
     DownTimerAdverts(u8),

@@ -270,6 +270,7 @@ fn structured_config(rng: &mut Rng) -> ConfigInput {
             lower_prio_count: rng.u8(),
             lower_prio_min_gap_ms: rng.u16() % 2_000,
             lower_prio_delay_ms: rng.opt(|r| r.u16() % 6_000),
+            extra_interval_ms: rng.opt(|r| r.u16() % 3_000),
         },
         trackers: (0..rng.below(3))
             .map(|_| TrackerInput {
@@ -354,7 +355,7 @@ fn router_sequence_replay() {
         active += o.became_active;
         released += o.released_active;
     };
-    for _ in 0..1_500 {
+    for _ in 0..2_000 {
         let len = 64 + rng.below(4_000) as usize;
         let data = rng.bytes(len);
         let mut u = Unstructured::new(&data);
@@ -362,7 +363,7 @@ fn router_sequence_replay() {
             tally(router_sequence(&input));
         }
     }
-    for _ in 0..1_500 {
+    for _ in 0..2_000 {
         let input = SequenceInput {
             config: structured_config(&mut rng),
             start: rng.u32(),

@@ -406,6 +406,7 @@ pub fn instance_plan(
     };
     let garp = &inst.garp;
     let secs = |s: u32| Duration::from_secs(u64::from(s));
+    let (extra_interval, extra_announce) = extra_announce(inst);
     let announce = AnnounceConfig {
         burst_count: garp.master_repeat,
         burst_spacing: Duration::ZERO,
@@ -421,6 +422,7 @@ pub fn instance_plan(
             0 => None,
             s => Some(secs(s)),
         },
+        extra_interval,
         ..AnnounceConfig::default()
     };
     let router = RouterConfig {
@@ -472,6 +474,7 @@ pub fn instance_plan(
         // makes the winner re-announce (docs/migrating-from-keepalived.md).
         higher_prio_send_advert: inst.higher_prio_send_advert || !inst.strict_mode,
         announce,
+        extra_announce,
         // keepalived only warns outside strict mode (pitfall P10).
         require_link_local_first: inst.strict_mode,
     };
@@ -591,6 +594,44 @@ fn garp_pacing(
             Duration::from_micros(g.vrrp_gna_interval_us),
         ),
     }
+}
+
+/// keepalived's `garp_extra_if [all] SECS`: every SECS while Active, one announcement per
+/// interface that holds some of the instance's addresses but sends no adverts. vrrpd creates
+/// no VMAC for an address on another interface, so those interfaces count only with `all`
+/// (keepalived's "not ours" interfaces), and then, with `vmac_xmit_base`, the instance's own
+/// VMAC (adverts leave from its parent) as well. The period and one address per interface,
+/// or `None` and nothing when keepalived would not send any.
+fn extra_announce(inst: &VrrpInstance) -> (Option<Duration>, Vec<IpAddr>) {
+    let Some(extra) = inst.garp.extra_if.filter(|e| e.all && e.interval_secs > 0) else {
+        return (None, Vec::new());
+    };
+    let own = inst.interface.as_deref();
+    let all = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded);
+    let mut devs: Vec<&str> = Vec::new();
+    let mut addresses = Vec::new();
+    for v in all.clone() {
+        if let Some(dev) = v.dev.as_deref().filter(|d| Some(*d) != own) {
+            if !devs.contains(&dev) {
+                devs.push(dev);
+                addresses.push(v.address);
+            }
+        }
+    }
+    if addresses.is_empty() {
+        return (None, Vec::new());
+    }
+    if inst.use_vmac.is_some() && inst.vmac_xmit_base {
+        let on_vmac = all
+            .into_iter()
+            .find(|v| v.dev.is_none() || v.dev.as_deref() == own);
+        addresses.extend(on_vmac.map(|v| v.address));
+    }
+    let period = Duration::from_secs(u64::from(extra.interval_secs));
+    (Some(period), addresses)
 }
 
 /// The instance's trackers (already resolved) followed by its sync group's own trackers

@@ -265,6 +265,7 @@ vrrp_instance V4 {
             refresh_count: 4,
             lower_prio_count: 7,
             lower_prio_delay: Some(Duration::from_secs(9)),
+            extra_interval: Some(Duration::from_secs(30)),
             ..AnnounceConfig::default()
         }
     );
@@ -606,6 +607,42 @@ fn global_defs_settings_reach_every_instance() {
         "vrrp_min_garp: one GARP, no second burst"
     );
     assert!(r.accept_mode && !r.require_link_local_first);
+
+    // vrrp_garp_extra_if (and its old name) reach an instance with an address elsewhere;
+    // garp_extra_if without `all` does nothing where vrrpd creates no extra VMAC.
+    let elsewhere = "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        192.0.2.1\n        198.51.100.1 dev eth1\n    }\n}\n";
+    for kw in ["vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"] {
+        let cfg = config(&format!("global_defs {{\n    {kw} all 7\n}}\n{elsewhere}"));
+        let r = &router_configs(&cfg, &host()).unwrap()[0].router;
+        assert_eq!(
+            r.announce.extra_interval,
+            Some(Duration::from_secs(7)),
+            "{kw}"
+        );
+        assert_eq!(r.extra_announce, vec![ip("198.51.100.1")], "{kw}");
+    }
+    let cfg = config(&format!(
+        "global_defs {{\n    vrrp_garp_extra_if 7\n}}\n{elsewhere}"
+    ));
+    let r = &router_configs(&cfg, &host()).unwrap()[0].router;
+    assert_eq!(
+        (r.announce.extra_interval, r.extra_announce.len()),
+        (None, 0)
+    );
+    let cfg = config(&format!(
+        "global_defs {{\n    vrrp_garp_lower_prio_delay 8\n    vrrp_garp_master_refresh 0\n}}\n{instance}"
+    ));
+    let r = &router_configs(&cfg, &host()).unwrap()[0].router;
+    assert_eq!(r.announce.lower_prio_delay, Some(Duration::from_secs(8)));
+    assert_eq!(
+        r.announce.refresh_interval, None,
+        "an explicit 0 turns the refresh off"
+    );
+    let r = &router_configs(&config(instance), &host()).unwrap()[0].router;
+    assert_eq!(
+        r.announce.refresh_interval,
+        Some(vrrp_core::DEFAULT_REFRESH_INTERVAL)
+    );
 
     let strict = config(&format!("global_defs {{\n    vrrp_strict\n}}\n{instance}"));
     let r = &router_configs(&strict, &host()).unwrap()[0].router;

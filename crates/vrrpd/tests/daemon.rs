@@ -409,3 +409,46 @@ fn a_virtual_route_interface_going_down_faults_the_instance() {
         "the route is back"
     );
 }
+
+/// `garp_extra_if all N`: while MASTER, one gratuitous ARP every N s on each other interface
+/// holding a VIP (here gx0, whose peer gx1 counts what arrives), after the takeover burst;
+/// nothing else is sent there (no second burst, no refresh, no IPv6).
+#[test]
+fn garp_extra_if_all_announces_on_the_other_interface_every_period() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let r1 = lab.host("r1");
+    r1.netns
+        .ip(&["link", "add", "gx0", "type", "veth", "peer", "name", "gx1"])
+        .unwrap();
+    for end in ["gx0", "gx1"] {
+        r1.exec_ok(
+            "sysctl",
+            &["-qw", &format!("net.ipv6.conf.{end}.disable_ipv6=1")],
+        )
+        .unwrap();
+        r1.netns.ip(&["link", "set", end, "up"]).unwrap();
+    }
+    let rx = || -> u64 {
+        let out = r1.netns.ip(&["-s", "-j", "link", "show", "gx1"]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
+    };
+    let extra = "    garp_master_delay 0\n    garp_master_repeat 1\n    garp_master_refresh 0\n    garp_extra_if all 1\n    virtual_ipaddress {\n        198.51.100.30/24 dev gx0\n    }\n";
+    let conf = format!(
+        "{V3}{}",
+        instance(150, "").replace("    }\n\n}", &format!("    }}\n{extra}}}"))
+    );
+    let mut a = Daemon::start(r1, dir, &conf);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(2), || r1
+        .has_address("198.51.100.30".parse().unwrap())
+        .unwrap()));
+    let base = rx();
+    assert!(
+        wait_until(Duration::from_secs(5), || rx() >= base + 3),
+        "three more announcements on gx0 within 5 s (got {})",
+        rx() - base
+    );
+}

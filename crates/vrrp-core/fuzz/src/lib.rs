@@ -502,6 +502,8 @@ pub struct AnnounceInput {
     pub lower_prio_min_gap_ms: u16,
     /// Delay of the second dual-Active re-announcement in ms.
     pub lower_prio_delay_ms: Option<u16>,
+    /// Period of the extra-interface announcements (of the first address) in ms.
+    pub extra_interval_ms: Option<u16>,
 }
 
 /// A tracked object of the fuzzed router.
@@ -624,7 +626,11 @@ impl ConfigInput {
             lower_prio_count: u32::from(a.lower_prio_count % 8),
             lower_prio_min_gap: ms(a.lower_prio_min_gap_ms),
             lower_prio_delay: a.lower_prio_delay_ms.map(ms),
+            extra_interval: a.extra_interval_ms.map(|v| ms(v.max(1))),
         };
+        if a.extra_interval_ms.is_some() {
+            cfg.extra_announce = cfg.vips.first().copied().into_iter().collect();
+        }
         let trackers = (self.trackers.iter().take(4))
             .enumerate()
             .map(|(i, t)| {

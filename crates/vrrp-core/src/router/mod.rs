@@ -420,6 +420,11 @@ impl Router {
             let addresses = self.cfg.vips.len() + self.cfg.excluded_vips.len();
             let due = self.announce.poll_due(&self.cfg.announce, now, addresses);
             self.push_announce_rounds(due.rounds);
+            if due.extra {
+                for i in 0..self.cfg.extra_announce.len() {
+                    self.push_announce(self.cfg.extra_announce[i]);
+                }
+            }
             if let Some((index, count)) = due.refresh {
                 let addr = self.cfg.installed_addresses().nth(index);
                 if let Some(addr) = addr {

@@ -529,7 +529,7 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_lower_prio_delay",
         "SECS",
         "Delay of the second GARP burst after a lower priority advert.",
-        NOT_YET,
+        acted![Test("partition_gives_two_actives_and_heal_returns_to_one_and_the_winner_reannounces"), Test("global_defs_settings_reach_every_instance")],
         |c, g, n| {
             g.garp.lower_prio_delay_secs = c.u32_in(n, 0, 86400).or(g.garp.lower_prio_delay_secs)
         }
@@ -576,14 +576,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "vrrp_garp_extra_if",
         "[all] SECS",
         "Periodic GARP on VIP interfaces other than the advert one.",
-        NOT_YET,
+        acted![Test("garp_extra_if_all_announces_on_the_other_interface_every_period"), Test("global_defs_settings_reach_every_instance")],
         |c, g, n| { g.garp.extra_if = garp_extra_if(c, n).or(g.garp.extra_if) }
     ),
     kw!(
         "vrrp_vmac_garp_intvl",
         "[all] SECS",
         "Alias of vrrp_garp_extra_if.",
-        NOT_YET,
+        acted![Test("global_defs_settings_reach_every_instance")],
         |c, g, n| g.garp.extra_if = garp_extra_if(c, n).or(g.garp.extra_if)
     ),
     kw!(
@@ -1634,7 +1634,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "garp_lower_prio_delay",
         "SECS",
         "Delay of the second burst after a lower priority advert.",
-        NOT_YET,
+        acted![Test("partition_gives_two_actives_and_heal_returns_to_one_and_the_winner_reannounces"), Test("multicast_ipv4_instance_with_every_option")],
         |c, i, n| {
             i.garp.lower_prio_delay_secs = c.u32_in(n, 0, 86400).or(i.garp.lower_prio_delay_secs)
         }
@@ -1650,14 +1650,14 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "garp_extra_if",
         "[all] SECS",
         "Periodic GARP on other VIP interfaces.",
-        NOT_YET,
+        acted![Test("garp_extra_if_all_announces_on_the_other_interface_every_period"), Corpus("keywords/garp_extra_if.conf")],
         |c, i, n| i.garp.extra_if = garp_extra_if(c, n).or(i.garp.extra_if)
     ),
     kw!(
         "vmac_garp_intvl",
         "[all] SECS",
         "Alias of garp_extra_if.",
-        NOT_YET,
+        acted![Test("garp_extra_if_all_announces_on_the_other_interface_every_period")],
         |c, i, n| i.garp.extra_if = garp_extra_if(c, n).or(i.garp.extra_if)
     ),
     kw!(
