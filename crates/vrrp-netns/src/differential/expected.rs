@@ -95,6 +95,48 @@ impl Expected {
         Ok(e)
     }
 
+    /// The differences as a Markdown table for docs/migrating-from-keepalived.md: one row
+    /// per reason (in the order reasons first appear), with the corpus files it covers and
+    /// the keepalived versions it is limited to.
+    pub fn reasons_table(&self) -> String {
+        let mut rows: Vec<(&str, Vec<String>, Vec<&str>)> = Vec::new();
+        for (file, entries) in &self.files {
+            for e in entries {
+                let i = match rows.iter().position(|r| r.0 == e.reason) {
+                    Some(i) => i,
+                    None => {
+                        rows.push((&e.reason, Vec::new(), Vec::new()));
+                        rows.len() - 1
+                    }
+                };
+                let row = &mut rows[i];
+                let f = format!("`{file}`");
+                if !row.1.contains(&f) {
+                    row.1.push(f);
+                }
+                for v in &e.versions {
+                    if !row.2.contains(&v.as_str()) {
+                        row.2.push(v);
+                    }
+                }
+            }
+        }
+        let mut out = String::from("| difference | corpus files | keepalived |\n|---|---|---|\n");
+        for (reason, files, versions) in rows {
+            let versions = if versions.is_empty() {
+                "all".to_string()
+            } else {
+                versions.join(", ")
+            };
+            let reason = reason.replace('|', "\\|");
+            out.push_str(&format!(
+                "| {reason} | {} | {versions} |\n",
+                files.join(", ")
+            ));
+        }
+        out
+    }
+
     /// The entries for `key` that apply to keepalived `version`.
     pub fn for_file(&self, key: &str, version: &str) -> Vec<Entry> {
         self.files
