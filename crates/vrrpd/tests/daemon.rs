@@ -334,7 +334,7 @@ fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
 
 /// keepalived's shutdown kills its scripts first: the `notify_fifo_script` has read every line
 /// up to MASTER but never the STOP line, which is still written to the FIFO for a reader of its
-/// own (keepalived 2.4.3 writes it; 2.2.7 writes none).
+/// own (as keepalived 2.2.7 and 2.4.3 do: both write it after killing the FIFO script).
 #[test]
 fn a_fifo_script_is_stopped_before_the_stop_lines_which_stay_in_the_fifo() {
     use std::io::Read;
