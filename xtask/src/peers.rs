@@ -65,3 +65,21 @@ fn keepalived_243(root: &Path) -> Result<Option<PathBuf>, Error> {
     println!("setup: keepalived 2.4.3 peer: {}", built.display());
     Ok(Some(built))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tests_read_the_variable_the_setup_sets() {
+        assert_eq!(
+            KEEPALIVED_243_BIN,
+            vrrp_netns::keepalived::KEEPALIVED_243_BIN_ENV
+        );
+        assert_eq!(
+            Path::new(KEEPALIVED_243_DEFAULT_PREFIX).join("sbin/keepalived"),
+            Path::new("/opt/keepalived-2.4.3/sbin/keepalived"),
+            "the default named in vrrp_netns::keepalived::keepalived_243_binary's hint"
+        );
+    }
+}

@@ -17,6 +17,38 @@ use crate::router::{Checksum, VirtualRouterSpec};
 /// The keepalived binary (Debian's path).
 pub const KEEPALIVED_BIN: &str = "/usr/sbin/keepalived";
 
+/// The environment variable that `cargo xtask setup`/`cargo xtask test` set to the keepalived
+/// 2.4.3 binary it built (xtask's `peers::KEEPALIVED_243_BIN`, checked equal by its tests).
+pub const KEEPALIVED_243_BIN_ENV: &str = "KEEPALIVED_2_4_3_BIN";
+
+/// keepalived 2.4.3, the interop peer built from source by `cargo xtask setup`: the path in
+/// [`KEEPALIVED_243_BIN_ENV`], or a [`Error::MissingTool`] saying how to get it when the
+/// variable is unset or names no file. Tests that need 2.4.3 fail with that error; they are
+/// never skipped.
+pub fn keepalived_243_binary() -> Result<std::path::PathBuf> {
+    let missing = |why: String| Error::MissingTool {
+        tool: "keepalived 2.4.3".into(),
+        hint: format!(
+            "{why}: run the tests with `cargo xtask test` (it builds keepalived 2.4.3 into \
+             /opt/keepalived-2.4.3 from ../shared/peers and sets {KEEPALIVED_243_BIN_ENV}), or \
+             run `cargo xtask setup` once and set \
+             {KEEPALIVED_243_BIN_ENV}=/opt/keepalived-2.4.3/sbin/keepalived"
+        ),
+    };
+    let path = std::env::var_os(KEEPALIVED_243_BIN_ENV)
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| missing(format!("{KEEPALIVED_243_BIN_ENV} is not set")))?;
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(missing(format!(
+            "{KEEPALIVED_243_BIN_ENV}={} is not a file",
+            path.display()
+        )))
+    }
+}
+
 /// File name of the generated flaky track script in a router's directory.
 pub const FLAKY_SCRIPT: &str = "flaky_check.sh";
 /// File the flaky script reads its failure probability from, in parts per million.

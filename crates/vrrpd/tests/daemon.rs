@@ -332,6 +332,63 @@ fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
     assert!(text.contains("_PRIORITY 60"), "the rise to 60: {text}");
 }
 
+/// keepalived's shutdown kills its scripts first: the `notify_fifo_script` has read every line
+/// up to MASTER but never the STOP line, which is still written to the FIFO for a reader of its
+/// own (as keepalived 2.2.7 and 2.4.3 do: both write it after killing the FIFO script).
+#[test]
+fn a_fifo_script_is_stopped_before_the_stop_lines_which_stay_in_the_fifo() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let fifo = dir.join("notify.fifo");
+    let log = dir.join("fifo-script.log");
+    let script = dir.join("fifo-script.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "global_defs {{\n    vrrp_version 3\n    notify_fifo {}\n    notify_fifo_script {}\n}}\n{}",
+        fifo.display(),
+        script.display(),
+        instance(150, "")
+    );
+    let mut a = Daemon::start(lab.host("r1"), dir, &conf);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(3), || read_log()
+            .contains("INSTANCE \"VI_1\" MASTER 150")),
+        "the FIFO script copied: {:?}",
+        read_log()
+    );
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("vrrpd created the notify FIFO");
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(5)).success(), "clean exit");
+    let mut left = String::new();
+    let _ = reader.read_to_string(&mut left);
+    assert_eq!(
+        left, "INSTANCE \"VI_1\" STOP 150\n",
+        "the STOP line waits in the FIFO"
+    );
+    assert!(
+        !read_log().contains("STOP"),
+        "the FIFO script read a STOP line: {:?}",
+        read_log()
+    );
+}
+
 /// `notify_master_rx_lower_pri`: the MASTER hearing a lower-priority advert runs the script.
 /// r1's adverts are dropped on the way out, so r2 never hears it, becomes MASTER too and
 /// keeps advertising at its lower priority to r1.

@@ -141,6 +141,7 @@ vrrp_instance A {
     priority 120
     advert_int 0.5
     version 3
+    nopreempt
     timer_expired_backup
     preempt_delay 2.5
     use_vmac vrrp7 netlink_notify_msg
@@ -161,6 +162,7 @@ vrrp_instance A {
 vrrp_instance B {
     interface eth1
     virtual_router_id 8
+    nopreempt
     timer_expired_backup 50
     virtual_ipaddress { 192.0.2.20 }
 }

@@ -178,8 +178,7 @@ pub fn keepalived_version(binary: &Path) -> Result<String> {
             tool: binary.display().to_string(),
             hint: format!(
                 "keepalived not found ({e}): apt-get install -y keepalived, or build 2.4.3 with \
-                 /work/shared/peers/build-keepalived.sh and pass --keepalived \
-                 /opt/keepalived-2.4.3/sbin/keepalived"
+                 `cargo xtask setup` and pass --keepalived /opt/keepalived-2.4.3/sbin/keepalived"
             ),
         })?;
     let text = format!(

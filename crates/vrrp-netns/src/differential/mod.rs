@@ -40,8 +40,8 @@ use crate::keepalived::KEEPALIVED_BIN;
 /// What to run and against what.
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
-    /// The keepalived binary (default Debian's `/usr/sbin/keepalived`; 2.4.3 from
-    /// `build-keepalived.sh` is `/opt/keepalived-2.4.3/sbin/keepalived`).
+    /// The keepalived binary (default Debian's `/usr/sbin/keepalived`; 2.4.3, built by
+    /// `cargo xtask setup`, is [`crate::keepalived::keepalived_243_binary`]).
     pub keepalived: PathBuf,
     /// The vrrpd binary (default [`crate::vrrpd_binary`]).
     pub vrrpd: PathBuf,

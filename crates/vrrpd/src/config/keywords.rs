@@ -1670,7 +1670,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "timer_expired_backup",
         "[PRIO]",
-        "Stay BACKUP (optionally at PRIO) when the timer expires.",
+        "With nopreempt: an Active served too late to have kept its role against PRIO (254) goes BACKUP.",
         acted![Corpus("keywords/timer_expired_backup.conf"), Test("timer_expired_backup_yields_when_served_later_than_a_takeover_without_preempt")],
         parse::timer_expired_backup
     ),

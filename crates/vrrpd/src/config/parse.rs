@@ -195,12 +195,13 @@ pub fn use_vmac(_ctx: &mut Ctx<'_>, instance: &mut VrrpInstance, node: &Node) {
     instance.use_vmac = Some(parse_use_vmac(node.args()));
 }
 
-/// `timer_expired_backup [PRIO]`.
+/// `timer_expired_backup [PRIO]`. A bad PRIO leaves the keyword unset (keepalived 2.4.3).
 pub fn timer_expired_backup(ctx: &mut Ctx<'_>, instance: &mut VrrpInstance, node: &Node) {
     let priority = match node.args().first() {
-        Some(token) => ctx
-            .int_token(&node.keyword().text, token, 1, 254)
-            .map(|p| p as u8),
+        Some(token) => match ctx.int_token(&node.keyword().text, token, 1, 254) {
+            Some(p) => Some(p as u8),
+            None => return,
+        },
         None => None,
     };
     instance.timer_expired_backup = Some(priority);

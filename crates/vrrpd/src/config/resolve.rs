@@ -1,4 +1,5 @@
-//! keepalived 2.2.7's defaults and consistency checks, applied after parsing.
+//! keepalived's defaults and consistency checks, applied after parsing: 2.2.7's, and 2.4.3's where
+//! it adds one (`timer_expired_backup` without `nopreempt`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -181,6 +182,7 @@ fn resolve_instance(
     resolve_track_scripts(ctx, inst, scripts);
     drop_own_interface_tracking(ctx, inst);
     resolve_owner(ctx, inst);
+    check_timer_expired_backup(ctx, inst);
     check_transport(ctx, inst);
     check_vmac_and_multicast(ctx, inst);
     check_track_bfd(ctx, inst);
@@ -393,6 +395,24 @@ fn resolve_owner(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
     }
     inst.nopreempt = false;
     inst.accept = Some(true);
+}
+
+/// keepalived 2.4.3: `timer_expired_backup` only acts together with `nopreempt` (also when
+/// nopreempt was cleared above, for state MASTER or the owner); without it the keyword is
+/// reset, a configuration error (`-t` exits 5).
+fn check_timer_expired_backup(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
+    if inst.nopreempt || inst.timer_expired_backup.is_none() {
+        return;
+    }
+    let span = span_of(inst);
+    ctx.warn(
+        &span,
+        format!(
+            "({}) timer_expired_backup requires nopreempt, ignored",
+            inst.name
+        ),
+    );
+    inst.timer_expired_backup = None;
 }
 
 fn check_transport(ctx: &mut Ctx<'_>, inst: &VrrpInstance) {

@@ -25,8 +25,10 @@
 //!
 //! The FIFO is created with mode 0644 if missing and opened read-write and non-blocking, so
 //! writing never blocks, with or without a reader; a full pipe drops the line (logged). A
-//! `*_fifo_script` is started once with the FIFO path appended to its arguments and stopped by
-//! [`Notifier::shutdown`].
+//! `*_fifo_script` is started once with the FIFO path appended to its arguments. On shutdown it
+//! gets SIGTERM first, before the STOP events ([`Notifier::signal_fifo_scripts`]), as keepalived
+//! (2.2.7 and 2.4.3) kills its scripts before anything else: a FIFO script never reads the STOP
+//! lines, which stay in the FIFO for a reader of its own; [`Notifier::shutdown`] reaps it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -38,6 +40,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -524,6 +527,17 @@ impl Notifier {
         });
         if worker.tx.send(steps).is_err() {
             warn!("{subject} {name} {state}: notify worker gone, scripts not run");
+        }
+    }
+
+    /// Sends SIGTERM to every FIFO script's process group, at the start of a shutdown: the
+    /// STOP events written after it are not read by them (keepalived's order; see the module
+    /// documentation). [`Notifier::shutdown`] then reaps them (SIGKILL 1 s later if needed).
+    pub fn signal_fifo_scripts(&self) {
+        let scripts = self.fifo_scripts.lock().unwrap_or_else(|e| e.into_inner());
+        for (path, child) in scripts.iter() {
+            debug!("stopping FIFO script for {path:?}");
+            child.signal_group(Signal::SIGTERM);
         }
     }
 

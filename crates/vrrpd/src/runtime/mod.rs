@@ -273,6 +273,8 @@ async fn event_loop(
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
+    // keepalived's first step: its scripts are killed, so FIFO scripts never see STOP lines.
+    svc.notifier.signal_fifo_scripts();
     // keepalived gives STOP notifications the effective priority the instance had.
     let priorities: Vec<(usize, u8)> = match running.handle.status().await {
         Ok(status) => (status.instances.iter())
