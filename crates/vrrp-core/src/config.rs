@@ -147,7 +147,9 @@ pub struct RouterConfig {
     /// The multicast group adverts go to and are accepted from (keepalived's `mcast_dst_ip`,
     /// `vrrp_mcast_group4/6`); `None`: the family's VRRP group (224.0.0.18, ff02::12).
     pub mcast_group: Option<IpAddr>,
-    /// Drop unicast adverts whose source is not a configured peer (`check_unicast_src`).
+    /// Drop unicast adverts whose source is not a configured peer (keepalived's
+    /// `check_unicast_src`). On by default: with peers listed, only they may steer the router
+    /// (keepalived accepts any source unless `check_unicast_src` is set).
     pub check_unicast_src: bool,
     /// Checksum form sent for IPv4 VRRPv3 (both are accepted).
     pub checksum_form: ChecksumForm,
@@ -205,7 +207,7 @@ impl RouterConfig {
             primary_addr,
             unicast_peers: Vec::new(),
             mcast_group: None,
-            check_unicast_src: false,
+            check_unicast_src: true,
             checksum_form: ChecksumForm::default(),
             checksum_follow_peer: true,
             auth: Auth::None,

@@ -458,7 +458,8 @@ pub fn instance_plan(
             })
             .collect(),
         mcast_group: mcast_group(cfg, inst, family),
-        check_unicast_src: inst.check_unicast_src,
+        // vrrpd's default is stricter than keepalived's: listed peers only, unless opted out.
+        check_unicast_src: inst.check_unicast_src || !inst.accept_unlisted_unicast_src,
         checksum_form: if inst.v3_checksum_as_v2 {
             ChecksumForm::Rfc9568
         } else {

@@ -94,7 +94,10 @@ fn openshift_master_maps_every_field() {
             UnicastPeer::new(ip("192.0.2.13"))
         ]
     );
-    assert!(!r.check_unicast_src);
+    assert!(
+        r.check_unicast_src,
+        "vrrpd drops unicast adverts from unlisted sources unless accept_unlisted_unicast_src"
+    );
     assert_eq!(r.checksum_form, ChecksumForm::PseudoHeader);
     assert_eq!(
         r.auth,

@@ -752,3 +752,42 @@ async fn stop_scripts_are_killed_after_one_second() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_hung_notify_script_delays_the_next_one_by_at_most_the_order_wait() {
+    let dir = tempdir();
+    let log = dir.path().join("log");
+    let t = timed(dir.path(), &log).display().to_string();
+    let mut cfg = NotifierConfig::new(ScriptPolicy::current_user());
+    cfg.instances = vec![(
+        "A".into(),
+        NotifyScripts {
+            backup: cmd(format!("{t} hung 30")),
+            master: cmd(format!("{t} next 0")),
+            ..Default::default()
+        },
+    )];
+    let n = Notifier::start(cfg);
+    n.notify(Subject::Instance, "A", NotifyState::Backup, 100);
+    n.notify(Subject::Instance, "A", NotifyState::Master, 100);
+    wait_for("the next script to end", || {
+        lines(&log).iter().any(|l| l.starts_with("end|next"))
+    })
+    .await;
+    let log = lines(&log);
+    let gap = Duration::from_nanos((at(&log, "start|next") - at(&log, "start|hung")) as u64);
+    assert!(
+        gap >= vrrpd::notify::ORDER_WAIT - Duration::from_millis(50),
+        "the next script did not wait for the running one: {gap:?} {log:?}"
+    );
+    assert!(
+        gap < Duration::from_secs(2),
+        "the hung script held the queue for {gap:?}: {log:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.starts_with("end|hung")),
+        "the hung script ended: {log:?}"
+    );
+    // It is still running: the shutdown bound kills it.
+    n.shutdown(Duration::from_millis(100)).await;
+}

@@ -469,6 +469,13 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         |c, g, n| g.vrrp_check_unicast_src = c.flag(n)
     ),
     kw!(
+        "vrrp_accept_unlisted_unicast_src",
+        "[BOOL]",
+        "vrrpd: every instance accepts unicast adverts from sources not in unicast_peer, as keepalived without vrrp_check_unicast_src.",
+        acted![Test("the_opt_out_accepts_a_non_peer_advert_as_keepalived")],
+        |c, g, n| g.vrrp_accept_unlisted_unicast_src = c.flag(n)
+    ),
+    kw!(
         "v3_checksum_as_v2",
         "[BOOL]",
         "Compute VRRPv3 IPv4 checksums without the pseudo-header.",
@@ -1438,6 +1445,13 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         "Accept unicast adverts only from configured peers.",
         acted![EVERY_OPTION, Test("unicast_router_checks_source_ttl_window_and_destination_kind")],
         |_, i, _| i.check_unicast_src = true
+    ),
+    kw!(
+        "accept_unlisted_unicast_src",
+        "",
+        "vrrpd: accept unicast adverts from sources not in unicast_peer, as keepalived without check_unicast_src.",
+        acted![Test("the_opt_out_accepts_a_non_peer_advert_as_keepalived")],
+        |_, i, _| i.accept_unlisted_unicast_src = true
     ),
     kw!(
         "old_unicast_checksum",

@@ -136,6 +136,9 @@ pub struct GlobalDefs {
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_check_unicast_src`.
     pub vrrp_check_unicast_src: bool,
+    /// `vrrp_accept_unlisted_unicast_src` (vrrpd): the default of every instance's
+    /// `accept_unlisted_unicast_src`.
+    pub vrrp_accept_unlisted_unicast_src: bool,
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
     /// `vrrp_mcast_group4`. Default 224.0.0.18.
@@ -214,6 +217,7 @@ impl Default for GlobalDefs {
             vrrp_strict: false,
             vrrp_skip_check_adv_addr: false,
             vrrp_check_unicast_src: false,
+            vrrp_accept_unlisted_unicast_src: false,
             v3_checksum_as_v2: false,
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
@@ -653,6 +657,10 @@ pub struct VrrpInstance {
     pub unicast_ttl: Option<u8>,
     /// `check_unicast_src` (or the global default).
     pub check_unicast_src: bool,
+    /// `accept_unlisted_unicast_src` (vrrpd, or the global default): accept unicast adverts
+    /// from sources that are not listed in `unicast_peer`, as keepalived does without
+    /// `check_unicast_src`. Off: vrrpd drops them.
+    pub accept_unlisted_unicast_src: bool,
     /// `old_unicast_checksum`: Some(true) forced, Some(false) `never`.
     pub old_unicast_checksum: Option<bool>,
     /// `v3_checksum_as_v2` (or the global default).
@@ -743,6 +751,7 @@ impl Default for VrrpInstance {
             unicast_fault_no_peer: false,
             unicast_ttl: None,
             check_unicast_src: false,
+            accept_unlisted_unicast_src: false,
             old_unicast_checksum: None,
             v3_checksum_as_v2: false,
             mcast_dst_ip: None,

@@ -164,6 +164,14 @@ fn resolve_instance(
     check_unicast_keywords(ctx, inst);
     inst.strict_mode |= global.vrrp_strict;
     inst.check_unicast_src |= global.vrrp_check_unicast_src;
+    inst.accept_unlisted_unicast_src |= global.vrrp_accept_unlisted_unicast_src;
+    if inst.check_unicast_src && inst.accept_unlisted_unicast_src {
+        ctx.warn(
+            &span,
+            format!("({name}) check_unicast_src and accept_unlisted_unicast_src are both set: unicast adverts are accepted only from unicast_peer sources"),
+        );
+        inst.accept_unlisted_unicast_src = false;
+    }
     inst.lower_prio_no_advert |= global.vrrp_lower_prio_no_advert;
     inst.higher_prio_send_advert |= global.vrrp_higher_prio_send_advert;
     inst.owner_ignore_adverts |= global.vrrp_owner_ignore_adverts;

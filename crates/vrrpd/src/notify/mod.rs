@@ -14,8 +14,10 @@
 //! `MASTER_PRIORITY`/`BACKUP_PRIORITY` (for `notify_priority_changes`) are FIFO-only.
 //!
 //! **Ordering** (the difference from keepalived, see `docs/notify-ordering.md`): each instance
-//! and each sync group has a queue worker that runs its scripts one at a time, to completion, in
-//! the order the events were passed to [`Notifier::notify`]; different targets run in parallel.
+//! and each sync group has a queue worker that runs its scripts one at a time, in the order the
+//! events were passed to [`Notifier::notify`], each after the previous one has exited or has run
+//! for [`ORDER_WAIT`] (0.5 s), so a hung script cannot delay later notifications by more than
+//! that; different targets run in parallel.
 //! A script that runs longer than [`NotifierConfig::script_timeout`] (default 30 s) gets SIGTERM
 //! on its process group and SIGKILL 2 s later, and the queue moves on; STOP scripts get
 //! [`NotifierConfig::stop_timeout`] (1 s, keepalived's rule) and then SIGKILL. FIFO lines are
@@ -44,7 +46,7 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, error, info, warn};
 
 use crate::config::model::{Config, NotifyFifo, NotifyScripts, ScriptCommand};
@@ -568,25 +570,61 @@ impl Notifier {
     }
 }
 
+/// How long a notify script may hold back the next script of its target: after this, the next
+/// one starts although the previous one still runs (it keeps its own timeout). A script that
+/// finishes in time keeps the strict order; a hung one delays later notifications by at most this.
+pub const ORDER_WAIT: Duration = Duration::from_millis(500);
+
+/// Runs a target's scripts in queue order, each after the previous one has exited or has run
+/// for [`ORDER_WAIT`]. Scripts still running when the queue closes are awaited (each is bounded
+/// by its kill policy); aborting the worker drops the set, which kills their process groups.
 async fn worker(subject: Subject, name: String, mut rx: mpsc::UnboundedReceiver<Vec<Step>>) {
+    let mut running: JoinSet<()> = JoinSet::new();
     while let Some(steps) = rx.recv().await {
         for step in steps {
-            debug!(
-                "{subject} {name}: running {} {:?}",
-                step.keyword, step.cmd.display
-            );
-            match exec::run(&step.cmd, step.policy).await {
-                exec::Outcome::Exited(0) => {}
-                outcome @ exec::Outcome::TimedOut(_) => warn!(
-                    "{subject} {name}: {} script {:?} {outcome}; its process group was killed",
-                    step.keyword, step.cmd.display
-                ),
-                outcome => warn!(
-                    "{subject} {name}: {} script {:?} {outcome}",
-                    step.keyword, step.cmd.display
-                ),
+            let keyword = step.keyword;
+            let command = step.cmd.display.clone();
+            debug!("{subject} {name}: running {keyword} {command:?}");
+            let id = running.spawn(run_step(subject, name.clone(), step)).id();
+            if !wait_for(&mut running, id, ORDER_WAIT).await {
+                warn!(
+                    "{subject} {name}: {keyword} script {command:?} still running after {} ms: \
+                     the next notification does not wait for it",
+                    ORDER_WAIT.as_millis()
+                );
             }
         }
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// Waits up to `bound` for task `id` of `set` to end, reaping any other task that ends meanwhile.
+/// Returns whether `id` ended.
+async fn wait_for(set: &mut JoinSet<()>, id: tokio::task::Id, bound: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match tokio::time::timeout_at(deadline, set.join_next_with_id()).await {
+            Ok(Some(Ok((ended, ())))) if ended == id => return true,
+            Ok(Some(Err(e))) if e.id() == id => return true,
+            Ok(Some(_)) => {}
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Runs one script to completion (or its kill policy) and logs a failure.
+async fn run_step(subject: Subject, name: String, step: Step) {
+    match exec::run(&step.cmd, step.policy).await {
+        exec::Outcome::Exited(0) => {}
+        outcome @ exec::Outcome::TimedOut(_) => warn!(
+            "{subject} {name}: {} script {:?} {outcome}; its process group was killed",
+            step.keyword, step.cmd.display
+        ),
+        outcome => warn!(
+            "{subject} {name}: {} script {:?} {outcome}",
+            step.keyword, step.cmd.display
+        ),
     }
 }
 

@@ -1,0 +1,167 @@
+//! Hostile input and bad days, end to end in network namespaces (issue #17): adverts from
+//! addresses that are not listed peers, a notify script that never exits.
+//!
+//! Needs root and scapy under `/usr/bin/python3` (`apt-get install -y python3-scapy`; `cargo
+//! xtask setup` installs it), which forges the adverts: an encoder that shares no code with
+//! vrrp-core.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::Daemon;
+use vrrp_netns::{Host, Lab};
+
+const VIP: &str = "192.0.2.100";
+
+/// A unicast VRRPv3 instance on `host`, its only listed peer `peer`.
+fn unicast_instance(host: &Host, peer: &Host, priority: u8, extra: &str) -> String {
+    format!(
+        "global_defs {{
+    vrrp_version 3
+    vrrp_garp_master_delay 0
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.2
+    unicast_src_ip {src}
+    unicast_peer {{
+        {peer}
+    }}
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+{extra}
+}}
+",
+        src = host.ipv4,
+        peer = peer.ipv4,
+    )
+}
+
+fn require_scapy() {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import scapy.layers.vrrp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "scapy is missing under /usr/bin/python3: apt-get install -y python3-scapy (or cargo xtask setup)"
+    );
+}
+
+/// Sends `count` VRRPv3 adverts for VRID 51, priority 255, from `from`'s own address to `to`,
+/// one every 200 ms, with TTL 255 (what a peer sends), forged by scapy.
+fn forge_adverts(from: &Host, to: &Host, count: u32) {
+    let script = format!(
+        "from scapy.all import IP, send\n\
+         from scapy.layers.vrrp import VRRPv3\n\
+         p = IP(src='{src}', dst='{dst}', ttl=255) / VRRPv3(vrid=51, priority=255, adv=20, ipcount=1, addrlist=['{VIP}'])\n\
+         send(p, count={count}, inter=0.2, verbose=False)\n",
+        src = from.ipv4,
+        dst = to.ipv4,
+    );
+    from.netns
+        .exec_ok("/usr/bin/python3", &["-c", &script])
+        .expect("scapy sends the forged adverts");
+}
+
+fn has_vip(host: &Host) -> bool {
+    host.has_address(VIP.parse().unwrap()).unwrap()
+}
+
+fn lab() -> Lab {
+    require_scapy();
+    support::lab(true)
+}
+
+#[test]
+fn a_priority_255_advert_from_a_non_peer_leaves_the_vip_on_the_active() {
+    let lab = lab();
+    let tmp = support::tempdir();
+    let (r1, r2, c1) = (lab.host("r1"), lab.host("r2"), lab.host("c1"));
+    let mut a = Daemon::start(r1, tmp.path(), &unicast_instance(r1, r2, 150, ""));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let active_from = a.seen.len();
+    forge_adverts(c1, r1, 5);
+    let line = a.expect(&["adverts discarded"], Duration::from_secs(3));
+    assert!(
+        line.contains(&c1.ipv4.to_string()),
+        "the warning names the source: {line}"
+    );
+    assert!(has_vip(r1), "the forged advert took the VIP off the Active");
+    a.drain();
+    let since = &a.seen[active_from..];
+    assert!(
+        !since.iter().any(|l| l.contains("Entering BACKUP STATE")),
+        "the Active yielded to a non-peer: {since:?}"
+    );
+}
+
+#[test]
+fn the_opt_out_accepts_a_non_peer_advert_as_keepalived() {
+    let lab = lab();
+    let tmp = support::tempdir();
+    let (r1, r2, c1) = (lab.host("r1"), lab.host("r2"), lab.host("c1"));
+    let conf = unicast_instance(r1, r2, 150, "    accept_unlisted_unicast_src");
+    let mut a = Daemon::start(r1, tmp.path(), &conf);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    forge_adverts(c1, r1, 1);
+    a.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(3));
+}
+
+/// A script `DIR/NAME.sh` that appends `NAME SECONDS.NANOS` to `DIR/notify.log`, then runs
+/// `then` (e.g. `sleep 1000`).
+fn stamp_script(dir: &Path, name: &str, then: &str) -> String {
+    let script = dir.join(format!("{name}.sh"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"{name} $(date +%s.%N)\" >> {}\n{then}\n",
+            dir.join("notify.log").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script.display().to_string()
+}
+
+#[test]
+fn a_hung_notify_backup_does_not_delay_notify_master() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let extra = format!(
+        "    notify_backup {}\n    notify_master {}\n",
+        stamp_script(dir, "backup", "sleep 1000"),
+        stamp_script(dir, "master", ""),
+    );
+    // r1 starts BACKUP (its notify_backup hangs), then takes over when r2, the Active, stops.
+    let mut b = Daemon::start(r2, dir, &unicast_instance(r2, r1, 200, ""));
+    b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut a = Daemon::start(r1, dir, &unicast_instance(r1, r2, 100, &extra));
+    a.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(5));
+    b.signal(vrrp_netns::Signal::SIGTERM);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(3));
+    let became_active = Instant::now();
+    let log = dir.join("notify.log");
+    let ran = vrrp_netns::wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(&log).is_ok_and(|s| s.contains("master "))
+    });
+    assert!(
+        ran,
+        "notify_master did not run within 5 s of MASTER: {:?}",
+        std::fs::read_to_string(&log)
+    );
+    let waited = became_active.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "notify_master ran {waited:?} after the takeover"
+    );
+}
