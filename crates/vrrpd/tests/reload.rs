@@ -478,3 +478,50 @@ fn reload_diffs_static_addresses_routes_and_rules() {
     assert!(!has(r1, "198.51.100.7") && !has(r1, "198.51.100.9"));
     assert!(!route("203.0.113.0/26") && !rule("100") && !rule("102"));
 }
+
+/// issue #17: `advert_int 40` then back to `1` by a reload: the Active advertises at the new
+/// interval from the reload on, not when the old 40 s timer fires (a Backup at 1 s would take
+/// over after about 3 s of silence).
+#[test]
+fn a_reload_that_lowers_advert_int_applies_it_at_once() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let conf = |interval: &str| {
+        format!(
+            "{GLOBAL}{}",
+            instance("VI_1", 51, 150, &["192.0.2.100"], "")
+        )
+        .replace("advert_int 0.2", &format!("advert_int {interval}"))
+    };
+    let r1 = lab.host("r1");
+    let cap = lab.default_segment().capture().unwrap();
+    let mut a = Daemon::start(r1, tmp.path(), &conf("1"));
+    a.expect(&["Entering MASTER STATE"], Duration::from_secs(5));
+    a.reload(&conf("40"), Duration::from_secs(5));
+    assert!(
+        cap.wait_for(Duration::from_secs(3), |f| f
+            .vrrp_advert()
+            .and_then(Result::ok)
+            .is_some_and(|adv| adv.interval_cs == 4000))
+            .is_some(),
+        "the Active advertises at 40 s"
+    );
+    let logs = a.reload(&conf("1"), Duration::from_secs(5));
+    let reloaded = SystemTime::now();
+    logs.iter()
+        .find(|l| l.contains("Reload finished"))
+        .unwrap_or_else(|| panic!("reload applied: {logs:?}"));
+    // Two adverts at the new interval within 2 s of the reload: the schedule changed.
+    let at_new_interval = || {
+        adverts(&cap, "r1")
+            .into_iter()
+            .filter(|(ts, adv)| *ts > reloaded && adv.interval_cs == 100 && adv.priority > 0)
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(2), || at_new_interval() >= 2),
+        "adverts at 1 s within 2 s of the reload: {:?}",
+        adverts(&cap, "r1")
+    );
+    assert_no_line(&a.drain(), "Entering", "r1 changes no state");
+}

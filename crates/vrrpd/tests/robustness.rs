@@ -1,5 +1,6 @@
 //! Hostile input and bad days, end to end in network namespaces (issue #17): adverts from
-//! addresses that are not listed peers, a notify script that never exits.
+//! addresses that are not listed peers, a flood of truncated adverts under `-D`, a notify
+//! script that never exits.
 //!
 //! Needs root and scapy under `/usr/bin/python3` (`apt-get install -y python3-scapy`; `cargo
 //! xtask setup` installs it), which forges the adverts: an encoder that shares no code with
@@ -164,4 +165,84 @@ fn a_hung_notify_backup_does_not_delay_notify_master() {
         waited < Duration::from_secs(1),
         "notify_master ran {waited:?} after the takeover"
     );
+}
+
+/// The drops of `host`'s raw sockets for IP protocol 112 (`/proc/net/raw`, last column).
+fn raw_vrrp_socket_drops(host: &Host) -> u64 {
+    let table = host
+        .netns
+        .exec_ok("cat", &["/proc/net/raw"])
+        .expect("/proc/net/raw");
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.get(1).is_some_and(|local| local.ends_with(":0070")))
+        .map(|f| f.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0))
+        .sum()
+}
+
+/// The `Length:` packet errors of `instance` in a `keepalived.stats` file.
+fn length_errors(stats: &str, instance: &str) -> Option<u64> {
+    let block = stats
+        .split("VRRP Instance: ")
+        .find(|b| b.starts_with(instance))?;
+    let line = block
+        .lines()
+        .find(|l| l.trim_start().starts_with("Length:"))?;
+    line.split(':').nth(1)?.trim().parse().ok()
+}
+
+#[test]
+fn a_flood_of_truncated_adverts_under_debug_logs_little_and_counts_every_packet() {
+    const SENT: u64 = 20_000;
+    let lab = lab();
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let conf = unicast_instance(r1, r2, 150, "");
+    let mut a = Daemon::start_with_args(r1, dir, &conf, &["-D"]);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    a.drain();
+    let before = a.seen.len();
+    // VRRPv3 advert, VRID 51, cut after 4 of its 12 bytes.
+    let script = format!(
+        "from scapy.all import IP, Raw, send\n\
+         p = IP(src='{src}', dst='{dst}', ttl=255, proto=112) / Raw(b'\\x31\\x33\\x96\\x01')\n\
+         send(p, count={SENT}, verbose=False)\n",
+        src = r2.ipv4,
+        dst = r1.ipv4,
+    );
+    r2.netns
+        .exec_ok("/usr/bin/python3", &["-c", &script])
+        .expect("scapy sends the flood");
+    let stats_file = dir.join("r1").join("keepalived.stats");
+    let _ = std::fs::remove_file(&stats_file);
+    a.signal(vrrp_netns::Signal::SIGUSR2);
+    let mut stats = String::new();
+    let written = vrrp_netns::wait_until(Duration::from_secs(3), || {
+        stats = std::fs::read_to_string(&stats_file).unwrap_or_default();
+        length_errors(&stats, "VI_1").is_some()
+    });
+    assert!(written, "keepalived.stats written: {stats:?}");
+    let counted = length_errors(&stats, "VI_1").unwrap();
+    let dropped = raw_vrrp_socket_drops(r1);
+    eprintln!("{counted} counted, {dropped} dropped by the kernel");
+    assert!(
+        counted > 0,
+        "no truncated advert reached the router: {stats}"
+    );
+    assert_eq!(
+        counted + dropped,
+        SENT,
+        "every truncated advert is counted (Length) or dropped by the kernel: {counted} + {dropped}"
+    );
+    a.drain();
+    let logged = a.seen.len() - before;
+    assert!(
+        logged <= 500,
+        "{logged} log lines for {SENT} truncated adverts under -D: {:?}",
+        &a.seen[before..(before + 20).min(a.seen.len())]
+    );
+    assert!(has_vip(r1), "the flood took the VIP off the Active");
 }

@@ -26,6 +26,11 @@ impl Daemon {
         Daemon::start_program(host, dir, conf, Path::new(BIN), None)
     }
 
+    /// As [`Daemon::start`], with `args` added to the command line (e.g. `-D`).
+    pub fn start_with_args(host: &Host, dir: &Path, conf: &str, args: &[&str]) -> Daemon {
+        Daemon::spawn(host, dir, conf, Path::new(BIN), None, args)
+    }
+
     /// As [`Daemon::start`], running `program` (e.g. a `keepalived` link to [`BIN`]) with
     /// `arg0` as its `argv[0]` if given.
     pub fn start_program(
@@ -34,6 +39,17 @@ impl Daemon {
         conf: &str,
         program: &Path,
         arg0: Option<&str>,
+    ) -> Daemon {
+        Daemon::spawn(host, dir, conf, program, arg0, &[])
+    }
+
+    fn spawn(
+        host: &Host,
+        dir: &Path,
+        conf: &str,
+        program: &Path,
+        arg0: Option<&str>,
+        args: &[&str],
     ) -> Daemon {
         let name = &host.name;
         let conf_path = dir.join(format!("{name}.conf"));
@@ -48,6 +64,7 @@ impl Daemon {
             .arg(dir.join(format!("{name}.pid")))
             .arg("-r")
             .arg(dir.join(format!("{name}-vrrp.pid")))
+            .args(args)
             .env("TMPDIR", dir.join(name.as_str()))
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
