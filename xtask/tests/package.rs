@@ -256,7 +256,11 @@ fn vrrpd_installs_beside_keepalived_runs_and_purges_cleanly(debs: &Debs) {
     let before = root.changes();
     root.run_ok("dpkg", &["-i", &debs.vrrpd]);
     let installed = root.changes();
-    for file in ["usr/sbin/vrrpd", "usr/lib/systemd/system/vrrpd.service"] {
+    for file in [
+        "usr/sbin/vrrpd",
+        "usr/bin/vrrpctl",
+        "usr/lib/systemd/system/vrrpd.service",
+    ] {
         assert!(
             installed.contains(&format!("added {file}")),
             "the change list misses {file}: {installed:#?}"
@@ -275,6 +279,12 @@ fn vrrpd_installs_beside_keepalived_runs_and_purges_cleanly(debs: &Debs) {
         "/usr/share/man/man5/vrrpd.conf.5.gz",
         "vrrp_instance",
     );
+    assert_man(
+        &root,
+        "vrrpctl",
+        "/usr/share/man/man8/vrrpctl.8.gz",
+        "control socket",
+    );
     let version = root.run("vrrpd", &["-v"]);
     assert!(String::from_utf8_lossy(&version.stderr).starts_with("vrrpd v"));
 
@@ -289,6 +299,13 @@ fn vrrpd_installs_beside_keepalived_runs_and_purges_cleanly(debs: &Debs) {
         assert!(
             root.path("/run/keepalived.pid").is_file(),
             "no /run/keepalived.pid"
+        );
+        let status = root.run("vrrpctl", &["status"]);
+        let table = String::from_utf8_lossy(&status.stdout);
+        assert!(
+            status.status.success() && table.contains("MASTER"),
+            "vrrpctl status through the unit's default socket: {table} {}",
+            String::from_utf8_lossy(&status.stderr)
         );
     });
     assert!(

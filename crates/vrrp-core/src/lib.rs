@@ -75,7 +75,7 @@ pub use config::{
 pub use node::{GroupEvent, Node, RouterId, SyncGroup};
 pub use output::{Cause, Command, Event, Notice, Reason, State, Transmit};
 pub use packet::{Advert, ChecksumForm, Family, RxError, RxMeta, Version};
-pub use router::{skew_time, Input, Router, Status, SyncCommand, ADVERT_SLACK};
+pub use router::{skew_time, Input, Router, Status, SyncCommand, TrackerStatus, ADVERT_SLACK};
 pub use stats::{PolicyError, Stats};
 pub use time::{Duration, Instant};
 pub use track::{effective_priority, Effect, Effective, TrackKind, TrackState, Tracker, TrackerId};

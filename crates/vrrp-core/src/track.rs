@@ -129,6 +129,7 @@ impl Tracker {
 
 /// The effect of one tracker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Effect {
     /// Add this to the priority.
     Adjust(i32),

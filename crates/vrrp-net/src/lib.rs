@@ -23,6 +23,7 @@
 pub mod announce;
 pub mod driver;
 pub mod error;
+pub mod history;
 pub mod netlink;
 pub mod nft;
 pub mod route;

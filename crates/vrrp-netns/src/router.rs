@@ -479,6 +479,11 @@ impl RouterKind {
                     );
                 } else {
                     args.extend(["-n", "-l", "-D", "-P"].map(String::from));
+                    // Its own control socket: the default path is shared by the whole host.
+                    args.extend([
+                        "--control-socket".into(),
+                        r.dir.join("control.sock").display().to_string(),
+                    ]);
                 }
                 args.extend([
                     "-f".into(),

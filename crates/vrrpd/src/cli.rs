@@ -221,6 +221,13 @@ pub struct Cli {
     /// permanent VIPs as keepalived).
     #[arg(long = "vip-lease", value_name = "SECS", value_parser = clap::value_parser!(u32).range(3..))]
     pub vip_lease: Option<u32>,
+    /// The control socket `vrrpctl` talks to (vrrpd only; mode 0600, see
+    /// docs/control-protocol.md).
+    #[arg(long = "control-socket", value_name = "PATH", default_value = crate::control::DEFAULT_SOCKET)]
+    pub control_socket: std::path::PathBuf,
+    /// Run without a control socket (vrrpd only).
+    #[arg(long = "no-control-socket")]
+    pub no_control_socket: bool,
 }
 
 impl Cli {

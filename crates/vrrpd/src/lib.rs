@@ -15,7 +15,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod convert;
+pub mod ctl;
 pub mod daemon;
 pub mod dump;
 mod heap;

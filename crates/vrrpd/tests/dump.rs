@@ -579,6 +579,12 @@ fn from_plan_matches_keepalived_for_the_basic_config() {
             assert_eq!(got.garp_refresh, 20, "{}", want.name);
             got.garp_refresh = 0;
         }
+        // And: where unicast peers are listed, vrrpd accepts adverts only from them unless
+        // accept_unlisted_unicast_src; the dump shows the check in force.
+        if !want.unicast_peers.is_empty() && !want.check_unicast_src {
+            assert!(got.check_unicast_src, "{}", want.name);
+            got.check_unicast_src = false;
+        }
         assert_eq!(&got, want, "{}", want.name);
     }
 }

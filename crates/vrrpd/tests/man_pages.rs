@@ -19,7 +19,10 @@ const MANUAL: &str = "System Administration";
 /// The programs with a page in section 8: file name and clap command. A new program (e.g.
 /// `vrrpctl`) is one more line here (plus its own sections in [`program_sections`]).
 fn programs() -> Vec<(&'static str, clap::Command)> {
-    vec![("vrrpd.8", vrrpd::cli::Cli::command())]
+    vec![
+        ("vrrpd.8", vrrpd::cli::Cli::command()),
+        ("vrrpctl.8", vrrpd::ctl::CtlCli::command()),
+    ]
 }
 
 /// Text with `code` spans in bold, the rest roman.
@@ -47,6 +50,9 @@ fn item(page: &mut Roff, tag: &str, text: &str) {
 /// The sections a program's page has after its options.
 fn program_sections(name: &str) -> Roff {
     let mut page = Roff::new();
+    if name == "vrrpctl.8" {
+        return vrrpctl_sections(page);
+    }
     if name != "vrrpd.8" {
         return page;
     }
@@ -119,6 +125,37 @@ fn program_sections(name: &str) -> Roff {
     page
 }
 
+fn man_has_subcommands(file: &str) -> bool {
+    file == "vrrpctl.8"
+}
+
+/// vrrpctl(8) after its options and subcommands.
+fn vrrpctl_sections(mut page: Roff) -> Roff {
+    section(&mut page, "CONTROL SOCKET");
+    paragraph(
+        &mut page,
+        "vrrpctl asks a running vrrpd for the state of its virtual routers, their recent          transitions with the reason of each, and tells it to reload, through the daemon's          control socket (one JSON request and one JSON response per line; the protocol is in          /usr/share/doc/vrrpd/control-protocol.md). `--json` prints the daemon's response          as is, for scripts.",
+    );
+    section(&mut page, "EXIT STATUS");
+    for (code, what) in [
+        ("0", "The daemon did what was asked."),
+        ("1", "The daemon refused: an unknown instance, or a reload refused because the configuration has errors (they are printed; the running configuration is kept)."),
+        ("2", "An unknown option or a bad option value."),
+        ("3", "No answer: no daemon on the socket, permission denied, or an unreadable answer."),
+    ] {
+        item(&mut page, code, what);
+    }
+    section(&mut page, "FILES");
+    item(
+        &mut page,
+        "/run/vrrpd/control.sock",
+        "The daemon's control socket (vrrpd `--control-socket`), mode 0600.",
+    );
+    section(&mut page, "SEE ALSO");
+    page.text([roman("vrrpd(8), vrrpd.conf(5)")]);
+    page
+}
+
 fn render_program(file: &str, cmd: clap::Command) -> String {
     let man = Man::new(cmd)
         .section("8")
@@ -131,6 +168,9 @@ fn render_program(file: &str, cmd: clap::Command) -> String {
     man.render_synopsis_section(&mut out).expect("render");
     man.render_description_section(&mut out).expect("render");
     man.render_options_section(&mut out).expect("render");
+    if man_has_subcommands(file) {
+        man.render_subcommands_section(&mut out).expect("render");
+    }
     let mut text = String::from_utf8(out).expect("roff is UTF-8");
     text.push_str(&program_sections(file).to_roff());
     text

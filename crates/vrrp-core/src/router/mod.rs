@@ -24,7 +24,7 @@ use crate::timer::{Timer, TimerTable};
 use crate::track::{self, TrackState, Tracker, TrackerId};
 
 pub use input::{Input, SyncCommand};
-pub use status::Status;
+pub use status::{Status, TrackerStatus};
 
 /// Minimum time between two notices of the same kind.
 const NOTICE_GAP: Duration = Duration::from_secs(10);

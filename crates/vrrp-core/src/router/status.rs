@@ -8,6 +8,7 @@ use crate::output::State;
 use crate::packet::{self, Family};
 use crate::stats::Stats;
 use crate::time::{Duration, Instant};
+use crate::track::{Effect, TrackState, Tracker};
 
 /// A point-in-time view of a router, for status APIs and dumps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +45,20 @@ pub struct Status {
     pub checksum_form: packet::ChecksumForm,
     /// Counters.
     pub stats: Stats,
+    /// Every tracked object with its last state and what it does to the priority now.
+    pub trackers: Vec<TrackerStatus>,
+}
+
+/// A tracked object in a [`Status`]: what it is, its last reported state and its effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TrackerStatus {
+    /// The tracker as configured (name, weight, reverse, kind).
+    pub tracker: Tracker,
+    /// Its last reported state.
+    pub state: TrackState,
+    /// What it does to the priority in that state.
+    pub effect: Effect,
 }
 
 impl Router {
@@ -65,6 +80,13 @@ impl Router {
             last_active_priority: self.last_active_priority,
             checksum_form: self.send_form,
             stats: self.stats,
+            trackers: (self.trackers.iter())
+                .map(|(tracker, state)| TrackerStatus {
+                    tracker: tracker.clone(),
+                    state: *state,
+                    effect: tracker.effect(*state),
+                })
+                .collect(),
         }
     }
 }

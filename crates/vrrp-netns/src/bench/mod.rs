@@ -727,7 +727,8 @@ impl Daemon {
         if kind == RouterKind::Keepalived {
             cmd.args(["--vrrp", "--dont-fork", "--log-console", "--log-detail"]);
         } else {
-            cmd.args(["-n", "-l", "-D", "-P"]);
+            cmd.args(["-n", "-l", "-D", "-P", "--control-socket"])
+                .arg(sub.join("control.sock"));
         }
         cmd.arg("-f")
             .arg(&path)

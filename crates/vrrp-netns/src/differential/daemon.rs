@@ -59,6 +59,7 @@ impl Daemon {
             .arg(dir.join("main.pid"))
             .arg("-r")
             .arg(dir.join("vrrp.pid"))
+            .args(control_socket_args(binary, dir))
             .stdin(Stdio::null())
             .stdout(f)
             .stderr(f2);
@@ -196,4 +197,17 @@ pub fn keepalived_version(binary: &Path) -> Result<String> {
             what: format!("{} --version", binary.display()),
             detail: format!("no version in {text:?}"),
         })
+}
+
+/// vrrpd's own control socket in `dir` (the default path is shared by the whole host);
+/// nothing for keepalived, which has no such option.
+fn control_socket_args(binary: &Path, dir: &Path) -> Vec<std::ffi::OsString> {
+    let keepalived = binary
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("keepalived"));
+    if keepalived {
+        Vec::new()
+    } else {
+        vec!["--control-socket".into(), dir.join("control.sock").into()]
+    }
 }

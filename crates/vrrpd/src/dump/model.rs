@@ -644,7 +644,9 @@ impl InstanceDump {
             excluded_vips: plan.excluded_vips.iter().map(VipDump::from_plan).collect(),
             vips_set: false,
             unicast_ttl: plan.transport.unicast_ttl.unwrap_or(255),
-            check_unicast_src: r.check_unicast_src,
+            // The check in force: on by default where peers are listed (vrrpd's stricter
+            // default, docs/migrating-from-keepalived.md); meaningless without peers.
+            check_unicast_src: r.check_unicast_src && !r.unicast_peers.is_empty(),
             unicast_peers,
             checksum_compat: match plan.transport.old_unicast_checksum {
                 Some(true) => ChecksumCompat::Yes,

@@ -26,13 +26,17 @@ pub mod signals;
 pub mod trackers;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use vrrp_net::driver::{self, Event, Handle};
+use vrrp_net::history::History;
 
 use crate::cli::Cli;
 use crate::config::Loaded;
+use crate::control::protocol::{Command, DaemonStatus, ErrorKind, ReloadReply, Response};
+use crate::control::server::{ControlSocket, Query};
+use crate::control::view;
 use crate::convert::{self, InstancePlan, SyncGroupPlan};
 use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
 use crate::pidfile::{PidFile, PidPaths, PidSettings};
@@ -103,7 +107,12 @@ impl Running {
 struct Services {
     notifier: Notifier,
     trackers: trackers::Trackers,
+    /// The transitions and priority changes the control socket reports.
+    history: History,
 }
+
+/// What a reload did: instances kept, added and removed; or why it was refused.
+type ReloadOutcome = Result<(usize, usize, usize), Vec<String>>;
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     // First of all: from here on no stray signal ends the process.
@@ -218,7 +227,13 @@ async fn event_loop(
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
     crate::heap::release_free_memory();
-    let mut svc = Services { notifier, trackers };
+    let mut svc = Services {
+        notifier,
+        trackers,
+        history: History::default(),
+    };
+    let (query_tx, mut queries) = mpsc::channel::<Query>(16);
+    let _control = control_socket(cli, query_tx);
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -232,7 +247,7 @@ async fn event_loop(
                 signals::Request::Reload => {
                     systemd_notify(&[sd_notify::NotifyState::Reloading]);
                     tracing::info!("Reloading: SIGHUP received");
-                    reload(cli, &mut running, &mut svc, &mut events).await;
+                    let _ = reload(cli, &mut running, &mut svc, &mut events).await;
                     systemd_notify(&[sd_notify::NotifyState::Ready]);
                 }
                 signals::Request::Dump(kind) => dumps::write(&running, &svc.trackers, kind).await,
@@ -254,9 +269,13 @@ async fn event_loop(
                     let _ = running.handle.set_tracker(slot, id, update.state).await;
                 }
             }
+            Some(query) = queries.recv() => {
+                let response = answer(cli, &mut running, &mut svc, &mut events, query.command).await;
+                let _ = query.reply.send(response);
+            }
             ev = events.recv() => {
                 match ev {
-                    Ok(ev) => on_event(&running, &svc.notifier, ev),
+                    Ok(ev) => record_event(&running, &mut svc, ev),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "event subscriber lagged");
                     }
@@ -332,7 +351,7 @@ async fn drain_events(
 ) {
     loop {
         match events.try_recv() {
-            Ok(ev) => on_event(running, &svc.notifier, ev),
+            Ok(ev) => record_event(running, svc, ev),
             Err(broadcast::error::TryRecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "event subscriber lagged");
             }
@@ -341,21 +360,123 @@ async fn drain_events(
     }
 }
 
+/// Opens the control socket unless `--no-control-socket`; a failure is logged and the daemon
+/// runs without one.
+fn control_socket(cli: &Cli, queries: mpsc::Sender<Query>) -> Option<ControlSocket> {
+    if cli.no_control_socket {
+        return None;
+    }
+    match ControlSocket::start(&cli.control_socket, queries) {
+        Ok(socket) => Some(socket),
+        Err(e) => {
+            tracing::warn!(error = %e, "running without a control socket");
+            None
+        }
+    }
+}
+
+/// Answers a control-socket request.
+async fn answer(
+    cli: &Cli,
+    running: &mut Running,
+    svc: &mut Services,
+    events: &mut broadcast::Receiver<Event>,
+    command: Command,
+) -> Response {
+    match command {
+        Command::Status { instance } => {
+            let status = match running.handle.status().await {
+                Ok(s) => s,
+                Err(e) => {
+                    return Response::error(ErrorKind::Unavailable, format!("no status: {e}"))
+                }
+            };
+            if let Some(name) = instance.as_deref().filter(|n| !view::is_known(&status, n)) {
+                return unknown_instance(name);
+            }
+            let daemon = DaemonStatus {
+                version: env!("CARGO_PKG_VERSION").into(),
+                pid: std::process::id(),
+                config_file: cli.use_file.display().to_string(),
+            };
+            Response::status(view::status_reply(
+                &status,
+                &running.plans,
+                &running.slots,
+                daemon,
+                instance.as_deref(),
+            ))
+        }
+        Command::History { instance, limit } => {
+            if let Some(name) = instance.as_deref() {
+                let configured = (running.plans.iter()).any(|p| &*p.router.name == name)
+                    || running.groups.iter().any(|g| g.name == name);
+                if !configured && svc.history.entries(Some(name)).next().is_none() {
+                    return unknown_instance(name);
+                }
+            }
+            Response::history(view::history_reply(
+                &svc.history,
+                instance.as_deref(),
+                limit,
+            ))
+        }
+        Command::Reload => {
+            systemd_notify(&[sd_notify::NotifyState::Reloading]);
+            tracing::info!("Reloading: requested on the control socket");
+            let outcome = reload(cli, running, svc, events).await;
+            systemd_notify(&[sd_notify::NotifyState::Ready]);
+            Response::reload(match outcome {
+                Ok((kept, added, removed)) => ReloadReply {
+                    applied: true,
+                    kept,
+                    added,
+                    removed,
+                    errors: Vec::new(),
+                },
+                Err(errors) => ReloadReply {
+                    applied: false,
+                    kept: 0,
+                    added: 0,
+                    removed: 0,
+                    errors,
+                },
+            })
+        }
+    }
+}
+
+fn unknown_instance(name: &str) -> Response {
+    Response::error(
+        ErrorKind::UnknownInstance,
+        format!("no instance or sync group named {name:?} runs here"),
+    )
+}
+
+/// Records a driver event in the history, then acts on it ([`on_event`]).
+fn record_event(running: &Running, svc: &mut Services, ev: Event) {
+    svc.history.record(SystemTime::now(), &ev);
+    on_event(running, &svc.notifier, ev);
+}
+
 /// SIGHUP: re-reads the configuration and applies it (see the module documentation).
 async fn reload(
     cli: &Cli,
     running: &mut Running,
     svc: &mut Services,
     events: &mut broadcast::Receiver<Event>,
-) {
+) -> ReloadOutcome {
     let next = match reload::prepare(cli).await {
         Ok(next) => next,
         Err(refused) => {
+            let mut errors = Vec::new();
             for d in refused.diagnostics() {
                 tracing::error!("{d}");
+                errors.push(d.to_string());
             }
             tracing::error!(reason = %refused, "reload refused, running configuration kept");
-            return;
+            errors.push(format!("reload refused: {refused}"));
+            return Err(errors);
         }
     };
     // Events already emitted belong to the running configuration.
@@ -405,6 +526,7 @@ async fn reload(
         if old != new {
             tracing::info!("({old}) renamed to ({new}) by reload; state kept");
             svc.notifier.rename(Subject::Instance, old, new);
+            svc.history.rename(old, new);
         }
         if let Err(e) = handle.reconfigure(slot, next.specs[n].clone()).await {
             tracing::error!(instance = %new, error = %e, "instance not reconfigured");
@@ -470,6 +592,7 @@ async fn reload(
         "Reload finished"
     );
     crate::heap::release_free_memory();
+    Ok((diff.kept.len(), diff.added.len(), diff.removed.len()))
 }
 
 /// Logs a driver event in keepalived's words and runs the notifications it calls for. The

@@ -19,6 +19,8 @@ pub struct Daemon {
     pub seen: Vec<String>,
     /// The configuration file.
     pub conf_path: PathBuf,
+    /// Its control socket (one per daemon: the default path is shared by the whole host).
+    pub control: PathBuf,
 }
 
 impl Daemon {
@@ -53,6 +55,7 @@ impl Daemon {
     ) -> Daemon {
         let name = &host.name;
         let conf_path = dir.join(format!("{name}.conf"));
+        let control = dir.join(format!("{name}.ctl"));
         std::fs::write(&conf_path, conf).unwrap();
         let mut cmd = Command::new(program);
         if let Some(arg0) = arg0 {
@@ -64,6 +67,8 @@ impl Daemon {
             .arg(dir.join(format!("{name}.pid")))
             .arg("-r")
             .arg(dir.join(format!("{name}-vrrp.pid")))
+            .arg("--control-socket")
+            .arg(&control)
             .args(args)
             .env("TMPDIR", dir.join(name.as_str()))
             .env("NO_COLOR", "1")
@@ -90,6 +95,7 @@ impl Daemon {
             lines,
             seen: Vec::new(),
             conf_path,
+            control,
         }
     }
 

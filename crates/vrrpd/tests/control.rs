@@ -1,0 +1,299 @@
+//! The control socket and `vrrpctl`, end to end in network namespaces (issue #13): status of
+//! both routers of a pair, the history with the reason of a takeover, a reload refused with its
+//! errors reported to the caller, and bad clients.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::Daemon;
+use vrrp_netns::{wait_until, Lab, Signal};
+
+const VRRPCTL: &str = env!("CARGO_BIN_EXE_vrrpctl");
+const VIP: &str = "192.0.2.100";
+
+fn config(priority: u8) -> String {
+    format!(
+        "global_defs {{
+    vrrp_version 3
+    vrrp_garp_master_delay 0
+    enable_script_security
+}}
+vrrp_script chk {{
+    script /usr/bin/true
+    interval 1
+    weight 10
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.2
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+    track_script {{
+        chk
+    }}
+}}
+"
+    )
+}
+
+fn vrrpctl(socket: &Path, args: &[&str]) -> Output {
+    Command::new(VRRPCTL)
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run vrrpctl")
+}
+
+/// `vrrpctl --json ARGS`: the response object.
+fn vrrpctl_json(socket: &Path, args: &[&str]) -> Value {
+    let out = vrrpctl(socket, &[&["--json"], args].concat());
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "vrrpctl {args:?}: {e}; stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn instance(status: &Value) -> &Value {
+    &status["status"]["instances"][0]
+}
+
+/// r1 (150 + 10) Active, r2 (100 + 10) Backup, both with their tracker reported.
+fn pair(lab: &Lab, dir: &Path) -> (Daemon, Daemon) {
+    let mut a = Daemon::start(lab.host("r1"), dir, &config(150));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut b = Daemon::start(lab.host("r2"), dir, &config(100));
+    b.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(5));
+    for d in [&a, &b] {
+        let reported = wait_until(Duration::from_secs(5), || {
+            instance(&vrrpctl_json(&d.control, &["status"]))["trackers"][0]["state"] == "up"
+        });
+        assert!(reported, "the tracker of {:?} reported", d.control);
+    }
+    let heard = wait_until(Duration::from_secs(3), || {
+        instance(&vrrpctl_json(&b.control, &["status"]))["active"]["priority"] == 160
+    });
+    assert!(heard, "r2 heard r1's advert at 160");
+    (a, b)
+}
+
+#[test]
+fn vrrpctl_status_shows_both_routers_the_active_and_each_trackers_contribution() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (a, b) = pair(&lab, tmp.path());
+    let r1_addr = lab.host("r1").ipv4.to_string();
+
+    let s = vrrpctl_json(&a.control, &["status"]);
+    assert_eq!(s["ok"], true, "{s}");
+    assert_eq!(s["status"]["daemon"]["pid"], a.guard.pid(), "{s}");
+    let i = instance(&s);
+    assert_eq!(i["name"], "VI_1");
+    assert_eq!(i["vrid"], 51);
+    assert_eq!(i["family"], "ipv4");
+    assert_eq!(i["state"], "MASTER", "{i}");
+    assert_eq!(i["base_priority"], 150);
+    assert_eq!(i["effective_priority"], 160, "{i}");
+    assert_eq!(i["trackers"][0]["name"], "chk", "{i}");
+    assert_eq!(i["trackers"][0]["contribution"], 10, "{i}");
+    assert_eq!(i["active"]["this_node"], true, "{i}");
+    assert_eq!(i["installed_vips"], serde_json::json!([VIP]), "{i}");
+    assert_eq!(i["advert_interval_ms"], 200.0, "{i}");
+    assert!(i["since"].as_str().is_some_and(|t| t.ends_with('Z')), "{i}");
+    assert!(i["counters"]["adverts_tx"].as_u64() > Some(0), "{i}");
+
+    let s = vrrpctl_json(&b.control, &["status", "VI_1"]);
+    let i = instance(&s);
+    assert_eq!(i["state"], "BACKUP", "{i}");
+    assert_eq!(i["active"]["address"], r1_addr.as_str(), "{i}");
+    assert_eq!(i["active"]["priority"], 160, "{i}");
+    assert_eq!(i["active"]["this_node"], false, "{i}");
+    assert_eq!(i["installed_vips"], serde_json::json!([]), "{i}");
+
+    // The human forms.
+    let table = vrrpctl(&a.control, &["status"]);
+    assert!(table.status.success());
+    let table = String::from_utf8_lossy(&table.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("VI_1"))
+        .unwrap_or_else(|| panic!("no VI_1 row: {table}"));
+    for cell in [
+        "51",
+        "ipv4",
+        "eth0",
+        "MASTER",
+        "160 (base 150)",
+        "this node",
+        "192.0.2.100*",
+    ] {
+        assert!(row.contains(cell), "{cell:?} missing: {table}");
+    }
+    let detail = vrrpctl(&b.control, &["status", "VI_1"]);
+    let detail = String::from_utf8_lossy(&detail.stdout);
+    assert!(
+        detail.contains("chk: up (weight 10) +10"),
+        "tracker line: {detail}"
+    );
+    assert!(detail.contains(&format!("{r1_addr} (160)")), "{detail}");
+}
+
+#[test]
+fn vrrpctl_history_names_the_reason_of_a_takeover() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (mut a, mut b) = pair(&lab, tmp.path());
+    a.signal(Signal::SIGTERM);
+    b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(3));
+    a.wait_exit(Duration::from_secs(3));
+    assert!(!a.control.exists(), "the control socket is removed at exit");
+
+    let h = vrrpctl_json(&b.control, &["history", "VI_1"]);
+    let entries = h["history"].as_array().expect("history").clone();
+    let last = entries.last().expect("an entry");
+    assert_eq!(last["kind"], "state", "{h}");
+    assert_eq!(last["from"], "BACKUP", "{h}");
+    assert_eq!(last["to"], "MASTER", "{h}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("priority 0")),
+        "the reason names the priority-0 advert: {h}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "priority" && e["from"] == "100" && e["to"] == "110"),
+        "the tracker's priority change is in the history: {h}"
+    );
+    let limited = vrrpctl_json(&b.control, &["history", "-n", "1"]);
+    assert_eq!(limited["history"].as_array().map(Vec::len), Some(1));
+    assert_eq!(&limited["history"][0], last);
+
+    let text = vrrpctl(&b.control, &["history"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.contains("VI_1") && l.contains("BACKUP -> MASTER")),
+        "{text}"
+    );
+}
+
+#[test]
+fn vrrpctl_reload_reports_a_refused_configuration_and_keeps_the_running_one() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let mut a = Daemon::start(lab.host("r1"), tmp.path(), &config(150));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+
+    std::fs::write(
+        &a.conf_path,
+        config(150).replace("virtual_router_id 51", "virtual_router_id 256"),
+    )
+    .unwrap();
+    let out = vrrpctl(&a.control, &["reload"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "refused: {stdout}");
+    assert!(stdout.contains("reload refused"), "{stdout}");
+    let conf_line = format!("{}:14:", a.conf_path.display());
+    assert!(
+        stdout.contains(&conf_line) && stdout.contains("virtual_router_id"),
+        "the error names {conf_line}: {stdout}"
+    );
+    let s = vrrpctl_json(&a.control, &["status"]);
+    assert_eq!(instance(&s)["state"], "MASTER", "still running: {s}");
+
+    std::fs::write(&a.conf_path, config(150)).unwrap();
+    let out = vrrpctl(&a.control, &["reload"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("reloaded: 1 kept, 0 added, 0 removed"),
+        "{stdout}"
+    );
+}
+
+/// One request line on a raw connection; the response object.
+fn raw_request(stream: &mut UnixStream, line: &[u8]) -> Value {
+    stream.write_all(line).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&*stream).read_line(&mut answer).unwrap();
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
+}
+
+#[test]
+fn the_control_socket_is_private_and_answers_bad_clients_with_clear_errors() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let mut a = Daemon::start(lab.host("r1"), tmp.path(), &config(150));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let meta = std::fs::metadata(&a.control).expect("the control socket exists");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "owner only");
+
+    let mut s = UnixStream::connect(&a.control).unwrap();
+    let r = raw_request(&mut s, b"hello\n");
+    assert_eq!(r["error"]["kind"], "bad_request", "{r}");
+    let r = raw_request(&mut s, b"{\"version\":7,\"command\":\"status\"}\n");
+    assert_eq!(r["error"]["kind"], "unsupported_version", "{r}");
+    let r = raw_request(
+        &mut s,
+        b"{\"version\":1,\"command\":\"status\",\"instance\":\"VI_9\"}\n",
+    );
+    assert_eq!(r["error"]["kind"], "unknown_instance", "{r}");
+    // The same connection still serves good requests.
+    let r = raw_request(&mut s, b"{\"version\":1,\"command\":\"status\"}\n");
+    assert_eq!(r["ok"], true, "{r}");
+    let mut long = vec![b' '; 70 * 1024];
+    long.push(b'\n');
+    let r = raw_request(&mut s, &long);
+    assert_eq!(r["error"]["kind"], "request_too_long", "{r}");
+    let mut rest = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(s.read_to_end(&mut rest).unwrap_or(0), 0, "then closed");
+
+    let out = vrrpctl(&a.control, &["status", "VI_9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VI_9"));
+
+    // Idle clients take at most MAX_CLIENTS slots; the next one is told so, and the slots
+    // come back when they leave.
+    let idle: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&a.control).unwrap())
+        .collect();
+    let turned_away = wait_until(Duration::from_secs(3), || {
+        let extra = UnixStream::connect(&a.control).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = BufReader::new(&extra).read_line(&mut answer);
+        answer.contains("\"busy\"")
+    });
+    assert!(turned_away, "the 65th client is told the daemon is busy");
+    drop(idle);
+    assert!(
+        wait_until(Duration::from_secs(3), || vrrpctl(&a.control, &["status"])
+            .status
+            .success()),
+        "served again once the idle clients left"
+    );
+    let out = vrrpctl(Path::new("/nonexistent/vrrpd.sock"), &["status"]);
+    assert_eq!(out.status.code(), Some(3), "no daemon: exit 3");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+}
