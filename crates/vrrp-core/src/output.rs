@@ -201,6 +201,11 @@ pub enum Reason {
         /// The member whose change this follows.
         member: Arc<str>,
     },
+    /// Maintenance was switched on ([`crate::Input::Maintenance`]): the router left Active,
+    /// or it would have become Active and stays Backup.
+    Maintenance,
+    /// Maintenance was switched off and the router is the address owner (R8).
+    MaintenanceOff,
 }
 
 impl Reason {
@@ -214,6 +219,8 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Startup => f.write_str("startup"),
+            Reason::Maintenance => f.write_str("maintenance"),
+            Reason::MaintenanceOff => f.write_str("maintenance off, address owner"),
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::ActiveSilent {
                 last_active: Some(a),

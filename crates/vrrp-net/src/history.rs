@@ -44,6 +44,11 @@ pub enum Change {
         /// The state it entered.
         to: State,
     },
+    /// Maintenance switched on or off ([`vrrp_core::Input::Maintenance`]).
+    Maintenance {
+        /// On or off.
+        on: bool,
+    },
 }
 
 /// One entry of the history.
@@ -126,11 +131,24 @@ impl History {
             ),
             Event::LowerPriorityAdvert { .. } | Event::Notice { .. } => return false,
         };
+        self.push(Entry { at, name, change });
+        true
+    }
+
+    /// Records that maintenance of instance `name` was switched on or off.
+    pub fn record_maintenance(&mut self, at: SystemTime, name: &str, on: bool) {
+        self.push(Entry {
+            at,
+            name: Arc::from(name),
+            change: Change::Maintenance { on },
+        });
+    }
+
+    fn push(&mut self, entry: Entry) {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        self.entries.push_back(Entry { at, name, change });
-        true
+        self.entries.push_back(entry);
     }
 
     /// The entries about `name` (every entry with `None`), oldest first.

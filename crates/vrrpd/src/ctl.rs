@@ -58,6 +58,20 @@ pub enum CtlCommand {
     /// Re-read the configuration and apply it (as SIGHUP); a configuration with errors is
     /// refused, the running one kept, and the errors printed.
     Reload,
+    /// Drain one virtual router on this node (on) or return it to service (off). On: an
+    /// Active leaves with a priority-0 advert, so a Backup takes over within its Skew_Time,
+    /// and the instance stays Backup, never Active, until off; reloads keep it.
+    Maintenance {
+        /// `INSTANCE on|off`, or `on|off` with --all.
+        #[arg(value_name = "INSTANCE] [on|off", num_args = 1..=2, required = true)]
+        target: Vec<String>,
+        /// Every instance.
+        #[arg(long)]
+        all: bool,
+        /// With `on`: return once another router is Active for each instance (at most 10 s).
+        #[arg(long)]
+        wait: bool,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -67,8 +81,25 @@ pub enum CtlCommand {
 
 /// Runs `vrrpctl` with `cli`, printing to stdout/stderr.
 pub fn run(cli: CtlCli) -> ExitCode {
+    let mut wait_for = None;
     let command = match cli.command {
         CtlCommand::Status { instance } => Command::Status { instance },
+        CtlCommand::Maintenance { target, all, wait } => {
+            let (instance, mode) = match (&target[..], all) {
+                ([mode], true) => (None, mode.as_str()),
+                ([instance, mode], false) => (Some(instance.clone()), mode.as_str()),
+                _ => return usage_error("maintenance takes INSTANCE on|off, or --all on|off"),
+            };
+            let on = match mode {
+                "on" => true,
+                "off" => false,
+                other => return usage_error(&format!("maintenance {other:?}: expected on or off")),
+            };
+            if wait && on {
+                wait_for = Some(instance.clone());
+            }
+            Command::Maintenance { instance, all, on }
+        }
         CtlCommand::History { instance, limit } => Command::History { instance, limit },
         CtlCommand::Reload => Command::Reload,
         CtlCommand::Completions { shell } => {
@@ -96,10 +127,56 @@ pub fn run(cli: CtlCli) -> ExitCode {
     if let (false, Some(error)) = (cli.json, &response.error) {
         eprintln!("vrrpctl: {}", error.message);
     }
-    if response.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_REFUSED)
+    if !response.ok {
+        return ExitCode::from(EXIT_REFUSED);
+    }
+    if let Some(instance) = wait_for {
+        return wait_for_another_active(&cli.socket, instance);
+    }
+    ExitCode::SUCCESS
+}
+
+/// A usage error, as clap reports its own (exit status 2).
+fn usage_error(message: &str) -> ExitCode {
+    CtlCli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
+/// How long `maintenance on --wait` waits for another router to be Active.
+const MAINTENANCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Polls the status until every instance (or `instance`) is out of MASTER and has heard
+/// another Active.
+fn wait_for_another_active(socket: &std::path::Path, instance: Option<String>) -> ExitCode {
+    let deadline = std::time::Instant::now() + MAINTENANCE_WAIT;
+    loop {
+        let status = client::request(
+            socket,
+            Command::Status {
+                instance: instance.clone(),
+            },
+        );
+        let done = status
+            .as_ref()
+            .ok()
+            .and_then(|r| r.status.as_ref())
+            .is_some_and(|s| {
+                s.instances
+                    .iter()
+                    .all(|i| i.state != "MASTER" && i.active.as_ref().is_some_and(|a| !a.this_node))
+            });
+        if done {
+            return ExitCode::SUCCESS;
+        }
+        if std::time::Instant::now() >= deadline {
+            eprintln!(
+                "vrrpctl: no other router became Active within {} s",
+                MAINTENANCE_WAIT.as_secs()
+            );
+            return ExitCode::from(EXIT_REFUSED);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
@@ -117,6 +194,9 @@ pub fn render(response: &Response, detailed: bool) -> String {
     }
     if let Some(history) = &response.history {
         render_history(&mut o, history);
+    }
+    if let Some(names) = &response.maintenance {
+        let _ = writeln!(o, "maintenance: {}", names.join(", "));
     }
     if let Some(reload) = &response.reload {
         if reload.applied {
@@ -200,7 +280,11 @@ fn render_status_table(o: &mut String, status: &StatusReply) {
             i.vrid.to_string(),
             i.family.clone(),
             i.interface.clone(),
-            i.state.clone(),
+            if i.maintenance {
+                format!("{} (maintenance)", i.state)
+            } else {
+                i.state.clone()
+            },
             i.since.clone().unwrap_or_else(|| "-".into()),
             format!("{} (base {})", i.effective_priority, i.base_priority),
             active_text(i),
@@ -251,7 +335,12 @@ fn render_instance(o: &mut String, i: &InstanceStatus) {
         ],
         vec![
             "state".into(),
-            format!("{} since {}", i.state, i.since.as_deref().unwrap_or("-")),
+            format!(
+                "{}{} since {}",
+                i.state,
+                if i.maintenance { " (maintenance)" } else { "" },
+                i.since.as_deref().unwrap_or("-")
+            ),
         ],
         vec![
             "priority".into(),
@@ -326,10 +415,34 @@ fn render_history(o: &mut String, history: &[HistoryEntry]) {
             let what = match e.kind.as_str() {
                 "priority" => format!("priority {} -> {}", e.from, e.to),
                 "group" => format!("group {} -> {}", e.from, e.to),
+                "maintenance" => format!("maintenance {}", e.to),
                 _ => format!("{} -> {}", e.from, e.to),
             };
             vec![e.at.clone(), e.instance.clone(), what, e.reason.clone()]
         })
         .collect();
     table(o, &rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        CtlCli::command().debug_assert();
+    }
+
+    #[test]
+    fn maintenance_takes_an_instance_or_all() {
+        let cli =
+            CtlCli::try_parse_from(["vrrpctl", "maintenance", "VI_1", "on", "--wait"]).unwrap();
+        assert!(
+            matches!(cli.command, CtlCommand::Maintenance { ref target, all: false, wait: true } if target == &["VI_1", "on"])
+        );
+        let cli = CtlCli::try_parse_from(["vrrpctl", "maintenance", "--all", "off"]).unwrap();
+        assert!(
+            matches!(cli.command, CtlCommand::Maintenance { ref target, all: true, .. } if target == &["off"])
+        );
+    }
 }

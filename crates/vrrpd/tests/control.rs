@@ -297,3 +297,81 @@ fn the_control_socket_is_private_and_answers_bad_clients_with_clear_errors() {
     assert_eq!(out.status.code(), Some(3), "no daemon: exit 3");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
+
+#[test]
+fn vrrpctl_maintenance_moves_the_vip_to_the_peer_holds_it_there_across_a_reload_and_returns() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (mut a, mut b) = pair(&lab, tmp.path());
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let vip: std::net::IpAddr = VIP.parse().unwrap();
+
+    let out = vrrpctl(&a.control, &["maintenance", "VI_1", "on", "--wait"]);
+    assert!(
+        out.status.success(),
+        "maintenance on --wait: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(2));
+    assert!(
+        line.contains("left (priority 0)"),
+        "a graceful handover: {line}"
+    );
+    assert!(wait_until(Duration::from_secs(2), || r2
+        .has_address(vip)
+        .unwrap()));
+    assert!(!r1.has_address(vip).unwrap(), "the VIP left r1");
+    let s = vrrpctl_json(&a.control, &["status", "VI_1"]);
+    let i = instance(&s);
+    assert_eq!(
+        (i["state"].as_str(), i["maintenance"].as_bool()),
+        (Some("BACKUP"), Some(true)),
+        "{i}"
+    );
+    a.expect(
+        &["(VI_1) Entering BACKUP STATE", "maintenance"],
+        Duration::from_secs(1),
+    );
+
+    // A reload keeps it; the peer leaving does not bring r1 back.
+    let logs = a.reload(&config(150), Duration::from_secs(5));
+    assert!(
+        logs.iter().any(|l| l.contains("Reload finished")),
+        "{logs:?}"
+    );
+    assert_eq!(
+        instance(&vrrpctl_json(&a.control, &["status"]))["maintenance"],
+        true
+    );
+    b.signal(Signal::SIGTERM);
+    b.wait_exit(Duration::from_secs(3));
+    // r1 would take over within Skew_Time (about 0.1 s) of the priority-0 advert; give it
+    // three of its down intervals (0.7 s each).
+    std::thread::sleep(Duration::from_millis(2100));
+    assert!(
+        !a.drain().iter().any(|l| l.contains("Entering MASTER")),
+        "an instance in maintenance became Active"
+    );
+    assert!(!r1.has_address(vip).unwrap());
+
+    // Off: as configured again; no Active left, so it takes over after its down interval.
+    let out = vrrpctl(&a.control, &["maintenance", "VI_1", "off"]);
+    assert!(out.status.success());
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(2));
+    assert!(wait_until(Duration::from_secs(2), || r1
+        .has_address(vip)
+        .unwrap()));
+    let h = vrrpctl_json(&a.control, &["history", "VI_1"]);
+    let kinds: Vec<String> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "maintenance")
+        .map(|e| e["to"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["on", "off"], "{h}");
+
+    let out = vrrpctl(&a.control, &["maintenance", "VI_9", "on"]);
+    assert_eq!(out.status.code(), Some(1), "unknown instance");
+}

@@ -29,6 +29,11 @@ pub enum Input {
     SourceAddress(bool),
     /// A command from this router's sync group (sent by [`crate::Node`]).
     Sync(SyncCommand),
+    /// Maintenance on or off. On: an Active leaves gracefully (priority-0 advert, so a Backup
+    /// takes over after its Skew_Time, R14) and the router stays Backup, watching the Active,
+    /// never becoming Active (not by preemption, a silent Active, its sync group, nor as the
+    /// owner) until maintenance is off again; then it behaves as configured.
+    Maintenance(bool),
 }
 
 /// What a sync group asks of a member (see [`crate::Node`]).

@@ -80,6 +80,8 @@ pub struct Router {
     pending_notices: [Option<Notice>; Notice::KINDS],
     out: Outputs,
     stats: Stats,
+    /// In maintenance ([`Input::Maintenance`]): never Active.
+    maintenance: bool,
 }
 
 impl Router {
@@ -111,6 +113,7 @@ impl Router {
             pending_notices: [None; Notice::KINDS],
             out: Outputs::default(),
             stats: Stats::default(),
+            maintenance: false,
             cfg,
         })
     }
@@ -308,6 +311,37 @@ impl Router {
                 self.reevaluate_fault(now, "source address");
             }
             Input::Sync(cmd) => self.sync(now, cmd),
+            Input::Maintenance(on) => self.set_maintenance(now, on),
+        }
+    }
+
+    /// Whether the router is in maintenance ([`Input::Maintenance`]).
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance
+    }
+
+    fn set_maintenance(&mut self, now: Instant, on: bool) {
+        if self.maintenance == on {
+            return;
+        }
+        self.maintenance = on;
+        match (on, self.state) {
+            (true, State::Active) => {
+                self.release_active(now, State::Backup, Reason::Maintenance, true);
+                self.timers
+                    .set(Timer::ActiveDown, now + self.active_down_interval());
+                self.down_cause = DownCause::Silent(None);
+            }
+            // As configured again: the Active is heard within its down interval, or this
+            // router takes over (the owner at once).
+            (false, State::Backup) if self.is_owner() => {
+                self.become_active(now, Reason::MaintenanceOff);
+            }
+            (false, State::Backup) => {
+                self.timers
+                    .set(Timer::ActiveDown, now + self.active_down_interval());
+            }
+            _ => {}
         }
     }
 
@@ -439,6 +473,16 @@ impl Router {
     }
 
     fn become_active(&mut self, now: Instant, reason: Reason) {
+        if self.maintenance {
+            // Never Active in maintenance: stay (or become) Backup, watching the Active.
+            if self.state == State::Backup {
+                self.timers
+                    .set(Timer::ActiveDown, now + self.active_down_interval());
+            } else {
+                self.become_backup(now, Reason::Maintenance);
+            }
+            return;
+        }
         self.timers.stop(Timer::ActiveDown);
         self.active_adver_interval = self.cfg.advert_interval();
         self.preempt_until = None;

@@ -174,7 +174,8 @@ impl Router {
             self.down_cause = DownCause::Left(from);
             return;
         }
-        let lower = self.preempts() && adv.priority < self.effective;
+        // In maintenance the router is no candidate: it follows any Active (R15).
+        let lower = self.preempts() && !self.maintenance && adv.priority < self.effective;
         if !lower {
             self.preempt_until = None;
         } else if self.cfg.preempt_delay > Duration::ZERO && self.preempt_until.is_none() {

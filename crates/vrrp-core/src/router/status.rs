@@ -47,6 +47,8 @@ pub struct Status {
     pub stats: Stats,
     /// Every tracked object with its last state and what it does to the priority now.
     pub trackers: Vec<TrackerStatus>,
+    /// In maintenance ([`crate::Input::Maintenance`]): never Active.
+    pub maintenance: bool,
 }
 
 /// A tracked object in a [`Status`]: what it is, its last reported state and its effect.
@@ -87,6 +89,7 @@ impl Router {
                     effect: tracker.effect(*state),
                 })
                 .collect(),
+            maintenance: self.maintenance,
         }
     }
 }

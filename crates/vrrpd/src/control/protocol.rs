@@ -43,6 +43,19 @@ pub enum Command {
     /// Re-read the configuration and apply it, as SIGHUP does; a configuration with errors is
     /// refused (the running one kept) and the errors are returned.
     Reload,
+    /// Maintenance on or off for one instance (every family of it) or, with `all`, every
+    /// instance: on, an Active leaves gracefully (priority-0 advert) and the instance stays
+    /// Backup, never Active, until off; it survives reloads that keep the instance.
+    Maintenance {
+        /// The instance (absent with `all`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+        /// Every instance.
+        #[serde(default)]
+        all: bool,
+        /// On or off.
+        on: bool,
+    },
 }
 
 /// A response: `ok` and the result of the command, or `error`.
@@ -61,6 +74,9 @@ pub struct Response {
     /// The result of `reload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadReply>,
+    /// The result of `maintenance`: the instances switched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<Vec<String>>,
     /// Why the command failed (`ok` is false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReply>,
@@ -74,6 +90,7 @@ impl Response {
             status: None,
             history: None,
             reload: None,
+            maintenance: None,
             error: None,
         }
     }
@@ -99,6 +116,14 @@ impl Response {
         Response {
             ok: reload.applied,
             reload: Some(reload),
+            ..Response::new()
+        }
+    }
+
+    /// A successful `maintenance`.
+    pub fn maintenance(instances: Vec<String>) -> Response {
+        Response {
+            maintenance: Some(instances),
             ..Response::new()
         }
     }
@@ -180,6 +205,8 @@ pub struct InstanceStatus {
     pub vip_interface: String,
     /// The sync group it belongs to.
     pub sync_group: Option<String>,
+    /// In maintenance (`vrrpctl maintenance`): Backup, never Active.
+    pub maintenance: bool,
     /// `MASTER`, `BACKUP`, `FAULT` or `INIT` (keepalived's names; MASTER is RFC 9568's Active).
     pub state: String,
     /// When it entered that state (RFC 3339, UTC).
@@ -254,7 +281,7 @@ pub struct HistoryEntry {
     pub at: String,
     /// The instance, or the sync group for `group`.
     pub instance: String,
-    /// `state`, `priority` or `group`.
+    /// `state`, `priority`, `group` or `maintenance`.
     pub kind: String,
     /// The old state or priority.
     pub from: String,

@@ -89,6 +89,7 @@ pub fn status_reply(
             interface: live.interface.to_string(),
             vip_interface: live.vip_interface.to_string(),
             sync_group: plan.sync_group.clone(),
+            maintenance: r.maintenance,
             state: r.state.keepalived_name().into(),
             since: live.since.map(rfc3339),
             base_priority: r.base_priority,
@@ -172,6 +173,15 @@ pub fn history_reply(
                     to.keepalived_name().to_string(),
                     "sync group".to_string(),
                 ),
+                Change::Maintenance { on } => {
+                    let (from, to) = if *on { ("off", "on") } else { ("on", "off") };
+                    (
+                        "maintenance",
+                        from.to_string(),
+                        to.to_string(),
+                        "vrrpctl maintenance".to_string(),
+                    )
+                }
             };
             HistoryEntry {
                 at: rfc3339(e.at),

@@ -421,6 +421,9 @@ async fn answer(
                 limit,
             ))
         }
+        Command::Maintenance { instance, all, on } => {
+            maintenance(running, svc, instance.as_deref(), all, on).await
+        }
         Command::Reload => {
             systemd_notify(&[sd_notify::NotifyState::Reloading]);
             tracing::info!("Reloading: requested on the control socket");
@@ -444,6 +447,46 @@ async fn answer(
             })
         }
     }
+}
+
+/// Maintenance on or off for the instance named (every family of it) or every instance.
+async fn maintenance(
+    running: &Running,
+    svc: &mut Services,
+    instance: Option<&str>,
+    all: bool,
+    on: bool,
+) -> Response {
+    let targets: Vec<(usize, String)> = (running.plans.iter().zip(&running.slots))
+        .filter(|(p, _)| all || instance == Some(&*p.router.name))
+        .filter_map(|(p, slot)| Some(((*slot)?, p.router.name.to_string())))
+        .collect();
+    match (instance, all) {
+        (None, false) => {
+            return Response::error(
+                ErrorKind::BadRequest,
+                "maintenance needs an instance, or all: true",
+            )
+        }
+        (Some(name), _) if targets.is_empty() => return unknown_instance(name),
+        _ => {}
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (slot, name) in targets {
+        if let Err(e) = running
+            .handle
+            .input(slot, vrrp_core::Input::Maintenance(on))
+            .await
+        {
+            return Response::error(ErrorKind::Unavailable, format!("({name}): {e}"));
+        }
+        if !names.contains(&name) {
+            tracing::info!(instance = %name, on, "({name}) maintenance {}", if on { "on" } else { "off" });
+            svc.history.record_maintenance(SystemTime::now(), &name, on);
+            names.push(name);
+        }
+    }
+    Response::maintenance(names)
 }
 
 fn unknown_instance(name: &str) -> Response {
