@@ -151,6 +151,11 @@ impl History {
         self.entries.push_back(entry);
     }
 
+    /// The newest entry.
+    pub fn last(&self) -> Option<&Entry> {
+        self.entries.back()
+    }
+
     /// The entries about `name` (every entry with `None`), oldest first.
     pub fn entries<'a>(&'a self, name: Option<&'a str>) -> impl Iterator<Item = &'a Entry> + 'a {
         self.entries

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::control::client;
-use crate::control::protocol::{Command, HistoryEntry, InstanceStatus, Response, StatusReply};
+use crate::control::protocol::{
+    Command, HistoryEntry, InstanceStatus, Response, StatusReply, StreamLine,
+};
 use crate::control::DEFAULT_SOCKET;
 
 /// The daemon refused the request.
@@ -72,6 +74,9 @@ pub enum CtlCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Follow the daemon: one line per state change, priority change, maintenance switch,
+    /// tracker result and notice, until interrupted (`--json`: one JSON object per line).
+    Events,
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -102,6 +107,7 @@ pub fn run(cli: CtlCli) -> ExitCode {
         }
         CtlCommand::History { instance, limit } => Command::History { instance, limit },
         CtlCommand::Reload => Command::Reload,
+        CtlCommand::Events => return follow_events(&cli.socket, cli.json),
         CtlCommand::Completions { shell } => {
             let mut cmd = CtlCli::command();
             clap_complete::generate(shell, &mut cmd, "vrrpctl", &mut std::io::stdout());
@@ -134,6 +140,44 @@ pub fn run(cli: CtlCli) -> ExitCode {
         return wait_for_another_active(&cli.socket, instance);
     }
     ExitCode::SUCCESS
+}
+
+/// `vrrpctl events`: prints the stream until the daemon closes it or stdout goes away.
+fn follow_events(socket: &std::path::Path, json: bool) -> ExitCode {
+    let mut out = std::io::stdout();
+    let started = || eprintln!("vrrpctl: following the events of {}", socket.display());
+    let result = client::events(socket, started, |line| {
+        let text = if json {
+            serde_json::to_string(&line).expect("a stream line serialises") + "\n"
+        } else {
+            match &line {
+                StreamLine::Event(e) => {
+                    let mut o = String::new();
+                    render_history(&mut o, std::slice::from_ref(e));
+                    o
+                }
+                StreamLine::Lagged(n) => {
+                    format!("({n} events dropped: this client was too slow)\n")
+                }
+            }
+        };
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .is_ok()
+    });
+    match result {
+        Ok(r) if r.ok => ExitCode::SUCCESS,
+        Ok(r) => {
+            if let Some(e) = r.error {
+                eprintln!("vrrpctl: {}", e.message);
+            }
+            ExitCode::from(EXIT_REFUSED)
+        }
+        Err(e) => {
+            eprintln!("vrrpctl: {e}");
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
+    }
 }
 
 /// A usage error, as clap reports its own (exit status 2).
@@ -416,6 +460,8 @@ fn render_history(o: &mut String, history: &[HistoryEntry]) {
                 "priority" => format!("priority {} -> {}", e.from, e.to),
                 "group" => format!("group {} -> {}", e.from, e.to),
                 "maintenance" => format!("maintenance {}", e.to),
+                "tracker" => format!("tracker {}", e.to),
+                "notice" => "notice".to_string(),
                 _ => format!("{} -> {}", e.from, e.to),
             };
             vec![e.at.clone(), e.instance.clone(), what, e.reason.clone()]

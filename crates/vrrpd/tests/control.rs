@@ -375,3 +375,58 @@ fn vrrpctl_maintenance_moves_the_vip_to_the_peer_holds_it_there_across_a_reload_
     let out = vrrpctl(&a.control, &["maintenance", "VI_9", "on"]);
     assert_eq!(out.status.code(), Some(1), "unknown instance");
 }
+
+#[test]
+fn vrrpctl_events_streams_each_change_as_it_happens() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (a, b) = pair(&lab, tmp.path());
+
+    // The protocol: the answer, then one line per event.
+    let mut raw = UnixStream::connect(&b.control).unwrap();
+    let ack = raw_request(&mut raw, b"{\"version\":1,\"command\":\"events\"}\n");
+    assert_eq!(ack["events"], "streaming", "{ack}");
+
+    // vrrpctl: it says on stderr when it follows, then prints each event on stdout.
+    let follower = Command::new(VRRPCTL)
+        .args(["--json", "events", "--socket"])
+        .arg(&b.control)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = vrrp_netns::ChildGuard::new(follower, "vrrpctl events");
+    let stderr = guard.child_mut().stderr.take().unwrap();
+    let mut started = String::new();
+    BufReader::new(stderr).read_line(&mut started).unwrap();
+    assert!(started.contains("following the events"), "{started}");
+    let stdout = guard.child_mut().stdout.take().unwrap();
+
+    a.signal(Signal::SIGTERM);
+    let takeover = |line: &Value| {
+        line["event"]["kind"] == "state"
+            && line["event"]["instance"] == "VI_1"
+            && line["event"]["to"] == "MASTER"
+    };
+    raw.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut reader = BufReader::new(&raw);
+    let found = (0..10).any(|_| {
+        let mut l = String::new();
+        reader.read_line(&mut l).is_ok_and(|n| n > 0)
+            && serde_json::from_str::<Value>(&l).is_ok_and(|v| takeover(&v))
+    });
+    assert!(found, "the raw stream carries r2's takeover");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let seen = (0..10).any(|_| {
+        rx.recv_timeout(Duration::from_secs(3))
+            .ok()
+            .and_then(|l| serde_json::from_str::<Value>(&l).ok())
+            .is_some_and(|v| takeover(&v))
+    });
+    assert!(seen, "vrrpctl events prints r2's takeover");
+}

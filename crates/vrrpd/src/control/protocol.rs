@@ -43,6 +43,10 @@ pub enum Command {
     /// Re-read the configuration and apply it, as SIGHUP does; a configuration with errors is
     /// refused (the running one kept) and the errors are returned.
     Reload,
+    /// A live stream of changes: after the response (`events: "streaming"`), one line per
+    /// event (`{"event": {...}}`, the fields of a history entry) until the client closes;
+    /// `{"lagged": N}` when the client fell N events behind.
+    Events,
     /// Maintenance on or off for one instance (every family of it) or, with `all`, every
     /// instance: on, an Active leaves gracefully (priority-0 advert) and the instance stays
     /// Backup, never Active, until off; it survives reloads that keep the instance.
@@ -74,6 +78,9 @@ pub struct Response {
     /// The result of `reload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadReply>,
+    /// `streaming` in the answer to `events`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<String>,
     /// The result of `maintenance`: the instances switched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<Vec<String>>,
@@ -91,7 +98,16 @@ impl Response {
             history: None,
             reload: None,
             maintenance: None,
+            events: None,
             error: None,
+        }
+    }
+
+    /// The answer to `events`, before the stream.
+    pub fn streaming() -> Response {
+        Response {
+            events: Some("streaming".into()),
+            ..Response::new()
         }
     }
 
@@ -274,14 +290,26 @@ pub struct GroupStatus {
     pub members: Vec<String>,
 }
 
-/// One transition or priority change.
+/// A line of the `events` stream after its response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamLine {
+    /// Something happened.
+    Event(HistoryEntry),
+    /// The client was too slow: this many events were dropped for it.
+    Lagged(u64),
+}
+
+/// One transition, priority change, maintenance switch or (in the `events` stream) tracker
+/// result or notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// When (RFC 3339, UTC, milliseconds).
     pub at: String,
     /// The instance, or the sync group for `group`.
     pub instance: String,
-    /// `state`, `priority`, `group` or `maintenance`.
+    /// `state`, `priority`, `group` or `maintenance`; in the `events` stream also `tracker`
+    /// (`to`: its new state) and `notice` (dual Active, interval mismatch, ...).
     pub kind: String,
     /// The old state or priority.
     pub from: String,

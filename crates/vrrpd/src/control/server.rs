@@ -16,10 +16,13 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::protocol::{Command, ErrorKind, Request, Response, MAX_REQUEST_LINE, PROTOCOL_VERSION};
+use super::protocol::{
+    Command, ErrorKind, HistoryEntry, Request, Response, StreamLine, MAX_REQUEST_LINE,
+    PROTOCOL_VERSION,
+};
 
 /// Clients served at once.
 pub const MAX_CLIENTS: usize = 64;
@@ -68,10 +71,14 @@ pub struct ControlSocket {
 
 impl ControlSocket {
     /// Creates the socket at `path` and serves it on the current runtime, sending every
-    /// request to `queries`.
-    pub fn start(path: &Path, queries: mpsc::Sender<Query>) -> Result<ControlSocket, ControlError> {
+    /// request to `queries`; `events` clients get what is sent on `events`.
+    pub fn start(
+        path: &Path,
+        queries: mpsc::Sender<Query>,
+        events: broadcast::Sender<HistoryEntry>,
+    ) -> Result<ControlSocket, ControlError> {
         let (listener, created_dir) = bind(path)?;
-        let task = tokio::spawn(accept_loop(listener, queries));
+        let task = tokio::spawn(accept_loop(listener, Channels { queries, events }));
         tracing::info!(path = %path.display(), "control socket listening");
         Ok(ControlSocket {
             path: path.to_owned(),
@@ -134,7 +141,14 @@ fn bind(path: &Path) -> Result<(UnixListener, Option<PathBuf>), ControlError> {
     Ok((listener, created_dir))
 }
 
-async fn accept_loop(listener: UnixListener, queries: mpsc::Sender<Query>) {
+/// Where a client's requests go: the event loop, and the event stream.
+#[derive(Clone)]
+struct Channels {
+    queries: mpsc::Sender<Query>,
+    events: broadcast::Sender<HistoryEntry>,
+}
+
+async fn accept_loop(listener: UnixListener, channels: Channels) {
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     loop {
         let stream = match listener.accept().await {
@@ -148,9 +162,9 @@ async fn accept_loop(listener: UnixListener, queries: mpsc::Sender<Query>) {
         };
         match slots.clone().try_acquire_owned() {
             Ok(permit) => {
-                let queries = queries.clone();
+                let channels = channels.clone();
                 tokio::spawn(async move {
-                    serve_client(stream, queries).await;
+                    serve_client(stream, channels).await;
                     drop(permit);
                 });
             }
@@ -161,15 +175,16 @@ async fn accept_loop(listener: UnixListener, queries: mpsc::Sender<Query>) {
                         format!("{MAX_CLIENTS} clients are connected; try again"),
                     );
                     let mut stream = stream;
-                    let _ = write_response(&mut stream, &busy).await;
+                    let _ = write_line(&mut stream, &busy).await;
                 });
             }
         }
     }
 }
 
-/// Serves one client: request lines until it closes, idles, or sends something unreadable.
-async fn serve_client(stream: UnixStream, queries: mpsc::Sender<Query>) {
+/// Serves one client: request lines until it closes, idles, or sends something unreadable;
+/// after an `events` request, the event stream until it goes away.
+async fn serve_client(stream: UnixStream, channels: Channels) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
@@ -190,40 +205,65 @@ async fn serve_client(stream: UnixStream, queries: mpsc::Sender<Query>) {
                 ),
                 true,
             ),
-            Ok(Ok(_)) => (answer(&line, &queries).await, false),
+            Ok(Ok(_)) => match parse(&line) {
+                Ok(Command::Events) => {
+                    let events = channels.events.subscribe();
+                    if write_line(&mut write, &Response::streaming()).await.is_ok() {
+                        stream_events(&mut write, events).await;
+                    }
+                    return;
+                }
+                Ok(command) => (ask(command, &channels.queries).await, false),
+                Err(response) => (*response, false),
+            },
         };
-        if write_response(&mut write, &response).await.is_err() || last {
+        if write_line(&mut write, &response).await.is_err() || last {
             return;
         }
     }
 }
 
-/// Parses one request line and gets its answer from the event loop.
-async fn answer(line: &[u8], queries: &mpsc::Sender<Query>) -> Response {
-    let request: Request = match serde_json::from_slice(line) {
-        Ok(r) => r,
-        Err(e) => {
-            return Response::error(
-                ErrorKind::BadRequest,
-                format!("not a request: {e}; expected one JSON object per line, e.g. {{\"version\":{PROTOCOL_VERSION},\"command\":\"status\"}}"),
-            )
+/// Writes every event to the client until it goes away or stops reading.
+async fn stream_events(
+    write: &mut (impl AsyncWriteExt + Unpin),
+    mut events: broadcast::Receiver<HistoryEntry>,
+) {
+    loop {
+        let line = match events.recv().await {
+            Ok(e) => StreamLine::Event(e),
+            Err(broadcast::error::RecvError::Lagged(n)) => StreamLine::Lagged(n),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if write_line(write, &line).await.is_err() {
+            return;
         }
-    };
+    }
+}
+
+/// Parses one request line; the error response if it is not a request of this version.
+fn parse(line: &[u8]) -> Result<Command, Box<Response>> {
+    let request: Request = serde_json::from_slice(line).map_err(|e| {
+        Box::new(Response::error(
+            ErrorKind::BadRequest,
+            format!("not a request: {e}; expected one JSON object per line, e.g. {{\"version\":{PROTOCOL_VERSION},\"command\":\"status\"}}"),
+        ))
+    })?;
     if request.version != PROTOCOL_VERSION {
-        return Response::error(
+        return Err(Box::new(Response::error(
             ErrorKind::UnsupportedVersion,
             format!(
                 "protocol version {} is not supported; this vrrpd speaks {PROTOCOL_VERSION}",
                 request.version
             ),
-        );
+        )));
     }
+    Ok(request.command)
+}
+
+/// Gets the answer to `command` from the event loop.
+async fn ask(command: Command, queries: &mpsc::Sender<Query>) -> Response {
     let (reply, answer) = oneshot::channel();
-    let query = Query {
-        command: request.command,
-        reply,
-    };
-    if queries.send(query).await.is_err() {
+    if queries.send(Query { command, reply }).await.is_err() {
         return Response::error(ErrorKind::Unavailable, "the daemon is stopping");
     }
     answer
@@ -231,11 +271,12 @@ async fn answer(line: &[u8], queries: &mpsc::Sender<Query>) -> Response {
         .unwrap_or_else(|_| Response::error(ErrorKind::Unavailable, "the daemon did not answer"))
 }
 
-async fn write_response(
+/// Writes `value` as one JSON line, within [`WRITE_TIMEOUT`].
+async fn write_line(
     write: &mut (impl AsyncWriteExt + Unpin),
-    response: &Response,
+    value: &impl serde::Serialize,
 ) -> io::Result<()> {
-    let mut text = serde_json::to_vec(response).map_err(io::Error::other)?;
+    let mut text = serde_json::to_vec(value).map_err(io::Error::other)?;
     text.push(b'\n');
     match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&text)).await {
         Ok(r) => r,

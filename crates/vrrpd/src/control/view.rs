@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use vrrp_core::{ChecksumForm, Effect, Family, State, TrackState};
 use vrrp_net::driver::DriverStatus;
-use vrrp_net::history::{Change, History};
+use vrrp_net::history::{Change, Entry, History};
 
 use super::protocol::{
     ActiveRouter, DaemonStatus, GroupStatus, HistoryEntry, InstanceStatus, StatusReply,
@@ -147,52 +147,70 @@ pub fn history_reply(
     only: Option<&str>,
     limit: Option<usize>,
 ) -> Vec<HistoryEntry> {
-    let all: Vec<HistoryEntry> = history
-        .entries(only)
-        .map(|e| {
-            let (kind, from, to, reason) = match &e.change {
-                Change::State {
-                    from, to, reason, ..
-                } => (
-                    "state",
-                    from.keepalived_name().to_string(),
-                    to.keepalived_name().to_string(),
-                    reason.to_string(),
-                ),
-                Change::Priority {
-                    from, to, cause, ..
-                } => (
-                    "priority",
-                    from.to_string(),
-                    to.to_string(),
-                    cause.to_string(),
-                ),
-                Change::Group { from, to } => (
-                    "group",
-                    from.keepalived_name().to_string(),
-                    to.keepalived_name().to_string(),
-                    "sync group".to_string(),
-                ),
-                Change::Maintenance { on } => {
-                    let (from, to) = if *on { ("off", "on") } else { ("on", "off") };
-                    (
-                        "maintenance",
-                        from.to_string(),
-                        to.to_string(),
-                        "vrrpctl maintenance".to_string(),
-                    )
-                }
-            };
-            HistoryEntry {
-                at: rfc3339(e.at),
-                instance: e.name.to_string(),
-                kind: kind.into(),
-                from,
-                to,
-                reason,
-            }
-        })
-        .collect();
+    let all: Vec<HistoryEntry> = history.entries(only).map(entry).collect();
     let skip = limit.map_or(0, |n| all.len().saturating_sub(n));
     all.into_iter().skip(skip).collect()
+}
+
+/// The protocol's form of a history entry.
+pub fn entry(e: &Entry) -> HistoryEntry {
+    let (kind, from, to, reason) = match &e.change {
+        Change::State {
+            from, to, reason, ..
+        } => (
+            "state",
+            from.keepalived_name().to_string(),
+            to.keepalived_name().to_string(),
+            reason.to_string(),
+        ),
+        Change::Priority {
+            from, to, cause, ..
+        } => (
+            "priority",
+            from.to_string(),
+            to.to_string(),
+            cause.to_string(),
+        ),
+        Change::Group { from, to } => (
+            "group",
+            from.keepalived_name().to_string(),
+            to.keepalived_name().to_string(),
+            "sync group".to_string(),
+        ),
+        Change::Maintenance { on } => {
+            let (from, to) = if *on { ("off", "on") } else { ("on", "off") };
+            (
+                "maintenance",
+                from.to_string(),
+                to.to_string(),
+                "vrrpctl maintenance".to_string(),
+            )
+        }
+    };
+    HistoryEntry {
+        at: rfc3339(e.at),
+        instance: e.name.to_string(),
+        kind: kind.into(),
+        from,
+        to,
+        reason,
+    }
+}
+
+/// An `events` line that is not a history entry (a tracker result, a notice).
+pub fn other_event(
+    at: SystemTime,
+    instance: &str,
+    kind: &str,
+    to: &str,
+    reason: String,
+) -> HistoryEntry {
+    HistoryEntry {
+        at: rfc3339(at),
+        instance: instance.into(),
+        kind: kind.into(),
+        from: String::new(),
+        to: to.into(),
+        reason,
+    }
 }

@@ -34,7 +34,9 @@ use vrrp_net::history::History;
 
 use crate::cli::Cli;
 use crate::config::Loaded;
-use crate::control::protocol::{Command, DaemonStatus, ErrorKind, ReloadReply, Response};
+use crate::control::protocol::{
+    Command, DaemonStatus, ErrorKind, HistoryEntry, ReloadReply, Response,
+};
 use crate::control::server::{ControlSocket, Query};
 use crate::control::view;
 use crate::convert::{self, InstancePlan, SyncGroupPlan};
@@ -109,7 +111,12 @@ struct Services {
     trackers: trackers::Trackers,
     /// The transitions and priority changes the control socket reports.
     history: History,
+    /// The control socket's `events` stream.
+    events: broadcast::Sender<HistoryEntry>,
 }
+
+/// Events kept for a slow `events` client before it is told it lagged.
+const EVENT_STREAM_CAPACITY: usize = 1024;
 
 /// What a reload did: instances kept, added and removed; or why it was refused.
 type ReloadOutcome = Result<(usize, usize, usize), Vec<String>>;
@@ -231,9 +238,10 @@ async fn event_loop(
         notifier,
         trackers,
         history: History::default(),
+        events: broadcast::channel(EVENT_STREAM_CAPACITY).0,
     };
     let (query_tx, mut queries) = mpsc::channel::<Query>(16);
-    let _control = control_socket(cli, query_tx);
+    let _control = control_socket(cli, query_tx, svc.events.clone());
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -259,6 +267,15 @@ async fn event_loop(
                 let targets = svc.trackers.record(kind, &update).to_vec();
                 for (slot, id) in targets {
                     let name = running.plan_at(slot).map(|p| p.router.name.clone());
+                    if svc.events.receiver_count() > 0 {
+                        let _ = svc.events.send(view::other_event(
+                            SystemTime::now(),
+                            name.as_deref().unwrap_or("?"),
+                            "tracker",
+                            &format!("{:?}", update.state).to_lowercase(),
+                            format!("{}: {}", update.name, update.detail),
+                        ));
+                    }
                     tracing::info!(
                         instance = %name.as_deref().unwrap_or("?"),
                         tracker = %update.name,
@@ -362,11 +379,15 @@ async fn drain_events(
 
 /// Opens the control socket unless `--no-control-socket`; a failure is logged and the daemon
 /// runs without one.
-fn control_socket(cli: &Cli, queries: mpsc::Sender<Query>) -> Option<ControlSocket> {
+fn control_socket(
+    cli: &Cli,
+    queries: mpsc::Sender<Query>,
+    events: broadcast::Sender<HistoryEntry>,
+) -> Option<ControlSocket> {
     if cli.no_control_socket {
         return None;
     }
-    match ControlSocket::start(&cli.control_socket, queries) {
+    match ControlSocket::start(&cli.control_socket, queries, events) {
         Ok(socket) => Some(socket),
         Err(e) => {
             tracing::warn!(error = %e, "running without a control socket");
@@ -421,6 +442,8 @@ async fn answer(
                 limit,
             ))
         }
+        // The server streams events itself.
+        Command::Events => Response::error(ErrorKind::BadRequest, "events is a stream"),
         Command::Maintenance { instance, all, on } => {
             maintenance(running, svc, instance.as_deref(), all, on).await
         }
@@ -483,6 +506,9 @@ async fn maintenance(
         if !names.contains(&name) {
             tracing::info!(instance = %name, on, "({name}) maintenance {}", if on { "on" } else { "off" });
             svc.history.record_maintenance(SystemTime::now(), &name, on);
+            if let Some(last) = svc.history.last() {
+                let _ = svc.events.send(view::entry(last));
+            }
             names.push(name);
         }
     }
@@ -496,9 +522,42 @@ fn unknown_instance(name: &str) -> Response {
     )
 }
 
-/// Records a driver event in the history, then acts on it ([`on_event`]).
+/// Records a driver event in the history and the event stream, then acts on it
+/// ([`on_event`]).
 fn record_event(running: &Running, svc: &mut Services, ev: Event) {
-    svc.history.record(SystemTime::now(), &ev);
+    let now = SystemTime::now();
+    let recorded = svc.history.record(now, &ev);
+    if svc.events.receiver_count() > 0 {
+        let line = match (&ev, recorded) {
+            (_, true) => svc.history.last().map(view::entry),
+            (Event::Notice { name, notice, .. }, false) => Some(view::other_event(
+                now,
+                name,
+                "notice",
+                "",
+                describe_notice(notice),
+            )),
+            (
+                Event::LowerPriorityAdvert {
+                    name,
+                    from,
+                    their_priority,
+                    ..
+                },
+                false,
+            ) => Some(view::other_event(
+                now,
+                name,
+                "notice",
+                "",
+                format!("lower-priority advert from {from} (priority {their_priority})"),
+            )),
+            _ => None,
+        };
+        if let Some(line) = line {
+            let _ = svc.events.send(line);
+        }
+    }
     on_event(running, &svc.notifier, ev);
 }
 
