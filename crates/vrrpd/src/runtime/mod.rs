@@ -37,6 +37,7 @@ use crate::convert::{self, InstancePlan, SyncGroupPlan};
 use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
 use crate::pidfile::{PidFile, PidPaths, PidSettings};
 use crate::track::exec::ScriptPolicy;
+use crate::tuning::{ProcessSettings, Tuner};
 use reload::Next;
 
 pub use plan::RuntimeOptions;
@@ -54,8 +55,13 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// Runs the daemon until it is told to stop. Blocks the calling thread.
 pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     crate::heap::configure();
+    // Before the runtime starts threads: the settings of every thread are set here and by
+    // the thread-start hook.
+    let tuner = Tuner::start(&ProcessSettings::of(&loaded.config.global_defs));
+    let hook = tuner.clone();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(move || hook.thread_started())
         .build()
     {
         Ok(rt) => rt,
@@ -64,7 +70,7 @@ pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
-    rt.block_on(serve(cli, loaded, opts))
+    rt.block_on(serve(cli, loaded, opts, tuner))
 }
 
 /// What the runtime keeps about the running configuration.
@@ -105,7 +111,7 @@ struct Services {
     trackers: trackers::Trackers,
 }
 
-async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
+async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) -> ExitCode {
     // First of all: from here on no stray signal ends the process.
     let signals = match signals::Signals::install(cli.ignore_sigint) {
         Ok(s) => s,
@@ -136,7 +142,7 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     // the first adverts leave before the services below are set up.
     let events = running.handle.subscribe();
     tokio::task::yield_now().await;
-    let code = event_loop(cli, running, events, signals).await;
+    let code = event_loop(cli, running, events, signals, tuner).await;
     tracing::info!("Stopped vrrpd");
     code
 }
@@ -213,7 +219,9 @@ async fn event_loop(
     mut running: Running,
     mut events: broadcast::Receiver<Event>,
     mut signals: signals::Signals,
+    tuner: Tuner,
 ) -> ExitCode {
+    let watcher = tokio::spawn(tuner.clone().watch_event_loop());
     let notifier = Notifier::start(notifier_config(&running.loaded));
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
@@ -232,7 +240,9 @@ async fn event_loop(
                 signals::Request::Reload => {
                     systemd_notify(&[sd_notify::NotifyState::Reloading]);
                     tracing::info!("Reloading: SIGHUP received");
-                    reload(cli, &mut running, &mut svc, &mut events).await;
+                    if reload(cli, &mut running, &mut svc, &mut events).await {
+                        tuner.reload(&ProcessSettings::of(&running.loaded.config.global_defs));
+                    }
                     systemd_notify(&[sd_notify::NotifyState::Ready]);
                 }
                 signals::Request::Dump(kind) => dumps::write(&running, &svc.trackers, kind).await,
@@ -273,6 +283,7 @@ async fn event_loop(
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
+    watcher.abort();
     // keepalived's first step: its scripts are killed, so FIFO scripts never see STOP lines.
     svc.notifier.signal_fifo_scripts();
     // keepalived gives STOP notifications the effective priority the instance had.
@@ -341,13 +352,14 @@ async fn drain_events(
     }
 }
 
-/// SIGHUP: re-reads the configuration and applies it (see the module documentation).
+/// SIGHUP: re-reads the configuration and applies it (see the module documentation); false
+/// when the new configuration is refused.
 async fn reload(
     cli: &Cli,
     running: &mut Running,
     svc: &mut Services,
     events: &mut broadcast::Receiver<Event>,
-) {
+) -> bool {
     let next = match reload::prepare(cli).await {
         Ok(next) => next,
         Err(refused) => {
@@ -355,7 +367,7 @@ async fn reload(
                 tracing::error!("{d}");
             }
             tracing::error!(reason = %refused, "reload refused, running configuration kept");
-            return;
+            return false;
         }
     };
     // Events already emitted belong to the running configuration.
@@ -470,6 +482,7 @@ async fn reload(
         "Reload finished"
     );
     crate::heap::release_free_memory();
+    true
 }
 
 /// Logs a driver event in keepalived's words and runs the notifications it calls for. The
