@@ -55,9 +55,9 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// Runs the daemon until it is told to stop. Blocks the calling thread.
 pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     crate::heap::configure();
-    // Before the runtime starts threads: the settings of every thread are set here and by
-    // the thread-start hook.
-    let tuner = Tuner::start(&ProcessSettings::of(&loaded.config.global_defs));
+    // The process settings: applied once the signal handlers are installed (serve), and by
+    // the thread-start hook to every thread the runtime starts later.
+    let tuner = Tuner::new();
     let hook = tuner.clone();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -120,6 +120,8 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) ->
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    // Then the process settings (SIGXCPU, which RLIMIT_RTTIME sends, is handled now).
+    tuner.start(&ProcessSettings::of(&loaded.config.global_defs));
     let _pids = match pid_files(cli) {
         Ok(p) => p,
         Err(e) => {

@@ -5,10 +5,10 @@
 //!
 //! keepalived's VRRP process has one thread; vrrpd's has the runtime's thread and, at times,
 //! the blocking pool's. Scheduling policy, nice value and CPU affinity belong to a thread on
-//! Linux, so [`Tuner::start`] applies them to every thread that exists before the runtime is
-//! built, and [`Tuner::thread_started`] (the runtime's thread-start hook) to every thread
-//! created later; a reload and an automatic priority rise apply them to every thread of
-//! `/proc/self/task`.
+//! Linux, so [`Tuner::start`] applies them to every thread of `/proc/self/task` as the runtime
+//! starts (before it has started any thread but its own), and [`Tuner::thread_started`] (the
+//! runtime's thread-start hook) to every thread created later; a reload and an automatic
+//! priority rise apply them to every thread again.
 //!
 //! As in keepalived: realtime scheduling is `SCHED_RR | SCHED_RESET_ON_FORK` (scripts start as
 //! `SCHED_OTHER`), and with it the nice value is not set; RLIMIT_RTTIME (soft half of the
@@ -100,17 +100,30 @@ pub struct Tuner {
     state: Arc<Mutex<State>>,
 }
 
+impl Default for Tuner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Tuner {
-    /// Applies `settings` to the process and its threads at startup (keepalived's
-    /// `set_process_priorities` then `set_process_cpu_affinity`).
-    pub fn start(settings: &ProcessSettings) -> Self {
+    /// No settings applied yet: the process's as it started (the thread-start hook can be
+    /// installed before [`Tuner::start`]).
+    pub fn new() -> Self {
         let orig_nice = sys::nice(Pid::from_raw(0)).unwrap_or(0);
-        let tuner = Tuner {
+        Tuner {
             state: Arc::new(Mutex::new(State {
                 orig_nice,
                 ..State::default()
             })),
-        };
+        }
+    }
+
+    /// Applies `settings` to the process and its threads at startup (keepalived's
+    /// `set_process_priorities` then `set_process_cpu_affinity`). Called once the signal
+    /// handlers are installed: SIGXCPU (RLIMIT_RTTIME's soft limit) must not end the process.
+    pub fn start(&self, settings: &ProcessSettings) {
+        let tuner = self;
         if settings.max_auto_priority == 0 {
             tracing::info!(
                 "NOTICE: setting config option max_auto_priority should result in better keepalived performance"
@@ -137,7 +150,6 @@ impl Tuner {
             }
             set_affinity(&mut st, &settings.cpus);
         }
-        tuner
     }
 
     /// A reload's settings (keepalived's `restore_priority`), applied to every thread. As in
