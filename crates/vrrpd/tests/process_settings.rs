@@ -324,3 +324,60 @@ fn max_auto_priority_makes_a_late_daemon_realtime() {
     assert_eq!((v[3], v[4]), ("5000", "10000"), "{limits}");
     drop(d);
 }
+
+/// As keepalived's (2.2.7's; 2.4.3 has the defect of resetting the daemon instead), scripts
+/// do not inherit a realtime policy nor a raised priority: a notify script started by a
+/// SCHED_RR daemon, and one started by a daemon at nice -5, run SCHED_OTHER at nice 0, and
+/// the daemon keeps its settings.
+#[test]
+fn scripts_start_sched_other_at_nice_zero() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    for (globals, daemon_policy, daemon_nice) in [
+        (
+            "    vrrp_rt_priority 10\n    vrrp_rlimit_rttime 500000",
+            2,
+            0,
+        ),
+        ("    vrrp_priority -5", 0, -5),
+    ] {
+        let out = dir.join("script.out");
+        let _ = std::fs::remove_file(&out);
+        let script = dir.join("notify.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncut -d' ' -f19,41 /proc/$$/stat > {0}.tmp && mv {0}.tmp {0}\n",
+                out.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let text = conf(dir, globals).replace(
+            "    track_file {",
+            &format!("    notify_backup {}\n    track_file {{", script.display()),
+        );
+        let mut d = Daemon::start(lab.host("r1"), dir, &text);
+        d.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+        assert!(
+            wait_until(Duration::from_secs(5), || out.exists()),
+            "the notify script ran; log:\n{}",
+            d.seen.join("\n")
+        );
+        let got = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(
+            got.trim(),
+            "0 0",
+            "the script's nice and policy ({globals})"
+        );
+        let t = threads(d.guard.pid());
+        assert!(
+            t.iter()
+                .all(|s| s.policy == daemon_policy && s.nice == daemon_nice),
+            "the daemon keeps its settings ({globals}): {t:?}"
+        );
+        drop(d);
+    }
+}
