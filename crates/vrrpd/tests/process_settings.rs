@@ -381,3 +381,60 @@ fn scripts_start_sched_other_at_nice_zero() {
         drop(d);
     }
 }
+
+/// As keepalived: a setting the kernel refuses is logged and the daemon runs without it. Here
+/// vrrpd runs without CAP_SYS_NICE and CAP_IPC_LOCK (dropped from the bounding set by
+/// util-linux's `setpriv`), so SCHED_RR, a negative nice value and locking more memory than
+/// RLIMIT_MEMLOCK are refused.
+#[test]
+fn refused_settings_are_logged_and_the_daemon_runs_without_them() {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    assert!(
+        setpriv.exists(),
+        "this test needs util-linux's setpriv at {}",
+        setpriv.display()
+    );
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let wrapper = dir.join("unprivileged.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nulimit -l 64\nexec {} --bounding-set -sys_nice,-ipc_lock {} \"$@\"\n",
+            setpriv.display(),
+            support::BIN
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for (globals, logged) in [
+        (
+            "    vrrp_rt_priority 10\n    vrrp_no_swap",
+            &["cannot raise priority", "Unable to lock process in memory"][..],
+        ),
+        (
+            "    vrrp_priority -5",
+            &["Unable to set process priority"][..],
+        ),
+    ] {
+        let mut d = Daemon::start_program(lab.host("r1"), dir, &conf(dir, globals), &wrapper, None);
+        for needle in logged {
+            d.expect(&[needle], Duration::from_secs(10));
+        }
+        d.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+        let pid = d.guard.pid();
+        let t = threads(pid);
+        assert!(
+            t.iter().all(|s| s.policy == 0 && s.nice == 0),
+            "unchanged ({globals}): {t:?}"
+        );
+        let locked = proc_line(pid, "status", "VmLck:");
+        assert!(locked.contains(" 0 kB"), "{locked}");
+        drop(d);
+    }
+}
