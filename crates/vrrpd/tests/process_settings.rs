@@ -99,6 +99,19 @@ fn threads(pid: u32) -> Vec<Sched> {
     out
 }
 
+/// Writes a script `text` at `path`, executable.
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// RLIMIT_RTTIME's soft and hard limits from `/proc/PID/limits`.
+fn rttime(pid: u32) -> (String, String) {
+    let line = proc_line(pid, "limits", "Max realtime timeout");
+    let v: Vec<&str> = line.split_whitespace().collect();
+    (v[3].to_string(), v[4].to_string())
+}
+
 /// A line of `/proc/PID/status` or `/proc/PID/limits` starting with `prefix`.
 fn proc_line(pid: u32, file: &str, prefix: &str) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/{file}"))
@@ -182,9 +195,11 @@ fn vrrp_rt_priority_runs_every_thread_sched_rr_with_the_rttime_limit() {
     );
     // As keepalived: with realtime scheduling, vrrp_priority is not applied.
     assert!(t.iter().all(|s| s.nice == 0), "nice unchanged: {t:?}");
-    let limits = proc_line(d.guard.pid(), "limits", "Max realtime timeout");
-    let v: Vec<&str> = limits.split_whitespace().collect();
-    assert_eq!((v[3], v[4]), ("250000", "500000"), "{limits}");
+    assert_eq!(
+        rttime(d.guard.pid()),
+        ("250000".into(), "500000".into()),
+        "RLIMIT_RTTIME"
+    );
     // A reload keeps them (the same settings on every thread).
     let mut d = d;
     let text = std::fs::read_to_string(&d.conf_path).unwrap();
@@ -204,9 +219,11 @@ fn vrrp_rt_priority_runs_every_thread_sched_rr_with_the_rttime_limit() {
     );
     let mut d = Daemon::start(lab.host("r1"), tmp.path(), &text);
     d.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
-    let limits = proc_line(d.guard.pid(), "limits", "Max realtime timeout");
-    let v: Vec<&str> = limits.split_whitespace().collect();
-    assert_eq!((v[3], v[4]), ("10000", "20000"), "the alias: {limits}");
+    assert_eq!(
+        rttime(d.guard.pid()),
+        ("10000".into(), "20000".into()),
+        "the alias"
+    );
     drop(d);
 }
 
@@ -319,9 +336,11 @@ fn max_auto_priority_makes_a_late_daemon_realtime() {
         t.iter().all(|s| s.policy == 2 && s.rt_priority == 1),
         "every thread SCHED_RR at 1: {t:?}"
     );
-    let limits = proc_line(pid, "limits", "Max realtime timeout");
-    let v: Vec<&str> = limits.split_whitespace().collect();
-    assert_eq!((v[3], v[4]), ("5000", "10000"), "{limits}");
+    assert_eq!(
+        rttime(pid),
+        ("5000".into(), "10000".into()),
+        "RLIMIT_RTTIME"
+    );
     drop(d);
 }
 
@@ -345,16 +364,13 @@ fn scripts_start_sched_other_at_nice_zero() {
         let out = dir.join("script.out");
         let _ = std::fs::remove_file(&out);
         let script = dir.join("notify.sh");
-        std::fs::write(
+        executable(
             &script,
-            format!(
+            &format!(
                 "#!/bin/sh\ncut -d' ' -f19,41 /proc/$$/stat > {0}.tmp && mv {0}.tmp {0}\n",
                 out.display()
             ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        );
         let text = conf(dir, globals).replace(
             "    track_file {",
             &format!("    notify_backup {}\n    track_file {{", script.display()),
@@ -398,20 +414,14 @@ fn refused_settings_are_logged_and_the_daemon_runs_without_them() {
     let tmp = support::tempdir();
     let dir = tmp.path();
     let wrapper = dir.join("unprivileged.sh");
-    std::fs::write(
+    executable(
         &wrapper,
-        format!(
+        &format!(
             "#!/bin/sh\nulimit -l 64\nexec {} --bounding-set -sys_nice,-ipc_lock {} \"$@\"\n",
             setpriv.display(),
             support::BIN
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     for (globals, logged) in [
         (
             "    vrrp_rt_priority 10\n    vrrp_no_swap",
