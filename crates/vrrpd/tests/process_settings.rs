@@ -448,3 +448,46 @@ fn refused_settings_are_logged_and_the_daemon_runs_without_them() {
         drop(d);
     }
 }
+
+/// A reload applies the new settings to every thread as keepalived's `restore_priority` does:
+/// a nice value changes; realtime scheduling starts (the nice value left as it was); once
+/// realtime, the priority only rises, and the daemon stays realtime without
+/// `vrrp_rt_priority` unless `max_auto_priority -1` says never; memory is locked and
+/// unlocked.
+#[test]
+fn reload_applies_the_new_settings_as_keepalived() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let (mut d, _) = started(dir, lab.host("r1"), "    vrrp_priority -5");
+    let pid = d.guard.pid();
+    let locked = || {
+        let line = proc_line(pid, "status", "VmLck:");
+        !line.contains(" 0 kB")
+    };
+    // (globals, policy, rt_priority, nice, memory locked)
+    let steps: [(&str, u32, u32, i32, bool); 5] = [
+        ("    vrrp_priority -3", 0, 0, -3, false),
+        ("    vrrp_rt_priority 10\n    vrrp_no_swap", 2, 10, -3, true),
+        ("    vrrp_rt_priority 5", 2, 10, -3, false),
+        ("", 2, 10, -3, false),
+        ("    max_auto_priority -1", 0, 0, -3, false),
+    ];
+    for (globals, policy, rt_priority, nice, memory_locked) in steps {
+        // A generous RLIMIT_RTTIME: a debug build parses slowly.
+        let globals = format!("    vrrp_rlimit_rttime 500000\n{globals}");
+        let out = d.reload(&conf(dir, &globals), Duration::from_secs(10));
+        assert!(
+            out.last().is_some_and(|l| l.contains("Reload finished")),
+            "{out:?}"
+        );
+        let t = threads(pid);
+        assert!(
+            t.iter()
+                .all(|s| (s.policy, s.rt_priority, s.nice) == (policy, rt_priority, nice)),
+            "after reloading with {globals:?}: {t:?}"
+        );
+        assert_eq!(locked(), memory_locked, "memory locked after {globals:?}");
+    }
+    drop(d);
+}

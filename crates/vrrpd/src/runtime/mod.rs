@@ -242,9 +242,7 @@ async fn event_loop(
                 signals::Request::Reload => {
                     systemd_notify(&[sd_notify::NotifyState::Reloading]);
                     tracing::info!("Reloading: SIGHUP received");
-                    if reload(cli, &mut running, &mut svc, &mut events).await {
-                        tuner.reload(&ProcessSettings::of(&running.loaded.config.global_defs));
-                    }
+                    reload(cli, &mut running, &mut svc, &mut events, &tuner).await;
                     systemd_notify(&[sd_notify::NotifyState::Ready]);
                 }
                 signals::Request::Dump(kind) => dumps::write(&running, &svc.trackers, kind).await,
@@ -354,14 +352,15 @@ async fn drain_events(
     }
 }
 
-/// SIGHUP: re-reads the configuration and applies it (see the module documentation); false
-/// when the new configuration is refused.
+/// SIGHUP: re-reads the configuration and applies it (see the module documentation), the
+/// process settings included.
 async fn reload(
     cli: &Cli,
     running: &mut Running,
     svc: &mut Services,
     events: &mut broadcast::Receiver<Event>,
-) -> bool {
+    tuner: &Tuner,
+) {
     let next = match reload::prepare(cli).await {
         Ok(next) => next,
         Err(refused) => {
@@ -369,7 +368,7 @@ async fn reload(
                 tracing::error!("{d}");
             }
             tracing::error!(reason = %refused, "reload refused, running configuration kept");
-            return false;
+            return;
         }
     };
     // Events already emitted belong to the running configuration.
@@ -477,6 +476,8 @@ async fn reload(
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
     }
+    // 6. The process settings (keepalived's restore_priority).
+    tuner.reload(&ProcessSettings::of(&running.loaded.config.global_defs));
     tracing::info!(
         kept = diff.kept.len(),
         added = diff.added.len(),
@@ -484,7 +485,6 @@ async fn reload(
         "Reload finished"
     );
     crate::heap::release_free_memory();
-    true
 }
 
 /// Logs a driver event in keepalived's words and runs the notifications it calls for. The
