@@ -123,14 +123,13 @@ impl Tuner {
     /// `set_process_priorities` then `set_process_cpu_affinity`). Called once the signal
     /// handlers are installed: SIGXCPU (RLIMIT_RTTIME's soft limit) must not end the process.
     pub fn start(&self, settings: &ProcessSettings) {
-        let tuner = self;
         if settings.max_auto_priority == 0 {
             tracing::info!(
                 "NOTICE: setting config option max_auto_priority should result in better keepalived performance"
             );
         }
         {
-            let mut st = tuner.lock();
+            let mut st = self.lock();
             st.max_rt = max_rt(settings.max_auto_priority);
             if settings.realtime_priority > 0 {
                 set_realtime(
@@ -175,11 +174,16 @@ impl Tuner {
                     && st.cur_nice > settings.max_auto_priority
                 {
                     // keepalived compares the nice value with the maximum here.
-                    max_rt(settings.max_auto_priority).max(RR_MIN)
+                    max_rt(settings.max_auto_priority)
                 } else {
                     cur.max(rt)
                 };
-                set_realtime(&mut st, new, settings.rlimit_rttime_us);
+                if new > 0 {
+                    set_realtime(&mut st, new, settings.rlimit_rttime_us);
+                } else {
+                    // keepalived's set_process_priorities with no realtime priority.
+                    st.default_rlimit = settings.rlimit_rttime_us;
+                }
             }
         } else if rt > 0 {
             set_realtime(&mut st, rt, settings.rlimit_rttime_us);
