@@ -10,7 +10,11 @@
 //! - [`track`]: tracked objects (`vrrp_script`, `track_file`, `vrrp_track_process`,
 //!   `track_interface`); [`notify`]: notify scripts and FIFOs, delivered in order per instance.
 //!
-//! The only `unsafe` code is the two allocator calls of the private `heap` module.
+//! - [`tuning`]: the process settings (`vrrp_priority`, `vrrp_no_swap`, `vrrp_rt_priority`,
+//!   `vrrp_cpu_affinity`, `vrrp_rlimit_rttime`, `max_auto_priority`).
+//!
+//! The only `unsafe` code is the two allocator calls of the private `heap` module and the
+//! scheduling and memory-locking calls of the private `tuning::sys` module.
 #![deny(unsafe_code)]
 
 pub mod cli;
@@ -27,4 +31,5 @@ pub mod notify;
 pub mod pidfile;
 pub mod runtime;
 pub mod track;
+pub mod tuning;
 pub mod yaml;

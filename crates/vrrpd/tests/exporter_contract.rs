@@ -520,7 +520,13 @@ fn documented_and_stray_signals_leave_the_daemon_running_with_its_vip() {
     strays.extend((libc::SIGRTMIN()..libc::SIGRTMAX() - 1).filter(|s| *s != libc::SIGRTMIN() + 2));
     for signo in strays {
         mon.kill(signo);
-        a.expect(&["received and ignored"], Duration::from_secs(3));
+        // SIGXCPU (RLIMIT_RTTIME's soft limit) with keepalived's words.
+        let logged = if signo == libc::SIGXCPU {
+            "vrrp_rlimit_rttime may need to be increased"
+        } else {
+            "received and ignored"
+        };
+        a.expect(&[logged], Duration::from_secs(3));
         assert!(alive(&mut a), "after signal {signo}");
     }
     // Those whose default is to be ignored (or, SIGPIPE, that Rust ignores): not logged; a

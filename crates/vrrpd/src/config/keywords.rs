@@ -197,6 +197,17 @@ const ACCEPT_MODE_OFF: Evidence =
 const PASS_INTEROP: Evidence = Scenario("vrrpd_ka_v2_pass_vrrpd_active");
 /// VIP label and broadcast through netlink.
 const VIP_NETLINK: Evidence = Test("vip_add_list_remove_with_label_and_typed_errors");
+/// `vrrp_priority` on every thread of the daemon.
+const PROCESS_NICE: Evidence = Test("vrrp_priority_sets_the_nice_value_of_every_thread");
+/// `vrrp_no_swap` in the daemon's memory.
+const PROCESS_NO_SWAP: Evidence = Test("vrrp_no_swap_locks_the_daemon_in_memory");
+/// `vrrp_rt_priority` and `vrrp_rlimit_rttime` on every thread and in the limits.
+const PROCESS_REALTIME: Evidence =
+    Test("vrrp_rt_priority_runs_every_thread_sched_rr_with_the_rttime_limit");
+/// `max_auto_priority` and `min_auto_priority_delay` after a stall.
+const AUTO_PRIORITY: Evidence = Test("max_auto_priority_makes_a_late_daemon_realtime");
+/// `vrrp_cpu_affinity` on every thread.
+const PROCESS_AFFINITY: Evidence = Test("vrrp_cpu_affinity_binds_every_thread");
 /// The GARP burst count on the wire.
 const GARP_BURST_COUNT: Evidence =
     Test("r8_garp_burst_count_and_spacing_follow_the_announce_config");
@@ -676,13 +687,14 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "max_auto_priority",
         "[-1|PRIO]",
-        "Highest realtime priority keepalived raises itself to when it falls behind.",
-        NOT_YET,
+        "Highest SCHED_RR priority the daemon raises itself to, one step at a time, when its event loop runs late (bare: 99; -1: never, without the startup notice).",
+        acted![AUTO_PRIORITY],
         |c, g, n| {
-            g.max_auto_priority = if n.args().is_empty() {
-                Some(-1)
-            } else {
-                c.int_in(n, -1, 99).map(|v| v as i32)
+            // Bare: the highest SCHED_RR priority; an invalid value is ignored.
+            if n.args().is_empty() {
+                g.max_auto_priority = Some(99);
+            } else if let Some(v) = c.int_in(n, -1, 99) {
+                g.max_auto_priority = Some(v as i32);
             }
         }
     ),
@@ -903,41 +915,55 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "PREFIX",
         "Name prefix of use_vmac_addr interfaces.",
         NOT_YET),
-    accepted!(
+    kw!(
         "vrrp_priority",
         "N",
-        "Process nice value.",
-        NOT_YET),
-    accepted!(
+        "Nice value (-20..19) of the VRRP process's threads, when not realtime.",
+        acted![PROCESS_NICE, Corpus("keywords/vrrp_priority.conf")],
+        process_priority
+    ),
+    kw!(
         "vrrp_no_swap",
         "",
-        "Lock the VRRP process in memory.",
-        NOT_YET),
-    accepted!(
+        "Lock the VRRP process in memory (mlockall).",
+        acted![PROCESS_NO_SWAP, Corpus("keywords/vrrp_no_swap.conf")],
+        |_, g, _| g.vrrp_no_swap = true
+    ),
+    kw!(
         "vrrp_rt_priority",
         "N",
-        "Realtime priority of the VRRP process.",
-        NOT_YET),
-    accepted!(
+        "SCHED_RR priority (1..99) of the VRRP process's threads.",
+        acted![PROCESS_REALTIME, Corpus("keywords/vrrp_rt_priority.conf")],
+        realtime_priority
+    ),
+    kw!(
         "vrrp_cpu_affinity",
-        "CPUS",
-        "CPU affinity of the VRRP process.",
-        NOT_YET),
-    accepted!(
+        "CPU...",
+        "The CPUs the VRRP process's threads run on.",
+        acted![PROCESS_AFFINITY, Corpus("keywords/vrrp_cpu_affinity.conf")],
+        cpu_affinity
+    ),
+    kw!(
         "vrrp_rlimit_rttime",
         "USECS",
-        "RLIMIT_RTTIME of the VRRP process.",
-        NOT_YET),
-    accepted!(
+        "RLIMIT_RTTIME of the realtime VRRP process (hard USECS, soft half; default 10000).",
+        acted![PROCESS_REALTIME, Corpus("keywords/vrrp_rlimit_rttime.conf")],
+        rlimit_rttime
+    ),
+    kw!(
         "vrrp_rlimit_rtime",
         "USECS",
-        "Alias of vrrp_rlimit_rttime.",
-        NOT_YET),
-    accepted!(
+        "Deprecated alias of vrrp_rlimit_rttime.",
+        acted![PROCESS_REALTIME],
+        rlimit_rttime
+    ),
+    kw!(
         "min_auto_priority_delay",
         "USECS",
-        "Delay before raising realtime priority.",
-        NOT_YET),
+        "How late (1..10000000 µs, default 1 s) the event loop must be before max_auto_priority raises the realtime priority.",
+        acted![AUTO_PRIORITY],
+        |c, g, n| set(&mut g.min_auto_priority_delay_us, c.u32_in(n, 1, 10_000_000))
+    ),
     accepted!(
         "vrrp_rx_bufs_policy",
         "POLICY",
@@ -2312,6 +2338,83 @@ fn code_or_blank(args: &str) -> String {
     } else {
         format!("`{args}`")
     }
+}
+
+/// `vrrp_priority N` as keepalived reads it: a missing or invalid value (outside -20..19) is a
+/// configuration error and leaves the nice value unchanged (0).
+fn process_priority(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node) {
+    g.vrrp_process_priority = c.int_in(n, -20, 19).map_or(0, |v| v as i8);
+}
+
+/// `vrrp_rt_priority N` as keepalived reads it: a value below 1 or above 99 is a configuration
+/// error and is clamped to that bound; a missing or non-numeric one is an error and ignored.
+fn realtime_priority(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node) {
+    let Some(token) = c.arg(n, "a realtime priority 1..99") else {
+        return;
+    };
+    let text = &token.text;
+    match text.parse::<i64>() {
+        Err(_) => c.warn(
+            &token.span,
+            format!("vrrp_rt_priority {text} is not an integer, expected 1..99"),
+        ),
+        Ok(p) if p < 1 => {
+            c.warn(
+                &token.span,
+                format!("vrrp_rt_priority {p} is less than the minimum 1: using 1"),
+            );
+            g.vrrp_realtime_priority = 1;
+        }
+        Ok(p) if p > 99 => {
+            c.warn(
+                &token.span,
+                format!("vrrp_rt_priority {p} is greater than the maximum 99: using 99"),
+            );
+            g.vrrp_realtime_priority = 99;
+        }
+        Ok(p) => g.vrrp_realtime_priority = p as u8,
+    }
+}
+
+/// `vrrp_cpu_affinity CPU...` as keepalived reads it: each CPU must be below the number of
+/// online CPUs; an invalid one is a configuration error and clears the whole set.
+fn cpu_affinity(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node) {
+    if c.arg(n, "CPU numbers").is_none() {
+        return;
+    }
+    let online = nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN)
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        .max(1);
+    let mut cpus = Vec::new();
+    for token in n.args() {
+        match c.int_token("vrrp_cpu_affinity CPU", token, 0, online - 1) {
+            Some(cpu) => cpus.push(cpu as usize),
+            None => {
+                g.vrrp_cpu_affinity.clear();
+                return;
+            }
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    g.vrrp_cpu_affinity = cpus;
+}
+
+/// `vrrp_rlimit_rttime USECS` (and the deprecated `vrrp_rlimit_rtime`) as keepalived reads it:
+/// 1 counts as 2 (the soft limit is half of it); an invalid value is a configuration error and
+/// sets no limit at all.
+fn rlimit_rttime(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node) {
+    if n.keyword().text == "vrrp_rlimit_rtime" {
+        c.note(
+            n.span(),
+            "vrrp_rlimit_rtime is deprecated: use vrrp_rlimit_rttime",
+        );
+    }
+    g.vrrp_rlimit_rttime_us = c
+        .int_in(n, 1, i64::from(u32::MAX))
+        .map_or(0, |v| (v as u32).max(2));
 }
 
 /// Assigns `value` if present (the default stays otherwise).

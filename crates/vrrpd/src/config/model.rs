@@ -175,8 +175,23 @@ pub struct GlobalDefs {
     pub fifo_write_vrrp_states_on_reload: bool,
     /// `vrrp_startup_delay` in µs.
     pub vrrp_startup_delay_us: u64,
-    /// `max_auto_priority` (accepted; no effect on this implementation's scheduling).
+    /// `max_auto_priority`: the highest SCHED_RR priority the process raises itself to when
+    /// its event loop runs late (`None` or 0: never; -1: never, without the startup notice).
     pub max_auto_priority: Option<i32>,
+    /// `min_auto_priority_delay` in µs: how late the event loop must be before the priority is
+    /// raised. Default 1 s.
+    pub min_auto_priority_delay_us: u32,
+    /// `vrrp_priority`: the nice value of the process's threads (0: unchanged).
+    pub vrrp_process_priority: i8,
+    /// `vrrp_no_swap`: lock the process's memory (`mlockall`).
+    pub vrrp_no_swap: bool,
+    /// `vrrp_rt_priority`: SCHED_RR priority of the process's threads (0: not realtime).
+    pub vrrp_realtime_priority: u8,
+    /// `vrrp_cpu_affinity`: the CPUs the process's threads may run on (empty: unchanged).
+    pub vrrp_cpu_affinity: Vec<usize>,
+    /// `vrrp_rlimit_rttime` in µs: RLIMIT_RTTIME's hard limit (the soft limit is half) when
+    /// realtime; 0: not set. Default 10000.
+    pub vrrp_rlimit_rttime_us: u32,
     /// `dynamic_interfaces`.
     pub dynamic_interfaces: Option<DynamicInterfaces>,
     /// `default_interface`.
@@ -237,6 +252,12 @@ impl Default for GlobalDefs {
             fifo_write_vrrp_states_on_reload: false,
             vrrp_startup_delay_us: 0,
             max_auto_priority: None,
+            min_auto_priority_delay_us: 1_000_000,
+            vrrp_process_priority: 0,
+            vrrp_no_swap: false,
+            vrrp_realtime_priority: 0,
+            vrrp_cpu_affinity: Vec::new(),
+            vrrp_rlimit_rttime_us: 10_000,
             dynamic_interfaces: None,
             default_interface: None,
             vmac_prefix: None,

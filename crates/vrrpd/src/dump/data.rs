@@ -146,7 +146,11 @@ fn render_globals(o: &mut String, g: &GlobalsDump) {
             tf(g.skip_check_adv_addr)
         ),
         format!(" VRRP strict mode = {}", tf(g.strict)),
-        format!(" Max auto priority = {}", g.max_auto_priority),
+        if g.max_auto_priority == -1 {
+            " Max auto priority = Disabled".to_string()
+        } else {
+            format!(" Max auto priority = {}", g.max_auto_priority)
+        },
         format!(
             " Min auto priority delay = {} usecs",
             g.min_auto_priority_delay.as_micros()
@@ -156,8 +160,22 @@ fn render_globals(o: &mut String, g: &GlobalsDump) {
         o.push_str(&l);
         o.push('\n');
     }
-    // Process tuning, SNMP, DBus and LVS: not configurable in vrrpd, keepalived's defaults.
-    for p in ["VRRP", "Checker", "BFD"] {
+    // Process tuning: the VRRP process's settings; the checker's and BFD's are keepalived's
+    // defaults (vrrpd has neither process).
+    let _ = writeln!(o, " VRRP process priority = {}", g.vrrp_process_priority);
+    let _ = writeln!(o, " VRRP don't swap = {}", tf(g.vrrp_no_swap));
+    let _ = writeln!(o, " VRRP realtime priority = {}", g.vrrp_realtime_priority);
+    if !g.vrrp_cpu_affinity.is_empty() {
+        let cpus: Vec<String> = g
+            .vrrp_cpu_affinity
+            .iter()
+            .map(|c| format!("{c} "))
+            .collect();
+        let _ = writeln!(o, " VRRP CPU Affinity = {}", cpus.concat());
+    }
+    let _ = writeln!(o, " VRRP realtime limit = {}", g.vrrp_rlimit_rttime);
+    // SNMP, DBus and LVS: not configurable in vrrpd, keepalived's defaults.
+    for p in ["Checker", "BFD"] {
         let _ = writeln!(o, " {p} process priority = 0");
         let _ = writeln!(o, " {p} don't swap = false");
         let _ = writeln!(o, " {p} realtime priority = 0");

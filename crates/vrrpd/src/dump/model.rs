@@ -167,6 +167,16 @@ pub struct GlobalsDump {
     pub max_auto_priority: i32,
     /// `min_auto_priority_delay`.
     pub min_auto_priority_delay: Duration,
+    /// `vrrp_priority`.
+    pub vrrp_process_priority: i8,
+    /// `vrrp_no_swap`.
+    pub vrrp_no_swap: bool,
+    /// `vrrp_rt_priority`.
+    pub vrrp_realtime_priority: u8,
+    /// `vrrp_cpu_affinity`.
+    pub vrrp_cpu_affinity: Vec<usize>,
+    /// `vrrp_rlimit_rttime` in µs.
+    pub vrrp_rlimit_rttime: u32,
     /// `enable_script_security`.
     pub script_security: bool,
     /// The default script user's uid and gid.
@@ -205,6 +215,11 @@ impl Default for GlobalsDump {
             strict: false,
             max_auto_priority: 0,
             min_auto_priority_delay: Duration::from_secs(1),
+            vrrp_process_priority: 0,
+            vrrp_no_swap: false,
+            vrrp_realtime_priority: 0,
+            vrrp_cpu_affinity: Vec::new(),
+            vrrp_rlimit_rttime: 10_000,
             script_security: false,
             script_uid_gid: (0, 0),
             umask: 0o177,
@@ -255,7 +270,12 @@ impl GlobalsDump {
             skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
             strict: g.vrrp_strict,
             max_auto_priority: g.max_auto_priority.unwrap_or(0),
-            min_auto_priority_delay: Duration::from_secs(1),
+            min_auto_priority_delay: Duration::from_micros(u64::from(g.min_auto_priority_delay_us)),
+            vrrp_process_priority: g.vrrp_process_priority,
+            vrrp_no_swap: g.vrrp_no_swap,
+            vrrp_realtime_priority: g.vrrp_realtime_priority,
+            vrrp_cpu_affinity: g.vrrp_cpu_affinity.clone(),
+            vrrp_rlimit_rttime: g.vrrp_rlimit_rttime_us,
             script_security: g.enable_script_security,
             script_uid_gid,
             umask,

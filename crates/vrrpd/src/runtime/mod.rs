@@ -43,6 +43,7 @@ use crate::convert::{self, InstancePlan, SyncGroupPlan};
 use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
 use crate::pidfile::{PidFile, PidPaths, PidSettings};
 use crate::track::exec::ScriptPolicy;
+use crate::tuning::{ProcessSettings, Tuner};
 use reload::Next;
 
 pub use plan::RuntimeOptions;
@@ -60,8 +61,13 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// Runs the daemon until it is told to stop. Blocks the calling thread.
 pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     crate::heap::configure();
+    // The process settings: applied once the signal handlers are installed (serve), and by
+    // the thread-start hook to every thread the runtime starts later.
+    let tuner = Tuner::new();
+    let hook = tuner.clone();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(move || hook.thread_started())
         .build()
     {
         Ok(rt) => rt,
@@ -70,7 +76,7 @@ pub fn run(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
-    rt.block_on(serve(cli, loaded, opts))
+    rt.block_on(serve(cli, loaded, opts, tuner))
 }
 
 /// What the runtime keeps about the running configuration.
@@ -121,7 +127,7 @@ const EVENT_STREAM_CAPACITY: usize = 1024;
 /// What a reload did: instances kept, added and removed; or why it was refused.
 type ReloadOutcome = Result<(usize, usize, usize), Vec<String>>;
 
-async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
+async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) -> ExitCode {
     // First of all: from here on no stray signal ends the process.
     let signals = match signals::Signals::install(cli.ignore_sigint) {
         Ok(s) => s,
@@ -130,6 +136,8 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    // Then the process settings (SIGXCPU, which RLIMIT_RTTIME sends, is handled now).
+    tuner.start(&ProcessSettings::of(&loaded.config.global_defs));
     let _pids = match pid_files(cli) {
         Ok(p) => p,
         Err(e) => {
@@ -152,7 +160,7 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     // the first adverts leave before the services below are set up.
     let events = running.handle.subscribe();
     tokio::task::yield_now().await;
-    let code = event_loop(cli, running, events, signals).await;
+    let code = event_loop(cli, running, events, signals, tuner).await;
     tracing::info!("Stopped vrrpd");
     code
 }
@@ -229,7 +237,9 @@ async fn event_loop(
     mut running: Running,
     mut events: broadcast::Receiver<Event>,
     mut signals: signals::Signals,
+    tuner: Tuner,
 ) -> ExitCode {
+    let watcher = tokio::spawn(tuner.clone().watch_event_loop());
     let notifier = Notifier::start(notifier_config(&running.loaded));
     let trackers = trackers::start(&running.loaded.config, &running.plans, &running.slots);
     shed(&mut running.loaded);
@@ -255,7 +265,7 @@ async fn event_loop(
                 signals::Request::Reload => {
                     systemd_notify(&[sd_notify::NotifyState::Reloading]);
                     tracing::info!("Reloading: SIGHUP received");
-                    let _ = reload(cli, &mut running, &mut svc, &mut events).await;
+                    let _ = reload(cli, &mut running, &mut svc, &mut events, &tuner).await;
                     systemd_notify(&[sd_notify::NotifyState::Ready]);
                 }
                 signals::Request::Dump(kind) => dumps::write(&running, &svc.trackers, kind).await,
@@ -287,7 +297,7 @@ async fn event_loop(
                 }
             }
             Some(query) = queries.recv() => {
-                let response = answer(cli, &mut running, &mut svc, &mut events, query.command).await;
+                let response = answer(cli, &mut running, &mut svc, &mut events, &tuner, query.command).await;
                 let _ = query.reply.send(response);
             }
             ev = events.recv() => {
@@ -309,6 +319,7 @@ async fn event_loop(
     }
     systemd_notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Stopping");
+    watcher.abort();
     // keepalived's first step: its scripts are killed, so FIFO scripts never see STOP lines.
     svc.notifier.signal_fifo_scripts();
     // keepalived gives STOP notifications the effective priority the instance had.
@@ -402,6 +413,7 @@ async fn answer(
     running: &mut Running,
     svc: &mut Services,
     events: &mut broadcast::Receiver<Event>,
+    tuner: &Tuner,
     command: Command,
 ) -> Response {
     match command {
@@ -450,7 +462,7 @@ async fn answer(
         Command::Reload => {
             systemd_notify(&[sd_notify::NotifyState::Reloading]);
             tracing::info!("Reloading: requested on the control socket");
-            let outcome = reload(cli, running, svc, events).await;
+            let outcome = reload(cli, running, svc, events, tuner).await;
             systemd_notify(&[sd_notify::NotifyState::Ready]);
             Response::reload(match outcome {
                 Ok((kept, added, removed)) => ReloadReply {
@@ -561,12 +573,14 @@ fn record_event(running: &Running, svc: &mut Services, ev: Event) {
     on_event(running, &svc.notifier, ev);
 }
 
-/// SIGHUP: re-reads the configuration and applies it (see the module documentation).
+/// SIGHUP: re-reads the configuration and applies it (see the module documentation), the
+/// process settings included.
 async fn reload(
     cli: &Cli,
     running: &mut Running,
     svc: &mut Services,
     events: &mut broadcast::Receiver<Event>,
+    tuner: &Tuner,
 ) -> ReloadOutcome {
     let next = match reload::prepare(cli).await {
         Ok(next) => next,
@@ -687,6 +701,8 @@ async fn reload(
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
     }
+    // 6. The process settings (keepalived's restore_priority).
+    tuner.reload(&ProcessSettings::of(&running.loaded.config.global_defs));
     tracing::info!(
         kept = diff.kept.len(),
         added = diff.added.len(),

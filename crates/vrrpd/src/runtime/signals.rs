@@ -105,6 +105,11 @@ impl Signals {
             };
             match request_of(signo, self.ignore_sigint) {
                 Some(request) => return request,
+                // RLIMIT_RTTIME's soft limit (vrrp_rlimit_rttime) reached: keepalived's words.
+                None if signo == nix::libc::SIGXCPU => tracing::info!(
+                    signal = %name(signo),
+                    "VRRP process has used too much CPU time, vrrp_rlimit_rttime may need to be increased"
+                ),
                 None if signo == nix::libc::SIGRTMAX() => tracing::info!(
                     signal = %name(signo),
                     "{} (keepalived's thread dump) received: vrrpd has no threads to dump; ignored",
