@@ -199,7 +199,7 @@ pub struct VipPlan {
     /// `brd`.
     pub broadcast: Option<Broadcast>,
     /// `peer`.
-    pub peer: Option<String>,
+    pub peer: Option<IpAddr>,
     /// `-nodad`.
     pub nodad: bool,
     /// `preferred_lft`; an IPv6 /128 without one gets 0, as keepalived does.
@@ -236,7 +236,7 @@ impl VipPlan {
             label: vip.label.clone(),
             scope: vip.scope.clone(),
             broadcast: vip.broadcast,
-            peer: vip.peer.clone(),
+            peer: vip.peer,
             nodad: vip.nodad,
             preferred_lft,
             home: vip.home,

@@ -234,8 +234,16 @@ impl DataPlane for LinuxPlane {
         results
     }
 
-    async fn del_address(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Result<()> {
-        self.netlink.del_address(ifindex, addr, prefix_len).await
+    async fn del_address(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> Result<()> {
+        (self.netlink)
+            .del_peer_address(ifindex, addr, prefix_len, peer)
+            .await
     }
 
     async fn renew_address(&mut self, ifindex: u32, vip: &VipSpec) -> Result<()> {

@@ -99,12 +99,13 @@ pub(crate) trait DataPlane {
         adds: &[(u32, VipSpec)],
     ) -> impl Future<Output = Vec<Result<()>>> + Send;
 
-    /// Removes one address.
+    /// Removes one address (with its point-to-point `peer`, if it has one).
     fn del_address(
         &mut self,
         ifindex: u32,
         addr: IpAddr,
         prefix_len: u8,
+        peer: Option<IpAddr>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Renews the lifetime of an address installed with a lease.

@@ -283,10 +283,17 @@ impl DataPlane for RecordingPlane {
         results
     }
 
-    async fn del_address(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Result<()> {
+    async fn del_address(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> Result<()> {
         self.addresses.remove(&(ifindex, addr));
+        let peer = peer.map(|p| format!(" peer {p}")).unwrap_or_default();
         let line = format!(
-            "address del {addr}/{prefix_len} dev {}",
+            "address del {addr}/{prefix_len}{peer} dev {}",
             self.name_of(ifindex)
         );
         self.record(line);

@@ -1,5 +1,5 @@
-//! Raw observations to comparable lines, with what legitimately differs taken out: ifindexes,
-//! lifetimes and statistics are dropped, the run directory becomes `$WORK`, an IPv6
+//! Raw observations to comparable lines, with what legitimately differs taken out: ifindexes
+//! and statistics are dropped, finite address lifetimes are rounded up to 10 s, the run directory becomes `$WORK`, an IPv6
 //! link-local address the kernel derived from a link's MAC (EUI-64) becomes
 //! `fe80::eui64(DEV)`, memory-lock sizes become yes/no, and `-t` diagnostics become the set of
 //! configuration lines they point at (`line 12: virtual_routes`), whatever their wording.
@@ -114,6 +114,7 @@ pub fn net(state: &NetState) -> Observation {
             if let Some(label) = s(a, "label").filter(|l| *l != dev) {
                 line += &format!(" label {label}");
             }
+            line += &address_details(a, &ll);
             o.add("address", line);
         }
     }
@@ -129,6 +130,40 @@ pub fn net(state: &NetState) -> Observation {
         o.add("link", link_line(l));
     }
     o
+}
+
+/// The rest of an address line: its point-to-point peer, the flags a configuration can set
+/// (`ip -d addr` order) and finite lifetimes, rounded up to 10 s (they count down between
+/// the two daemons' observations).
+fn address_details(a: &Value, ll: &LinkLocals) -> String {
+    let mut out = String::new();
+    if let Some(peer) = s(a, "address").filter(|p| Some(*p) != s(a, "local")) {
+        out += &format!(" peer {}", ll.apply(peer));
+    }
+    for flag in [
+        "nodad",
+        "home",
+        "mngtmpaddr",
+        "noprefixroute",
+        "autojoin",
+        "deprecated",
+    ] {
+        if a.get(flag).and_then(Value::as_bool) == Some(true) {
+            out += &format!(" {flag}");
+        }
+    }
+    for (key, label) in [
+        ("valid_life_time", "valid_lft"),
+        ("preferred_life_time", "preferred_lft"),
+    ] {
+        match a.get(key).and_then(Value::as_u64) {
+            Some(n) if n < u64::from(u32::MAX) => {
+                out += &format!(" {label} {}s", n.div_ceil(10) * 10)
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn route_line(r: &Value, ll: &LinkLocals) -> String {

@@ -204,6 +204,8 @@ const GARP_BURST_COUNT: Evidence =
 const NOTIFY_ARGS: Evidence = Test("notify_scripts_get_keepalived_arguments_in_order");
 /// Address options as `ip addr` shows them.
 const ADDRESS_OPTIONS_TEST: Evidence = Test("address_options_reach_the_kernel");
+/// peer, flags and preferred lifetimes of virtual addresses as `ip addr` shows them.
+const VIP_FLAGS_TEST: Evidence = Test("peer_flags_and_preferred_lifetimes_reach_the_kernel");
 /// A flaky tracked script against keepalived.
 const FLAKY_CHECK: Evidence = Scenario("vrrpd_ka_flaky_check");
 
@@ -2170,10 +2172,15 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "peer",
         "ADDR",
-        "Peer address of a point-to-point address.",
-        NOT_YET
+        "Peer address of a point-to-point address (the prefix becomes /32 or /128).",
+        acted![Corpus("keywords/peer.conf"), VIP_FLAGS_TEST]
     ),
-    variant!("home", "", "IPv6 home address flag.", NOT_YET),
+    variant!(
+        "home",
+        "",
+        "IPv6 home address flag (IFA_F_HOMEADDRESS).",
+        acted![Corpus("keywords/home.conf"), VIP_FLAGS_TEST]
+    ),
     variant!(
         "-nodad",
         "",
@@ -2183,8 +2190,8 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "mngtmpaddr",
         "",
-        "IPv6 temporary address management flag.",
-        NOT_YET
+        "IPv6 temporary address management flag (IFA_F_MANAGETEMPADDR; the kernel takes it on a /64 only).",
+        acted![Corpus("keywords/mngtmpaddr.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "noprefixroute",
@@ -2195,20 +2202,23 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "autojoin",
         "",
-        "Join the multicast group of the address.",
-        NOT_YET
+        "Join the multicast group of the address (IFA_F_MCAUTOJOIN; the kernel refuses it on a unicast address).",
+        acted![Corpus("keywords/autojoin.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "no_track",
         "",
-        "The address disappearing does not mean FAULT.",
-        NOT_YET
+        "Someone else removing the address is ignored: it is not re-added.",
+        acted![
+            Corpus("keywords/no_track.conf"),
+            Test("a_no_track_vip_removed_by_someone_else_stays_removed")
+        ]
     ),
     variant!(
         "preferred_lft",
         "SECS|forever",
-        "Preferred lifetime (vrrpd only applies the 0 keepalived gives an IPv6 /128).",
-        NOT_YET
+        "Preferred lifetime of an IPv6 address (an IPv6 /128 without one gets 0: deprecated); ignored for IPv4, as keepalived.",
+        acted![Corpus("keywords/preferred_lft.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "use_vmac",

@@ -1,0 +1,180 @@
+//! Keywords of keepalived's VRRP instances and virtual addresses, acted on as keepalived 2.4.3
+//! acts on them, shown on the kernel (`ip addr`, sysctls) and on the wire, in namespaces.
+
+mod support;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::Daemon;
+use vrrp_netns::{wait_until, Host};
+
+const V3: &str = "global_defs {\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n";
+
+/// A MASTER-bound instance on eth0 with these address blocks and extra lines.
+fn instance(body: &str) -> String {
+    format!(
+        "{V3}vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 0.2
+{body}
+}}
+"
+    )
+}
+
+/// The `ip -j addr` entries of `dev` in `host`.
+fn addresses(host: &Host, dev: &str) -> Vec<Value> {
+    let text = host.netns.ip(&["-j", "addr", "show", "dev", dev]).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v[0]["addr_info"].as_array().cloned().unwrap_or_default()
+}
+
+/// The entry of `local` on `dev`, waiting up to 3 s for it to appear.
+fn address(host: &Host, dev: &str, local: &str) -> Value {
+    let mut found = None;
+    wait_until(Duration::from_secs(3), || {
+        found = addresses(host, dev)
+            .into_iter()
+            .find(|a| a["local"] == local);
+        found.is_some()
+    });
+    found.unwrap_or_else(|| panic!("{local} not on {dev}: {:#?}", addresses(host, dev)))
+}
+
+/// `peer`, `home`, `mngtmpaddr`, `autojoin` and `preferred_lft` of `virtual_ipaddress` lines as
+/// `ip -j addr` shows them, with keepalived's rules: a peer makes the prefix /32 (/128),
+/// preferred_lft is for IPv6 only and an IPv6 /128 without one is deprecated; at SIGTERM the
+/// peer addresses are removed too.
+#[test]
+fn peer_flags_and_preferred_lifetimes_reach_the_kernel() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let r1 = lab.host("r1");
+    let body = "    virtual_ipaddress {
+        192.0.2.100/24 peer 192.0.2.200
+        192.0.2.101/24 preferred_lft 0
+        233.252.0.1/32 autojoin
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::100 peer 2001:db8::200 home
+        2001:db8:0:1::100/64 mngtmpaddr preferred_lft 300
+        2001:db8::101/128
+        2001:db8::102/128 preferred_lft forever
+    }";
+    let mut a = Daemon::start(r1, tmp.path(), &instance(body));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+
+    let p4 = address(r1, "eth0", "192.0.2.100");
+    assert_eq!(p4["address"], "192.0.2.200", "IPv4 peer: {p4:#}");
+    assert_eq!(p4["prefixlen"], 32, "a peer address is /32: {p4:#}");
+    let v4 = address(r1, "eth0", "192.0.2.101");
+    assert_eq!(
+        v4["preferred_life_time"],
+        u64::from(u32::MAX),
+        "preferred_lft is ignored for IPv4: {v4:#}"
+    );
+    let mc = address(r1, "eth0", "233.252.0.1");
+    assert_eq!(mc["autojoin"], true, "{mc:#}");
+    let maddr = r1.netns.ip(&["maddr", "show", "dev", "eth0"]).unwrap();
+    assert!(
+        maddr.contains("233.252.0.1"),
+        "autojoin joined the group: {maddr}"
+    );
+
+    let p6 = address(r1, "eth0", "2001:db8::100");
+    assert_eq!(p6["address"], "2001:db8::200", "IPv6 peer: {p6:#}");
+    assert_eq!(p6["home"], true, "{p6:#}");
+    assert_eq!(
+        p6["deprecated"], true,
+        "a /128 without preferred_lft: {p6:#}"
+    );
+    let tmp6 = address(r1, "eth0", "2001:db8:0:1::100");
+    assert_eq!(tmp6["mngtmpaddr"], true, "{tmp6:#}");
+    let left = tmp6["preferred_life_time"].as_u64().unwrap();
+    assert!((290..=300).contains(&left), "preferred_lft 300: {tmp6:#}");
+    assert_eq!(tmp6["valid_life_time"], u64::from(u32::MAX), "{tmp6:#}");
+    let dep = address(r1, "eth0", "2001:db8::101");
+    assert_eq!(dep["preferred_life_time"], 0, "{dep:#}");
+    let forever = address(r1, "eth0", "2001:db8::102");
+    assert_eq!(
+        forever["preferred_life_time"],
+        u64::from(u32::MAX),
+        "{forever:#}"
+    );
+    assert!(forever.get("deprecated").is_none(), "{forever:#}");
+
+    a.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(3)).success());
+    let vips = [
+        "192.0.2.100",
+        "192.0.2.101",
+        "233.252.0.1",
+        "2001:db8::100",
+        "2001:db8:0:1::100",
+        "2001:db8::101",
+        "2001:db8::102",
+    ];
+    let left: Vec<Value> = addresses(r1, "eth0")
+        .into_iter()
+        .filter(|a| vips.iter().any(|v| a["local"] == *v))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "every VIP removed at SIGTERM, peers too: {left:?}"
+    );
+}
+
+/// `no_track`: a VIP someone else removes stays removed (keepalived ignores its removal),
+/// while a tracked VIP removed the same way is put back.
+#[test]
+fn a_no_track_vip_removed_by_someone_else_stays_removed() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let r1 = lab.host("r1");
+    let body = "    virtual_ipaddress {
+        192.0.2.100/24 no_track
+        192.0.2.101/24
+    }";
+    let mut a = Daemon::start(r1, tmp.path(), &instance(body));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let (untracked, tracked): (IpAddr, IpAddr) = (
+        "192.0.2.100".parse().unwrap(),
+        "192.0.2.101".parse().unwrap(),
+    );
+    assert!(wait_until(Duration::from_secs(3), || r1
+        .has_address(untracked)
+        .unwrap()
+        && r1.has_address(tracked).unwrap()));
+
+    r1.netns
+        .ip(&["addr", "del", "192.0.2.100/24", "dev", "eth0"])
+        .unwrap();
+    a.expect(
+        &["no_track VIP removed by someone else", "192.0.2.100"],
+        Duration::from_secs(3),
+    );
+    r1.netns
+        .ip(&["addr", "del", "192.0.2.101/24", "dev", "eth0"])
+        .unwrap();
+    a.expect(
+        &["VIP removed by someone else", "192.0.2.101"],
+        Duration::from_secs(3),
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || r1.has_address(tracked).unwrap()),
+        "the tracked VIP is put back"
+    );
+    assert!(
+        !r1.has_address(untracked).unwrap(),
+        "the no_track VIP stays removed (checked after the tracked one is back)"
+    );
+    assert!(
+        !a.drain().iter().any(|l| l.contains("Entering")),
+        "no state change"
+    );
+}
