@@ -178,3 +178,99 @@ fn a_no_track_vip_removed_by_someone_else_stays_removed() {
         "no state change"
     );
 }
+
+/// A unicast instance of `vrid` on eth0 from `src` to `peer` at `priority`, with `extra` lines.
+fn unicast_instance(
+    vrid: u8,
+    priority: u8,
+    src: &str,
+    peer: &str,
+    vip: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "vrrp_instance U{vrid} {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 0.2
+    unicast_src_ip {src}
+    unicast_peer {{
+        {peer}
+    }}
+{extra}
+    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+    )
+}
+
+/// The TTLs of the adverts of `vrid` that `host` sent.
+fn advert_ttls(cap: &vrrp_netns::Capture, host: &str, vrid: u8) -> Vec<u8> {
+    cap.frames()
+        .into_iter()
+        .filter(|f| f.from_host.as_deref() == Some(host))
+        .filter_map(|f| f.vrrp_advert()?.ok())
+        .filter(|a| a.vrid == vrid && a.priority > 0)
+        .map(|a| a.ttl)
+        .collect()
+}
+
+/// `unicast_ttl`: the TTL (IPv4) and hop limit (IPv6) of sent unicast adverts; the Backup
+/// accepts unicast adverts whatever their TTL, as keepalived (no 255 check for unicast).
+#[test]
+fn unicast_ttl_is_the_ttl_of_sent_unicast_adverts_and_any_ttl_is_accepted() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let conf = |prio, me: &Host, other: &Host, ttl: &str| {
+        let v4 = unicast_instance(
+            51,
+            prio,
+            &me.ipv4.to_string(),
+            &other.ipv4.to_string(),
+            "192.0.2.100/24",
+            ttl,
+        );
+        let v6 = unicast_instance(
+            52,
+            prio,
+            &me.ipv6.to_string(),
+            &other.ipv6.to_string(),
+            "2001:db8:1::100/64",
+            ttl,
+        );
+        format!("{V3}{v4}{v6}")
+    };
+    let cap = lab.default_segment().capture().unwrap();
+    let mut a = Daemon::start(r1, tmp.path(), &conf(150, r1, r2, "    unicast_ttl 7"));
+    a.expect(&["(U51) Entering MASTER STATE"], Duration::from_secs(5));
+    a.expect(&["(U52) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut b = Daemon::start(r2, tmp.path(), &conf(100, r2, r1, ""));
+    b.expect(&["(U51) Entering BACKUP STATE"], Duration::from_secs(5));
+    b.expect(&["(U52) Entering BACKUP STATE"], Duration::from_secs(5));
+    // r2 would take over within 3 intervals if it dropped r1's adverts: wait for 5 more.
+    let before = advert_ttls(&cap, "r1", 51).len();
+    assert!(wait_until(Duration::from_secs(3), || advert_ttls(
+        &cap, "r1", 51
+    )
+    .len()
+        >= before + 5));
+    let (v4, v6) = (advert_ttls(&cap, "r1", 51), advert_ttls(&cap, "r1", 52));
+    assert!(
+        !v4.is_empty() && v4.iter().all(|t| *t == 7),
+        "IPv4 TTLs: {v4:?}"
+    );
+    assert!(
+        !v6.is_empty() && v6.iter().all(|t| *t == 7),
+        "IPv6 hop limits: {v6:?}"
+    );
+    assert!(
+        !b.drain().iter().any(|l| l.contains("Entering MASTER")),
+        "r2 accepts r1's TTL-7 adverts and stays Backup"
+    );
+    assert!(!r2.has_address("192.0.2.100".parse().unwrap()).unwrap());
+}

@@ -68,6 +68,8 @@ pub(super) struct Placement {
     pub(super) track_link: bool,
     /// Fault while the source address is missing (`track_src_ip`).
     pub(super) track_source: bool,
+    /// TTL of unicast adverts (`unicast_ttl`); `None`: the socket's 255.
+    pub(super) unicast_ttl: Option<u8>,
     /// The span the instance's log lines carry.
     pub(super) span: tracing::Span,
 }
@@ -90,6 +92,7 @@ impl Placement {
             routes_installed: false,
             track_link: spec.track_link,
             track_source: spec.track_source,
+            unicast_ttl: spec.unicast_ttl,
             ifindex: info.index,
             ifname: Arc::from(info.name.as_str()),
             vip_ifindex: info.index,

@@ -82,13 +82,15 @@ pub(crate) trait DataPlane {
     /// Closes the sockets not in `used`.
     fn retain_sockets(&mut self, used: &HashSet<SocketKey>);
 
-    /// Sends one advert from socket `key` with IP source `src` to `dst`.
+    /// Sends one advert from socket `key` with IP source `src` to `dst`, with TTL / hop
+    /// limit `ttl` instead of the socket's 255 when given.
     fn send_advert(
         &mut self,
         key: SocketKey,
         payload: &[u8],
         src: IpAddr,
         dst: IpAddr,
+        ttl: Option<u8>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     // --- Addresses ------------------------------------------------------------------------

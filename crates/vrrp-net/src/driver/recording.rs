@@ -229,17 +229,19 @@ impl DataPlane for RecordingPlane {
         payload: &[u8],
         src: IpAddr,
         dst: IpAddr,
+        ttl: Option<u8>,
     ) -> Result<()> {
         let meta = RxMeta {
             src,
             dst,
-            ttl: 255,
+            ttl: ttl.unwrap_or(255),
             ifindex: key.0,
         };
         let adv = packet::parse(payload, meta).expect("the driver sends valid adverts");
         let addrs: Vec<String> = adv.addrs.iter().map(|a| a.to_string()).collect();
+        let ttl = ttl.map(|t| format!(" ttl {t}")).unwrap_or_default();
         let line = format!(
-            "advert {} v{} vrid {} prio {} interval {}cs {src} -> {dst} [{}]",
+            "advert {} v{} vrid {} prio {} interval {}cs {src} -> {dst}{ttl} [{}]",
             self.name_of(key.0),
             if adv.version == Version::V3 { 3 } else { 2 },
             adv.vrid,

@@ -333,7 +333,8 @@ pub fn process(p: &ProcState) -> Observation {
 }
 
 /// Adverts as `IFACE: SRC > DST vrid V vN prio P int Ics [ADDRS]` (from `host` when given),
-/// priority-0 ones in `stop.advert`, the others in `advert`.
+/// with ` ttl T` when the TTL / hop limit is not 255, priority-0 ones in `stop.advert`, the
+/// others in `advert`.
 pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
     let mut o = Observation::default();
     o.touch("advert");
@@ -345,8 +346,12 @@ pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
         } else {
             String::new()
         };
+        let ttl = match d.ttl {
+            255 => String::new(),
+            t => format!(" ttl {t}"),
+        };
         let line = format!(
-            "{who}{}: {} > {} vrid {} v{} prio {} int {}cs [{}]",
+            "{who}{}: {} > {} vrid {} v{} prio {} int {}cs{ttl} [{}]",
             a.iface,
             d.src,
             d.dst,

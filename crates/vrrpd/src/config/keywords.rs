@@ -1430,8 +1430,12 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "unicast_ttl",
         "1..255",
-        "TTL of unicast adverts.",
-        NOT_YET,
+        "TTL (IPv4) or hop limit (IPv6) of sent unicast adverts (default 255); received unicast adverts are accepted whatever their TTL.",
+        acted![
+            Corpus("keywords/unicast_ttl.conf"),
+            Corpus("keywords/unicast_ttl_without_peers.conf"),
+            Test("unicast_ttl_is_the_ttl_of_sent_unicast_adverts_and_any_ttl_is_accepted")
+        ],
         |c, i, n| i.unicast_ttl = c.int_in(n, 1, 255).map(|v| v as u8)
     ),
     kw!(
