@@ -274,3 +274,47 @@ fn unicast_ttl_is_the_ttl_of_sent_unicast_adverts_and_any_ttl_is_accepted() {
     );
     assert!(!r2.has_address("192.0.2.100".parse().unwrap()).unwrap());
 }
+
+/// `net.ipv4.conf.eth0.promote_secondaries` in `host`.
+fn promote_secondaries(host: &Host) -> String {
+    let out = host
+        .netns
+        .exec_ok("sysctl", &["-n", "net.ipv4.conf.eth0.promote_secondaries"])
+        .unwrap();
+    out.trim().to_string()
+}
+
+/// `promote_secondaries`: set to 1 on the instance's interface at start and restored to 0 at
+/// SIGTERM, as keepalived; an interface that already had it keeps it after exit.
+#[test]
+fn promote_secondaries_is_set_while_running_and_restored_at_exit() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let r1 = lab.host("r1");
+    let conf =
+        instance("    promote_secondaries\n    virtual_ipaddress {\n        192.0.2.100/24\n    }");
+    assert_eq!(promote_secondaries(r1), "0", "the lab's default");
+    let mut a = Daemon::start(r1, tmp.path(), &conf);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    assert_eq!(promote_secondaries(r1), "1", "set while running");
+    a.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(3)).success());
+    assert_eq!(promote_secondaries(r1), "0", "restored at exit");
+
+    // Already set: left alone, also at exit.
+    r1.netns
+        .exec_ok(
+            "sysctl",
+            &["-qw", "net.ipv4.conf.eth0.promote_secondaries=1"],
+        )
+        .unwrap();
+    let mut a = Daemon::start(r1, tmp.path(), &conf);
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    a.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(3)).success());
+    assert_eq!(
+        promote_secondaries(r1),
+        "1",
+        "a value set before start is kept"
+    );
+}

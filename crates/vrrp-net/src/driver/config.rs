@@ -53,6 +53,9 @@ pub struct InstanceSpec {
     /// TTL / hop limit of the instance's unicast adverts (keepalived's `unicast_ttl`);
     /// `None`: 255. Multicast adverts always leave with 255.
     pub unicast_ttl: Option<u8>,
+    /// Set `net.ipv4.conf.IF.promote_secondaries` to 1 on the instance's interface while the
+    /// driver runs (keepalived's `promote_secondaries`); restored at exit if it was changed.
+    pub promote_secondaries: bool,
 }
 
 impl InstanceSpec {
@@ -81,6 +84,7 @@ impl InstanceSpec {
             track_source: false,
             receive_buffer: None,
             unicast_ttl: None,
+            promote_secondaries: false,
         }
     }
 

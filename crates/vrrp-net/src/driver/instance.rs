@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
 use crate::route::{ResolvedRoute, RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
+use crate::sysctl::{Family as SysFamily, Setting};
 
 /// An address that lives on its own interface.
 #[derive(Clone, Debug)]
@@ -305,6 +306,11 @@ impl<D: DataPlane> Driver<D> {
                 info,
             )
             .await?;
+        }
+        if spec.promote_secondaries && spec.vmac.is_none() {
+            // keepalived: an interface that already has it is left alone (and not reset).
+            let s = Setting::new(SysFamily::Ipv4, &info.name, "promote_secondaries", 1);
+            self.plane.apply_sysctls(&[s])?;
         }
         let rx = (place.rx_ifindex, family);
         if let Some(group) = router.config().mcast_group {

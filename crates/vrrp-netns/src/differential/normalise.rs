@@ -96,8 +96,11 @@ impl LinkLocals {
 /// Addresses, routes, rules and links of a namespace.
 pub fn net(state: &NetState) -> Observation {
     let mut o = Observation::default();
-    for cat in ["address", "route", "rule", "link"] {
+    for cat in ["address", "route", "rule", "link", "sysctl"] {
         o.touch(cat);
+    }
+    for line in state.sysctls.lines().filter(|l| !l.trim().is_empty()) {
+        o.add("sysctl", line.trim().to_string());
     }
     let ll = LinkLocals::from_links(&state.links);
     for link in arr(&state.addrs) {
@@ -540,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_rules_and_links_render_without_ifindexes() {
+    fn routes_rules_links_and_sysctls_render_without_ifindexes() {
         let st = NetState {
             addrs: serde_json::json!([{"ifindex": 9, "ifname": "eth0", "addr_info": [
                 {"family": "inet", "local": "192.0.2.100", "prefixlen": 32, "scope": "global",
@@ -556,6 +559,7 @@ mod tests {
             rules4: serde_json::json!([{"priority": 100, "src": "192.0.2.100", "srclen": 32,
                 "table": "1"}]),
             rules6: serde_json::json!([]),
+            sysctls: "net.ipv4.conf.eth0.promote_secondaries = 1\n".into(),
         };
         let o = net(&st);
         assert_eq!(
@@ -577,6 +581,10 @@ mod tests {
         assert_eq!(
             o.lines("link").next().unwrap(),
             "vrrp.51: macvlan mode private link eth0 mac 00:00:5e:00:01:33 UP"
+        );
+        assert_eq!(
+            o.lines("sysctl").next().unwrap(),
+            "net.ipv4.conf.eth0.promote_secondaries = 1"
         );
     }
 

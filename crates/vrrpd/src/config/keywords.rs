@@ -1334,8 +1334,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "promote_secondaries",
         "",
-        "Set promote_secondaries on the interface.",
-        NOT_YET,
+        "Set net.ipv4.conf.IF.promote_secondaries to 1 on the interface at start (left alone if already 1), restored at exit; ignored with a VMAC (which gets it anyway).",
+        acted![
+            Corpus("keywords/promote_secondaries.conf"),
+            Test("promote_secondaries_is_set_while_running_and_restored_at_exit")
+        ],
         |_, i, _| i.promote_secondaries = true
     ),
     kw!(

@@ -181,6 +181,7 @@ fn instance_spec_with(
         track_link: !plan.dont_track_primary,
         track_source: plan.track_src_ip,
         unicast_ttl: plan.transport.unicast_ttl,
+        promote_secondaries: plan.promote_secondaries,
         receive_buffer: (plan.transport.kernel_rx_buf_size)
             .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
         trackers: plan.trackers.iter().map(|t| t.tracker.clone()).collect(),
