@@ -127,6 +127,7 @@ fn pair_run(peer: Peer) {
         "generators/octavia-amphora.conf",
         "generators/neutron-l3-ha.conf",
         "keywords/unicast_ttl.conf",
+        "keywords/old_unicast_checksum.conf",
     ]
     .iter()
     .map(|f| root().join("corpus").join(f))

@@ -208,6 +208,12 @@ fn unicast_instance(
     )
 }
 
+/// An IPv4 unicast instance of VRID 51 (VIP 192.0.2.100) from `me` to `other`.
+fn v4_unicast(prio: u8, me: &Host, other: &Host, extra: &str) -> String {
+    let (src, peer) = (me.ipv4.to_string(), other.ipv4.to_string());
+    unicast_instance(51, prio, &src, &peer, "192.0.2.100/24", extra)
+}
+
 /// The TTLs of the adverts of `vrid` that `host` sent.
 fn advert_ttls(cap: &vrrp_netns::Capture, host: &str, vrid: u8) -> Vec<u8> {
     cap.frames()
@@ -227,14 +233,7 @@ fn unicast_ttl_is_the_ttl_of_sent_unicast_adverts_and_any_ttl_is_accepted() {
     let tmp = support::tempdir();
     let (r1, r2) = (lab.host("r1"), lab.host("r2"));
     let conf = |prio, me: &Host, other: &Host, ttl: &str| {
-        let v4 = unicast_instance(
-            51,
-            prio,
-            &me.ipv4.to_string(),
-            &other.ipv4.to_string(),
-            "192.0.2.100/24",
-            ttl,
-        );
+        let v4 = v4_unicast(prio, me, other, ttl);
         let v6 = unicast_instance(
             52,
             prio,
@@ -317,4 +316,96 @@ fn promote_secondaries_is_set_while_running_and_restored_at_exit() {
         "1",
         "a value set before start is kept"
     );
+}
+
+/// The checksum forms of the adverts of `vrid` that `host` sent after `after`.
+fn advert_forms(
+    cap: &vrrp_netns::Capture,
+    host: &str,
+    vrid: u8,
+    after: std::time::SystemTime,
+) -> Vec<Option<vrrp_core::ChecksumForm>> {
+    cap.frames()
+        .into_iter()
+        .filter(|f| f.from_host.as_deref() == Some(host) && f.ts > after)
+        .filter_map(|f| f.vrrp_advert()?.ok())
+        .filter(|a| a.vrid == vrid && a.priority > 0)
+        .map(|a| a.checksum_form)
+        .collect()
+}
+
+/// `old_unicast_checksum`: r1 sends keepalived 1.3.6's unicast checksum form; r2 without the
+/// keyword accepts it, switches to it and sends it once it takes over; r2 with `never`
+/// discards r1's adverts as bad checksums and becomes Active beside r1, in the current form.
+#[test]
+fn old_unicast_checksum_is_sent_followed_or_refused_on_the_wire() {
+    use vrrp_core::ChecksumForm::{OldUnicast, PseudoHeader};
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let conf = |prio, me: &Host, other: &Host, extra: &str| {
+        format!("{V3}{}", v4_unicast(prio, me, other, extra))
+    };
+    let cap = lab.default_segment().capture().unwrap();
+    let start = std::time::SystemTime::now();
+    let mut a = Daemon::start(
+        r1,
+        tmp.path(),
+        &conf(150, r1, r2, "    old_unicast_checksum"),
+    );
+    a.expect(&["(U51) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut b = Daemon::start(r2, tmp.path(), &conf(100, r2, r1, ""));
+    b.expect(&["(U51) Entering BACKUP STATE"], Duration::from_secs(5));
+    assert!(wait_until(Duration::from_secs(3), || advert_forms(
+        &cap, "r1", 51, start
+    )
+    .len()
+        >= 8));
+    let sent = advert_forms(&cap, "r1", 51, start);
+    assert!(sent.iter().all(|f| *f == Some(OldUnicast)), "{sent:?}");
+    assert!(
+        !b.drain().iter().any(|l| l.contains("Entering MASTER")),
+        "r2 accepts the old form"
+    );
+
+    // r1 leaves: r2 takes over and advertises in the form it detected.
+    a.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(3)).success());
+    b.expect(&["(U51) Entering MASTER STATE"], Duration::from_secs(3));
+    let took_over = std::time::SystemTime::now();
+    assert!(wait_until(Duration::from_secs(3), || advert_forms(
+        &cap, "r2", 51, took_over
+    )
+    .len()
+        >= 3));
+    let followed = advert_forms(&cap, "r2", 51, took_over);
+    assert!(
+        followed.iter().all(|f| *f == Some(OldUnicast)),
+        "{followed:?}"
+    );
+    b.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(b.wait_exit(Duration::from_secs(3)).success());
+
+    // `never`: r2 refuses r1's adverts and becomes Active too, sending the current form.
+    let mut a = Daemon::start(
+        r1,
+        tmp.path(),
+        &conf(150, r1, r2, "    old_unicast_checksum"),
+    );
+    a.expect(&["(U51) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut b = Daemon::start(
+        r2,
+        tmp.path(),
+        &conf(100, r2, r1, "    old_unicast_checksum never"),
+    );
+    b.expect(&["(U51) Entering MASTER STATE"], Duration::from_secs(5));
+    let dual = std::time::SystemTime::now();
+    assert!(wait_until(Duration::from_secs(3), || advert_forms(
+        &cap, "r2", 51, dual
+    )
+    .len()
+        >= 2));
+    let never = advert_forms(&cap, "r2", 51, dual);
+    assert!(never.iter().all(|f| *f == Some(PseudoHeader)), "{never:?}");
+    drop(a);
 }

@@ -336,8 +336,8 @@ pub fn process(p: &ProcState) -> Observation {
 }
 
 /// Adverts as `IFACE: SRC > DST vrid V vN prio P int Ics [ADDRS]` (from `host` when given),
-/// with ` ttl T` when the TTL / hop limit is not 255, priority-0 ones in `stop.advert`, the
-/// others in `advert`.
+/// with ` ttl T` when the TTL / hop limit is not 255 and ` checksum old-unicast` for keepalived
+/// 1.3.6's unicast checksum form, priority-0 ones in `stop.advert`, the others in `advert`.
 pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
     let mut o = Observation::default();
     o.touch("advert");
@@ -349,10 +349,13 @@ pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
         } else {
             String::new()
         };
-        let ttl = match d.ttl {
+        let mut ttl = match d.ttl {
             255 => String::new(),
             t => format!(" ttl {t}"),
         };
+        if d.checksum_form == Some(vrrp_core::ChecksumForm::OldUnicast) {
+            ttl += " checksum old-unicast";
+        }
         let line = format!(
             "{who}{}: {} > {} vrid {} v{} prio {} int {}cs{ttl} [{}]",
             a.iface,

@@ -1451,8 +1451,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "old_unicast_checksum",
         "[never]",
-        "Use (or never detect) the keepalived <= 1.3.6 unicast checksum.",
-        NOT_YET,
+        "Send keepalived 1.3.6's VRRPv3 IPv4 unicast checksum (the pseudo-header with 224.0.0.18 as destination); `never`: discard adverts in that form and never switch to it (by default a unicast instance switches when a peer uses it).",
+        acted![
+            Corpus("keywords/old_unicast_checksum.conf"),
+            Test("old_unicast_checksum_is_sent_followed_or_refused_on_the_wire")
+        ],
         |_, i, n| { i.old_unicast_checksum = Some(!n.args().iter().any(|a| a.text == "never")) }
     ),
     kw!(
