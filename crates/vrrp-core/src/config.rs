@@ -158,6 +158,10 @@ pub struct RouterConfig {
     /// and become Active too. At most one switch per minute. On by default; off when the form
     /// was chosen explicitly (keepalived's `v3_checksum_as_v2`).
     pub checksum_follow_peer: bool,
+    /// Discard unicast adverts in keepalived 1.3.6's checksum form
+    /// ([`ChecksumForm::OldUnicast`]) as bad checksums, and never follow it (keepalived's
+    /// `old_unicast_checksum never`).
+    pub refuse_old_unicast_checksum: bool,
     /// VRRPv2 authentication.
     pub auth: Auth,
     /// Number of missed adverts before taking over (keepalived `down_timer_adverts`; RFC: 3).
@@ -210,6 +214,7 @@ impl RouterConfig {
             check_unicast_src: true,
             checksum_form: ChecksumForm::default(),
             checksum_follow_peer: true,
+            refuse_old_unicast_checksum: false,
             auth: Auth::None,
             down_timer_adverts: 3,
             lower_prio_no_advert: false,

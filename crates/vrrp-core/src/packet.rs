@@ -15,7 +15,9 @@
 //! IPv4 VRRPv3 checksums exist in two forms (see the checklist's P1): RFC 9568's message-only
 //! sum, and the RFC 5798 reading with the classic IPv4 pseudo-header that keepalived and FRR send
 //! by default. On receive both are accepted and [`Advert::checksum_form`] says which one the
-//! peer used; on send the form is the router's setting.
+//! peer used; on send the form is the router's setting. A unicast advert may also carry
+//! keepalived 1.3.6's form ([`ChecksumForm::OldUnicast`]: the pseudo-header with 224.0.0.18 as
+//! destination), accepted too.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -103,6 +105,11 @@ pub enum ChecksumForm {
     /// built from the packet's real source and destination. Their default, so ours too.
     #[default]
     PseudoHeader,
+    /// keepalived 1.3.6 and earlier on unicast (its `old_unicast_checksum`): the IPv4
+    /// pseudo-header with the VRRP multicast group [`MCAST_V4`] in place of the unicast
+    /// destination. Only told apart from [`ChecksumForm::PseudoHeader`] for a unicast
+    /// destination.
+    OldUnicast,
 }
 
 /// VRRPv2 authentication type (RFC 3768 §5.3.6, RFC 2338).
@@ -411,7 +418,12 @@ fn v3_checksum_form(bytes: &[u8], meta: RxMeta) -> Option<Option<ChecksumForm>> 
                 return Some(Some(ChecksumForm::Rfc9568));
             }
             let ph = checksum::ipv4_pseudo_header_sum(src, dst, bytes.len() as u16);
-            checksum::verifies(sum + ph).then_some(Some(ChecksumForm::PseudoHeader))
+            if checksum::verifies(sum + ph) {
+                return Some(Some(ChecksumForm::PseudoHeader));
+            }
+            let old = checksum::ipv4_pseudo_header_sum(src, MCAST_V4, bytes.len() as u16);
+            (!dst.is_multicast() && checksum::verifies(sum + old))
+                .then_some(Some(ChecksumForm::OldUnicast))
         }
         _ => None,
     }
@@ -667,11 +679,11 @@ fn pseudo_header_sum(spec: &AdvertSpec<'_>, src: IpAddr, dst: IpAddr, len: usize
         (Version::V3, IpAddr::V6(s), IpAddr::V6(d)) => {
             checksum::ipv6_pseudo_header_sum(s, d, len as u32)
         }
-        (Version::V3, IpAddr::V4(s), IpAddr::V4(d))
-            if spec.checksum_form == ChecksumForm::PseudoHeader =>
-        {
-            checksum::ipv4_pseudo_header_sum(s, d, len as u16)
-        }
+        (Version::V3, IpAddr::V4(s), IpAddr::V4(d)) => match spec.checksum_form {
+            ChecksumForm::Rfc9568 => 0,
+            ChecksumForm::PseudoHeader => checksum::ipv4_pseudo_header_sum(s, d, len as u16),
+            ChecksumForm::OldUnicast => checksum::ipv4_pseudo_header_sum(s, MCAST_V4, len as u16),
+        },
         _ => 0,
     }
 }

@@ -45,6 +45,10 @@ pub enum PolicyError {
     /// The address owner ignores adverts (`owner_ignore_adverts`).
     #[error("the address owner ignores adverts")]
     OwnerIgnoresAdverts,
+    /// A unicast advert in keepalived 1.3.6's checksum form on a router that refuses it
+    /// (keepalived's `old_unicast_checksum never`: an invalid checksum there).
+    #[error("old unicast checksum form refused")]
+    OldUnicastChecksum,
 }
 
 /// Counters. All wrap on overflow (never in practice).
@@ -73,6 +77,8 @@ pub struct Stats {
     pub checksum_rfc9568_rx: u64,
     /// IPv4 VRRPv3 adverts received with the pseudo-header checksum form.
     pub checksum_pseudo_header_rx: u64,
+    /// IPv4 VRRPv3 unicast adverts received with keepalived 1.3.6's checksum form.
+    pub checksum_old_unicast_rx: u64,
     /// Adverts whose interval differs from ours (R34).
     pub interval_mismatch: u64,
     /// Adverts whose address list differs from ours (R35).
@@ -121,6 +127,7 @@ impl Stats {
             PolicyError::Auth => &mut self.rx_auth_errors,
             PolicyError::Version | PolicyError::V2FromV3Sender => &mut self.rx_version_errors,
             PolicyError::FirstAddressNotLinkLocal => &mut self.rx_field_errors,
+            PolicyError::OldUnicastChecksum => &mut self.rx_checksum_errors,
             _ => &mut self.rx_policy_errors,
         };
         *c = c.wrapping_add(1);

@@ -732,3 +732,61 @@ fn a_unicast_router_announces_its_source_address_when_its_fault_trackers_first_r
         "leaving Fault, once"
     );
 }
+
+/// `old_unicast_checksum`: a unicast router follows a peer sending keepalived 1.3.6's form (as
+/// keepalived's automatic detection), sends it when configured, and with `never` discards
+/// such adverts as bad checksums.
+#[test]
+fn old_unicast_checksum_is_followed_sent_or_refused() {
+    let unicast = || {
+        let mut cfg = v4_config(100);
+        cfg.unicast_peers = vec![UnicastPeer::new(ip("192.0.2.20"))];
+        cfg
+    };
+    let mut adv = Adv::v4("192.0.2.20", 200);
+    adv.dst = ip("192.0.2.10");
+    adv.form = vrrp_core::ChecksumForm::OldUnicast;
+
+    let mut r = started(unicast(), ms(0));
+    assert_eq!(adv.feed(&mut r, ms(1)), Ok(()));
+    assert_eq!(r.stats().checksum_old_unicast_rx, 1);
+    assert_eq!(
+        r.status().checksum_form,
+        vrrp_core::ChecksumForm::OldUnicast,
+        "detected and followed"
+    );
+
+    let mut cfg = unicast();
+    cfg.checksum_form = vrrp_core::ChecksumForm::OldUnicast;
+    cfg.checksum_follow_peer = false;
+    let mut r = started(cfg, ms(0));
+    assert_eq!(
+        r.status().checksum_form,
+        vrrp_core::ChecksumForm::OldUnicast
+    );
+    let mut new = Adv::v4("192.0.2.20", 200);
+    new.dst = ip("192.0.2.10");
+    assert_eq!(
+        new.feed(&mut r, ms(1)),
+        Ok(()),
+        "the other form is accepted"
+    );
+    assert_eq!(
+        r.status().checksum_form,
+        vrrp_core::ChecksumForm::OldUnicast,
+        "and not followed"
+    );
+
+    let mut cfg = unicast();
+    cfg.refuse_old_unicast_checksum = true;
+    let mut r = started(cfg, ms(0));
+    assert_eq!(
+        adv.feed(&mut r, ms(1)),
+        Err(PolicyError::OldUnicastChecksum)
+    );
+    assert_eq!(r.stats().rx_checksum_errors, 1);
+    assert_eq!(
+        r.status().checksum_form,
+        vrrp_core::ChecksumForm::PseudoHeader
+    );
+}

@@ -429,3 +429,54 @@ fn codec_errors_are_counted_by_kind() {
     assert_eq!(r.stats().rx_carp, 1);
     assert_eq!(r.stats().rx_field_errors, 1);
 }
+
+/// keepalived 1.3.6's unicast form (`old_unicast_checksum`): the pseudo-header carries the
+/// multicast group 224.0.0.18 instead of the unicast destination. It is told apart only for a
+/// unicast destination.
+#[test]
+fn old_unicast_form_is_the_pseudo_header_with_the_multicast_group() {
+    let vips = [ip("192.0.2.1")];
+    let old = build_bytes(
+        &spec(1, 100, 100, &vips, ChecksumForm::OldUnicast),
+        "192.0.2.10",
+        "192.0.2.20",
+    );
+    let to_group = build_bytes(
+        &spec(1, 100, 100, &vips, ChecksumForm::PseudoHeader),
+        "192.0.2.10",
+        "224.0.0.18",
+    );
+    assert_eq!(old, to_group, "the same sum as a multicast advert");
+    let new = build_bytes(
+        &spec(1, 100, 100, &vips, ChecksumForm::PseudoHeader),
+        "192.0.2.10",
+        "192.0.2.20",
+    );
+    assert_ne!(old, new);
+    let meta = |dst: &str| RxMeta {
+        src: ip("192.0.2.10"),
+        dst: ip(dst),
+        ttl: 255,
+        ifindex: 1,
+    };
+    let form = |bytes: &[u8], dst| packet::parse(bytes, meta(dst)).map(|a| a.checksum_form);
+    assert_eq!(form(&old, "192.0.2.20"), Ok(Some(ChecksumForm::OldUnicast)));
+    assert_eq!(
+        form(&new, "192.0.2.20"),
+        Ok(Some(ChecksumForm::PseudoHeader))
+    );
+    assert_eq!(
+        form(&old, "224.0.0.18"),
+        Ok(Some(ChecksumForm::PseudoHeader)),
+        "on multicast both forms are one"
+    );
+    let other_source = RxMeta {
+        src: ip("192.0.2.11"),
+        ..meta("192.0.2.20")
+    };
+    assert_eq!(
+        packet::parse(&old, other_source).map(|a| a.checksum_form),
+        Err(RxError::Checksum),
+        "the source still counts"
+    );
+}

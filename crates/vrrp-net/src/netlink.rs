@@ -189,6 +189,18 @@ pub struct VipSpec {
     pub noprefixroute: bool,
     /// `(valid_lft, preferred_lft)` in seconds: a VIP lease. `None` = forever.
     pub lifetime: Option<(u32, u32)>,
+    /// The other end of a point-to-point address (`peer`): sent as `IFA_ADDRESS`, and the
+    /// prefix length is the peer's.
+    pub peer: Option<IpAddr>,
+    /// `IFA_F_HOMEADDRESS` (`home`, Mobile IPv6).
+    pub home: bool,
+    /// `IFA_F_MANAGETEMPADDR` (`mngtmpaddr`).
+    pub manage_temp_addr: bool,
+    /// `IFA_F_MCAUTOJOIN` (`autojoin`): the kernel joins the address's multicast group.
+    pub autojoin: bool,
+    /// `no_track`: a driver does not act when someone else removes the address (keepalived's
+    /// VIP `no_track`).
+    pub no_track: bool,
 }
 
 impl VipSpec {
@@ -204,6 +216,11 @@ impl VipSpec {
             nodad: addr.is_ipv6(),
             noprefixroute: false,
             lifetime: None,
+            peer: None,
+            home: false,
+            manage_temp_addr: false,
+            autojoin: false,
+            no_track: false,
         }
     }
 
@@ -256,8 +273,18 @@ impl VipSpec {
         if self.noprefixroute {
             flags |= AddressFlags::Noprefixroute;
         }
+        if self.home {
+            flags |= AddressFlags::Homeaddress;
+        }
+        if self.manage_temp_addr {
+            flags |= AddressFlags::Managetempaddr;
+        }
+        if self.autojoin {
+            flags |= AddressFlags::Mcautojoin;
+        }
         msg.attributes.push(AddressAttribute::Local(self.addr));
-        msg.attributes.push(AddressAttribute::Address(self.addr));
+        msg.attributes
+            .push(AddressAttribute::Address(self.peer.unwrap_or(self.addr)));
         if self.addr.is_ipv4() {
             if let Some(label) = &self.label {
                 msg.attributes.push(AddressAttribute::Label(label.clone()));
@@ -304,6 +331,8 @@ pub struct AddressInfo {
     pub preferred_lft: Option<u32>,
     /// `IFA_PROTO` (the origin of the address), if reported.
     pub proto: Option<u8>,
+    /// The peer of a point-to-point address (`IFA_ADDRESS` other than `IFA_LOCAL`).
+    pub peer: Option<IpAddr>,
 }
 
 impl AddressInfo {
@@ -351,6 +380,7 @@ impl AddressInfo {
         Some(AddressInfo {
             ifindex: msg.header.index,
             addr: local.or(address)?,
+            peer: address.filter(|a| local.is_some_and(|l| l != *a)),
             prefix_len: msg.header.prefix_len,
             label,
             scope: msg.header.scope.into(),
@@ -723,6 +753,19 @@ impl Netlink {
 
     /// Removes an address. Fails with [`Error::AddressNotFound`] if absent.
     pub async fn del_address(&self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Result<()> {
+        self.del_peer_address(ifindex, addr, prefix_len, None).await
+    }
+
+    /// Removes an address with its point-to-point `peer`, if it has one (the kernel matches
+    /// an IPv4 address by its peer, not its local address). Fails with
+    /// [`Error::AddressNotFound`] if absent.
+    pub async fn del_peer_address(
+        &self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> Result<()> {
         let mut msg = AddressMessage::default();
         msg.header.family = if addr.is_ipv4() {
             AddressFamily::Inet
@@ -732,7 +775,8 @@ impl Netlink {
         msg.header.prefix_len = prefix_len;
         msg.header.index = ifindex;
         msg.attributes.push(AddressAttribute::Local(addr));
-        msg.attributes.push(AddressAttribute::Address(addr));
+        msg.attributes
+            .push(AddressAttribute::Address(peer.unwrap_or(addr)));
         match self.send_ack(RouteNetlinkMessage::DelAddress(msg), 0).await {
             Ok(()) => {
                 tracing::debug!(ifindex, %addr, prefix_len, "address removed");

@@ -367,6 +367,18 @@ macro_rules! shared_socket_api {
                 self.core.set_receive_buffer(bytes)
             }
 
+            /// As `send_from`, with TTL / hop limit `ttl` (an `IP_TTL` / `IPV6_HOPLIMIT`
+            /// control message; IPv4 takes 1..=255) instead of the socket's 255.
+            pub async fn send_from_with_ttl(
+                &self,
+                payload: &[u8],
+                src: IpAddr,
+                dst: IpAddr,
+                ttl: u8,
+            ) -> Result<()> {
+                self.send_from_ttl(payload, src, dst, Some(ttl)).await
+            }
+
             /// The receive queue size the kernel reports (`SO_RCVBUF`: twice the value
             /// set, for its bookkeeping).
             pub fn receive_buffer(&self) -> Result<usize> {
@@ -523,12 +535,12 @@ impl SocketCore {
         check_len(n, payload.len(), &self.ifname, dst)
     }
 
-    /// Sends `payload` to `addr` (which is `dst`) with one control message (the family's
-    /// packet-info, pinning source and interface).
+    /// Sends `payload` to `addr` (which is `dst`) with control messages (the family's
+    /// packet-info, pinning source and interface, and maybe a TTL / hop limit).
     async fn send_with<A: SockaddrLike + Sync>(
         &self,
         payload: &[u8],
-        cmsg: ControlMessage<'_>,
+        cmsgs: &[ControlMessage<'_>],
         addr: &A,
         dst: IpAddr,
     ) -> Result<()> {
@@ -536,8 +548,7 @@ impl SocketCore {
             .fd
             .async_io(Interest::WRITABLE, |s| {
                 let iov = [IoSlice::new(payload)];
-                sendmsg(s.as_raw_fd(), &iov, &[cmsg], MsgFlags::empty(), Some(addr))
-                    .map_err(nix_err)
+                sendmsg(s.as_raw_fd(), &iov, cmsgs, MsgFlags::empty(), Some(addr)).map_err(nix_err)
             })
             .await
             .map_err(|e| self.tx_err(dst, e))?;
@@ -701,6 +712,16 @@ impl VrrpSocketV4 {
     /// `unicast_src_ip`, or the primary address the checksum was computed with)
     /// using an `IP_PKTINFO` control message that also pins the interface.
     pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        self.send_from_ttl(payload, src, dst, None).await
+    }
+
+    async fn send_from_ttl(
+        &self,
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: Option<u8>,
+    ) -> Result<()> {
         let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
             return Err(self.core.pair_mismatch(src, dst));
         };
@@ -712,8 +733,14 @@ impl VrrpSocketV4 {
             ipi_addr: libc::in_addr { s_addr: 0 },
         };
         let addr = SockaddrIn::from(SocketAddrV4::new(dst4, 0));
-        let cmsg = ControlMessage::Ipv4PacketInfo(&pktinfo);
-        self.core.send_with(payload, cmsg, &addr, dst).await
+        let info = ControlMessage::Ipv4PacketInfo(&pktinfo);
+        match ttl.map(libc::c_int::from) {
+            Some(t) => {
+                let cmsgs = [info, ControlMessage::Ipv4Ttl(&t)];
+                self.core.send_with(payload, &cmsgs, &addr, dst).await
+            }
+            None => self.core.send_with(payload, &[info], &addr, dst).await,
+        }
     }
 }
 
@@ -873,6 +900,16 @@ impl VrrpSocketV6 {
     /// `IPV6_PKTINFO` control message (which also pins the interface). Use
     /// this with the address the checksum pseudo-header was computed with.
     pub async fn send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        self.send_from_ttl(payload, src, dst, None).await
+    }
+
+    async fn send_from_ttl(
+        &self,
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: Option<u8>,
+    ) -> Result<()> {
         let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
             return Err(self.core.pair_mismatch(src, dst));
         };
@@ -883,8 +920,14 @@ impl VrrpSocketV6 {
             ipi6_ifindex: self.core.ifindex,
         };
         let addr = SockaddrIn6::from(self.sockaddr(dst6));
-        let cmsg = ControlMessage::Ipv6PacketInfo(&pktinfo);
-        self.core.send_with(payload, cmsg, &addr, dst).await
+        let info = ControlMessage::Ipv6PacketInfo(&pktinfo);
+        match ttl.map(libc::c_int::from) {
+            Some(t) => {
+                let cmsgs = [info, ControlMessage::Ipv6HopLimit(&t)];
+                self.core.send_with(payload, &cmsgs, &addr, dst).await
+            }
+            None => self.core.send_with(payload, &[info], &addr, dst).await,
+        }
     }
 }
 
@@ -1010,6 +1053,20 @@ impl VrrpSocket {
         match self {
             Self::V4(s) => s.send_from(payload, src, dst).await,
             Self::V6(s) => s.send_from(payload, src, dst).await,
+        }
+    }
+
+    /// See [`VrrpSocketV4::send_from_with_ttl`] / [`VrrpSocketV6::send_from_with_ttl`].
+    pub async fn send_from_with_ttl(
+        &self,
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+    ) -> Result<()> {
+        match self {
+            Self::V4(s) => s.send_from_with_ttl(payload, src, dst, ttl).await,
+            Self::V6(s) => s.send_from_with_ttl(payload, src, dst, ttl).await,
         }
     }
 

@@ -166,6 +166,9 @@ pub fn config(spec: &VirtualRouterSpec, host: &Host) -> String {
     if spec.checksum_form == Checksum::Rfc9568 && spec.version == 3 && !spec.is_ipv6() {
         let _ = writeln!(s, "    v3_checksum_as_v2");
     }
+    if spec.checksum_form == Checksum::OldUnicast && spec.unicast_peers.is_some() {
+        let _ = writeln!(s, "    old_unicast_checksum");
+    }
     if let Some(peers) = &spec.unicast_peers {
         let src: IpAddr = if spec.is_ipv6() {
             host.ipv6.into()

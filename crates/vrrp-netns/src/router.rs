@@ -41,6 +41,9 @@ pub enum Checksum {
     /// RFC 5798 as keepalived and FRR read it: with the IPv4 pseudo-header (their default).
     #[default]
     PseudoHeader,
+    /// keepalived 1.3.6's unicast form: the pseudo-header with 224.0.0.18 as destination
+    /// (keepalived `old_unicast_checksum`).
+    OldUnicast,
 }
 
 impl Checksum {
@@ -49,6 +52,7 @@ impl Checksum {
         match self {
             Checksum::Rfc9568 => vrrp_core::ChecksumForm::Rfc9568,
             Checksum::PseudoHeader => vrrp_core::ChecksumForm::PseudoHeader,
+            Checksum::OldUnicast => vrrp_core::ChecksumForm::OldUnicast,
         }
     }
 
@@ -57,14 +61,16 @@ impl Checksum {
         match f {
             vrrp_core::ChecksumForm::Rfc9568 => Checksum::Rfc9568,
             vrrp_core::ChecksumForm::PseudoHeader => Checksum::PseudoHeader,
+            vrrp_core::ChecksumForm::OldUnicast => Checksum::OldUnicast,
         }
     }
 
-    /// The name used in scenario files: `rfc9568` or `pseudo-header`.
+    /// The name used in scenario files: `rfc9568`, `pseudo-header` or `old-unicast`.
     pub fn name(self) -> &'static str {
         match self {
             Checksum::Rfc9568 => "rfc9568",
             Checksum::PseudoHeader => "pseudo-header",
+            Checksum::OldUnicast => "old-unicast",
         }
     }
 }

@@ -126,6 +126,8 @@ fn pair_run(peer: Peer) {
     let files: Vec<PathBuf> = [
         "generators/octavia-amphora.conf",
         "generators/neutron-l3-ha.conf",
+        "keywords/unicast_ttl.conf",
+        "keywords/old_unicast_checksum.conf",
     ]
     .iter()
     .map(|f| root().join("corpus").join(f))

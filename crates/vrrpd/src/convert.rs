@@ -199,7 +199,7 @@ pub struct VipPlan {
     /// `brd`.
     pub broadcast: Option<Broadcast>,
     /// `peer`.
-    pub peer: Option<String>,
+    pub peer: Option<IpAddr>,
     /// `-nodad`.
     pub nodad: bool,
     /// `preferred_lft`; an IPv6 /128 without one gets 0, as keepalived does.
@@ -236,7 +236,7 @@ impl VipPlan {
             label: vip.label.clone(),
             scope: vip.scope.clone(),
             broadcast: vip.broadcast,
-            peer: vip.peer.clone(),
+            peer: vip.peer,
             nodad: vip.nodad,
             preferred_lft,
             home: vip.home,
@@ -462,12 +462,16 @@ pub fn instance_plan(
         check_unicast_src: inst.check_unicast_src || !inst.accept_unlisted_unicast_src,
         checksum_form: if inst.v3_checksum_as_v2 {
             ChecksumForm::Rfc9568
+        } else if inst.old_unicast_checksum == Some(true) && !inst.unicast_peers.is_empty() {
+            ChecksumForm::OldUnicast
         } else {
             ChecksumForm::PseudoHeader
         },
-        // An explicit `v3_checksum_as_v2` is kept; keepalived's default form follows a peer
-        // that uses the RFC 9568 form (pitfall P1).
-        checksum_follow_peer: !inst.v3_checksum_as_v2,
+        // An explicit `v3_checksum_as_v2` or `old_unicast_checksum` is kept; keepalived's
+        // default form follows a peer that uses the RFC 9568 form (pitfall P1) or, on unicast,
+        // keepalived 1.3.6's form (as keepalived does).
+        checksum_follow_peer: !inst.v3_checksum_as_v2 && inst.old_unicast_checksum != Some(true),
+        refuse_old_unicast_checksum: inst.old_unicast_checksum == Some(false),
         auth,
         down_timer_adverts: u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX),
         lower_prio_no_advert: inst.lower_prio_no_advert,

@@ -219,7 +219,7 @@ fn diagnostics_of(
 fn keywords_not_acted_on_are_noted_at_their_line() {
     let text = "global_defs {\n    reload_repeat\n    notification_email {\n        a@example.org\n    }\n    lvs_id x\n}\n\
                 vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    priority 100\n\
-                virtual_ipaddress {\n        192.0.2.1/24 dev eth0 label eth0:a\n    }\n    promote_secondaries\n    virtual_routes {\n        192.0.2.0/24 dev eth0\n    }\n}\n";
+                virtual_ipaddress {\n        192.0.2.1/24 dev eth0 label eth0:a\n    }\n    native_ipv6\n    virtual_routes {\n        192.0.2.0/24 dev eth0\n    }\n}\n";
     let (diagnostics, uses) = diagnostics_of(text);
     let notes: Vec<String> = diagnostics
         .iter()
@@ -231,7 +231,7 @@ fn keywords_not_acted_on_are_noted_at_their_line() {
         [
             "2:5 reload_repeat is not acted on by vrrpd yet: accepted and ignored",
             "3:5 notification_email is not implemented by vrrpd (vrrpd sends no e-mail; a notify script or FIFO can): ignored",
-            "15:5 promote_secondaries is not acted on by vrrpd yet: accepted and ignored",
+            "15:5 native_ipv6 is not acted on by vrrpd yet: accepted and ignored",
         ]
     );
     assert!(
@@ -249,7 +249,7 @@ fn keywords_not_acted_on_are_noted_at_their_line() {
             "reload_repeat",
             "notification_email",
             "lvs_id",
-            "promote_secondaries"
+            "native_ipv6"
         ]
     );
     assert!(vrrpd::config::usage::start_refusals(&uses).is_empty());

@@ -47,6 +47,11 @@ impl Router {
         if !self.cfg.version.accepts(adv.version) {
             return Err(PolicyError::Version);
         }
+        if self.cfg.refuse_old_unicast_checksum
+            && adv.checksum_form == Some(packet::ChecksumForm::OldUnicast)
+        {
+            return Err(PolicyError::OldUnicastChecksum);
+        }
         if let (true, Some(IpAddr::V6(first))) =
             (self.cfg.require_link_local_first, adv.addrs.get(0))
         {
@@ -120,6 +125,7 @@ impl Router {
             match form {
                 packet::ChecksumForm::Rfc9568 => self.stats.checksum_rfc9568_rx += 1,
                 packet::ChecksumForm::PseudoHeader => self.stats.checksum_pseudo_header_rx += 1,
+                packet::ChecksumForm::OldUnicast => self.stats.checksum_old_unicast_rx += 1,
             }
             if form != self.send_form {
                 self.notice(now, Notice::ChecksumForm { from, theirs: form });

@@ -50,6 +50,12 @@ pub struct InstanceSpec {
     /// The receive queue of the instance's socket, at least (keepalived's
     /// `kernel_rx_buf_size`); `None`: the driver's default (1 MiB).
     pub receive_buffer: Option<usize>,
+    /// TTL / hop limit of the instance's unicast adverts (keepalived's `unicast_ttl`);
+    /// `None`: 255. Multicast adverts always leave with 255.
+    pub unicast_ttl: Option<u8>,
+    /// Set `net.ipv4.conf.IF.promote_secondaries` to 1 on the instance's interface while the
+    /// driver runs (keepalived's `promote_secondaries`); restored at exit if it was changed.
+    pub promote_secondaries: bool,
 }
 
 impl InstanceSpec {
@@ -77,6 +83,8 @@ impl InstanceSpec {
             track_link: true,
             track_source: false,
             receive_buffer: None,
+            unicast_ttl: None,
+            promote_secondaries: false,
         }
     }
 

@@ -45,7 +45,11 @@ impl<D: DataPlane> Driver<D> {
         };
         let key = (place.tx_ifindex, router.config().family);
         let span = place.span.clone();
-        if let Err(e) = self.plane.send_advert(key, payload, tx.src, tx.dst).await {
+        let ttl = place.unicast_ttl.filter(|_| !tx.dst.is_multicast());
+        if let Err(e) = (self.plane)
+            .send_advert(key, payload, tx.src, tx.dst, ttl)
+            .await
+        {
             tracing::warn!(parent: &span, dst = %tx.dst, error = %e, "advert not sent");
         }
     }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::netlink::{InterfaceInfo, VipSpec};
 use crate::route::{ResolvedRoute, RouteSpec, RuleSpec};
 use crate::socket::OpenOptions;
+use crate::sysctl::{Family as SysFamily, Setting};
 
 /// An address that lives on its own interface.
 #[derive(Clone, Debug)]
@@ -68,6 +69,8 @@ pub(super) struct Placement {
     pub(super) track_link: bool,
     /// Fault while the source address is missing (`track_src_ip`).
     pub(super) track_source: bool,
+    /// TTL of unicast adverts (`unicast_ttl`); `None`: the socket's 255.
+    pub(super) unicast_ttl: Option<u8>,
     /// The span the instance's log lines carry.
     pub(super) span: tracing::Span,
 }
@@ -90,6 +93,7 @@ impl Placement {
             routes_installed: false,
             track_link: spec.track_link,
             track_source: spec.track_source,
+            unicast_ttl: spec.unicast_ttl,
             ifindex: info.index,
             ifname: Arc::from(info.name.as_str()),
             vip_ifindex: info.index,
@@ -302,6 +306,11 @@ impl<D: DataPlane> Driver<D> {
                 info,
             )
             .await?;
+        }
+        if spec.promote_secondaries && spec.vmac.is_none() {
+            // keepalived: an interface that already has it is left alone (and not reset).
+            let s = Setting::new(SysFamily::Ipv4, &info.name, "promote_secondaries", 1);
+            self.plane.apply_sysctls(&[s])?;
         }
         let rx = (place.rx_ifindex, family);
         if let Some(group) = router.config().mcast_group {

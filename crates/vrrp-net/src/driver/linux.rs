@@ -213,6 +213,7 @@ impl DataPlane for LinuxPlane {
         payload: &[u8],
         src: IpAddr,
         dst: IpAddr,
+        ttl: Option<u8>,
     ) -> Result<()> {
         let Some((_, sock)) = self.sockets.iter().find(|(k, _)| *k == key) else {
             return Err(Error::Invalid {
@@ -220,7 +221,10 @@ impl DataPlane for LinuxPlane {
                 message: "no socket is open there".into(),
             });
         };
-        sock.send_from(payload, src, dst).await
+        match ttl {
+            Some(ttl) => sock.send_from_with_ttl(payload, src, dst, ttl).await,
+            None => sock.send_from(payload, src, dst).await,
+        }
     }
 
     async fn add_addresses(&mut self, adds: &[(u32, VipSpec)]) -> Vec<Result<()>> {
@@ -234,8 +238,16 @@ impl DataPlane for LinuxPlane {
         results
     }
 
-    async fn del_address(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Result<()> {
-        self.netlink.del_address(ifindex, addr, prefix_len).await
+    async fn del_address(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> Result<()> {
+        (self.netlink)
+            .del_peer_address(ifindex, addr, prefix_len, peer)
+            .await
     }
 
     async fn renew_address(&mut self, ifindex: u32, vip: &VipSpec) -> Result<()> {

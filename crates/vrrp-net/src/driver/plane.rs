@@ -82,13 +82,15 @@ pub(crate) trait DataPlane {
     /// Closes the sockets not in `used`.
     fn retain_sockets(&mut self, used: &HashSet<SocketKey>);
 
-    /// Sends one advert from socket `key` with IP source `src` to `dst`.
+    /// Sends one advert from socket `key` with IP source `src` to `dst`, with TTL / hop
+    /// limit `ttl` instead of the socket's 255 when given.
     fn send_advert(
         &mut self,
         key: SocketKey,
         payload: &[u8],
         src: IpAddr,
         dst: IpAddr,
+        ttl: Option<u8>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     // --- Addresses ------------------------------------------------------------------------
@@ -99,12 +101,13 @@ pub(crate) trait DataPlane {
         adds: &[(u32, VipSpec)],
     ) -> impl Future<Output = Vec<Result<()>>> + Send;
 
-    /// Removes one address.
+    /// Removes one address (with its point-to-point `peer`, if it has one).
     fn del_address(
         &mut self,
         ifindex: u32,
         addr: IpAddr,
         prefix_len: u8,
+        peer: Option<IpAddr>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Renews the lifetime of an address installed with a lease.

@@ -64,6 +64,7 @@ impl<D: DataPlane> Driver<D> {
         place.homes = homes;
         place.track_link = spec.track_link;
         place.track_source = spec.track_source;
+        place.unicast_ttl = spec.unicast_ttl;
         self.accept.filtering |= filtered;
         self.accept.dirty = self.accept.filtering;
         self.node

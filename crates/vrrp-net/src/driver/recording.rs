@@ -229,17 +229,19 @@ impl DataPlane for RecordingPlane {
         payload: &[u8],
         src: IpAddr,
         dst: IpAddr,
+        ttl: Option<u8>,
     ) -> Result<()> {
         let meta = RxMeta {
             src,
             dst,
-            ttl: 255,
+            ttl: ttl.unwrap_or(255),
             ifindex: key.0,
         };
         let adv = packet::parse(payload, meta).expect("the driver sends valid adverts");
         let addrs: Vec<String> = adv.addrs.iter().map(|a| a.to_string()).collect();
+        let ttl = ttl.map(|t| format!(" ttl {t}")).unwrap_or_default();
         let line = format!(
-            "advert {} v{} vrid {} prio {} interval {}cs {src} -> {dst} [{}]",
+            "advert {} v{} vrid {} prio {} interval {}cs {src} -> {dst}{ttl} [{}]",
             self.name_of(key.0),
             if adv.version == Version::V3 { 3 } else { 2 },
             adv.vrid,
@@ -283,10 +285,17 @@ impl DataPlane for RecordingPlane {
         results
     }
 
-    async fn del_address(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> Result<()> {
+    async fn del_address(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> Result<()> {
         self.addresses.remove(&(ifindex, addr));
+        let peer = peer.map(|p| format!(" peer {p}")).unwrap_or_default();
         let line = format!(
-            "address del {addr}/{prefix_len} dev {}",
+            "address del {addr}/{prefix_len}{peer} dev {}",
             self.name_of(ifindex)
         );
         self.record(line);

@@ -198,7 +198,7 @@ impl<D: DataPlane> Driver<D> {
         for (ifindex, spec) in statics.addresses {
             if let Err(e) = self
                 .plane
-                .del_address(ifindex, spec.addr, spec.prefix_len)
+                .del_address(ifindex, spec.addr, spec.prefix_len, spec.peer)
                 .await
             {
                 tracing::warn!(ifindex, addr = %spec.addr, error = %e, "static address not removed");

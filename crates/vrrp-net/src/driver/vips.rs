@@ -22,8 +22,9 @@ type VipKey = (u32, IpAddr);
 pub(super) struct VipBook {
     /// Kernel lifetime of installed VIPs (`None`: permanent).
     pub(super) lease: Option<StdDuration>,
-    /// VIPs this driver installed (the only ones it removes), with their prefix length.
-    owned: HashMap<VipKey, u8>,
+    /// VIPs this driver installed (the only ones it removes), with their prefix length and
+    /// point-to-point peer.
+    owned: HashMap<VipKey, (u8, Option<IpAddr>)>,
     /// VIPs this driver removed whose netlink removal event has not been seen yet (so that
     /// the event is not taken for someone else's removal).
     expect_removed: HashSet<VipKey>,
@@ -87,7 +88,7 @@ impl<D: DataPlane> Driver<D> {
         let addr = spec.addr;
         match added {
             Ok(()) => {
-                self.vips.owned.insert((ifindex, addr), spec.prefix_len);
+                (self.vips.owned).insert((ifindex, addr), (spec.prefix_len, spec.peer));
                 self.vips.expect_removed.remove(&(ifindex, addr));
             }
             Err(Error::AddressExists { .. }) if self.vips.owns(ifindex, addr) => {}
@@ -103,10 +104,10 @@ impl<D: DataPlane> Driver<D> {
         let Some(ifindex) = self.place(id).map(|p| p.home_of(addr).0) else {
             return;
         };
-        let Some(prefix) = self.vips.owned.remove(&(ifindex, addr)) else {
+        let Some((prefix, peer)) = self.vips.owned.remove(&(ifindex, addr)) else {
             return;
         };
-        match self.plane.del_address(ifindex, addr, prefix).await {
+        match self.plane.del_address(ifindex, addr, prefix, peer).await {
             Ok(()) => {
                 self.vips.expect_removed.insert((ifindex, addr));
             }
@@ -140,7 +141,8 @@ impl<D: DataPlane> Driver<D> {
     }
 
     /// An address removal seen on netlink: ours as expected, or an owned VIP someone else
-    /// removed, which the routers on that interface are told about.
+    /// removed, which the routers on that interface are told about (unless the VIP is
+    /// `no_track`: then it stays removed, as in keepalived).
     pub(super) fn on_addr_removed(&mut self, now: vrrp_core::Instant, ifindex: u32, addr: IpAddr) {
         if self.vips.expect_removed.remove(&(ifindex, addr)) {
             return;
@@ -150,9 +152,14 @@ impl<D: DataPlane> Driver<D> {
         }
         let hit: Vec<RouterId> = (self.live_places())
             .filter(|(_, p)| p.home_of(addr).0 == ifindex)
-            .map(|(id, p)| {
+            .filter_map(|(id, p)| {
+                if vip_spec_of(&p.vips, addr).is_some_and(|s| s.no_track) {
+                    // keepalived: a no_track VIP's removal changes nothing (it stays gone).
+                    tracing::info!(parent: &p.span, %addr, "no_track VIP removed by someone else, left alone");
+                    return None;
+                }
                 tracing::warn!(parent: &p.span, %addr, "VIP removed by someone else");
-                id
+                Some(id)
             })
             .collect();
         for id in hit {
@@ -187,7 +194,10 @@ impl<D: DataPlane> Driver<D> {
         for a in leftovers {
             let ifindex = a.ifindex;
             tracing::warn!(ifindex, addr = %a.addr, "removing a VIP left behind by an earlier run");
-            if let Err(e) = self.plane.del_address(ifindex, a.addr, a.prefix_len).await {
+            if let Err(e) = (self.plane)
+                .del_address(ifindex, a.addr, a.prefix_len, a.peer)
+                .await
+            {
                 tracing::warn!(ifindex, addr = %a.addr, error = %e, "leftover VIP not removed");
             }
         }

@@ -1,5 +1,5 @@
-//! Raw observations to comparable lines, with what legitimately differs taken out: ifindexes,
-//! lifetimes and statistics are dropped, the run directory becomes `$WORK`, an IPv6
+//! Raw observations to comparable lines, with what legitimately differs taken out: ifindexes
+//! and statistics are dropped, finite address lifetimes are rounded up to 10 s, the run directory becomes `$WORK`, an IPv6
 //! link-local address the kernel derived from a link's MAC (EUI-64) becomes
 //! `fe80::eui64(DEV)`, memory-lock sizes become yes/no, and `-t` diagnostics become the set of
 //! configuration lines they point at (`line 12: virtual_routes`), whatever their wording.
@@ -96,8 +96,11 @@ impl LinkLocals {
 /// Addresses, routes, rules and links of a namespace.
 pub fn net(state: &NetState) -> Observation {
     let mut o = Observation::default();
-    for cat in ["address", "route", "rule", "link"] {
+    for cat in ["address", "route", "rule", "link", "sysctl"] {
         o.touch(cat);
+    }
+    for line in state.sysctls.lines().filter(|l| !l.trim().is_empty()) {
+        o.add("sysctl", line.trim().to_string());
     }
     let ll = LinkLocals::from_links(&state.links);
     for link in arr(&state.addrs) {
@@ -114,6 +117,7 @@ pub fn net(state: &NetState) -> Observation {
             if let Some(label) = s(a, "label").filter(|l| *l != dev) {
                 line += &format!(" label {label}");
             }
+            line += &address_details(a, &ll);
             o.add("address", line);
         }
     }
@@ -129,6 +133,40 @@ pub fn net(state: &NetState) -> Observation {
         o.add("link", link_line(l));
     }
     o
+}
+
+/// The rest of an address line: its point-to-point peer, the flags a configuration can set
+/// (`ip -d addr` order) and finite lifetimes, rounded up to 10 s (they count down between
+/// the two daemons' observations).
+fn address_details(a: &Value, ll: &LinkLocals) -> String {
+    let mut out = String::new();
+    if let Some(peer) = s(a, "address").filter(|p| Some(*p) != s(a, "local")) {
+        out += &format!(" peer {}", ll.apply(peer));
+    }
+    for flag in [
+        "nodad",
+        "home",
+        "mngtmpaddr",
+        "noprefixroute",
+        "autojoin",
+        "deprecated",
+    ] {
+        if a.get(flag).and_then(Value::as_bool) == Some(true) {
+            out += &format!(" {flag}");
+        }
+    }
+    for (key, label) in [
+        ("valid_life_time", "valid_lft"),
+        ("preferred_life_time", "preferred_lft"),
+    ] {
+        match a.get(key).and_then(Value::as_u64) {
+            Some(n) if n < u64::from(u32::MAX) => {
+                out += &format!(" {label} {}s", n.div_ceil(10) * 10)
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn route_line(r: &Value, ll: &LinkLocals) -> String {
@@ -298,7 +336,8 @@ pub fn process(p: &ProcState) -> Observation {
 }
 
 /// Adverts as `IFACE: SRC > DST vrid V vN prio P int Ics [ADDRS]` (from `host` when given),
-/// priority-0 ones in `stop.advert`, the others in `advert`.
+/// with ` ttl T` when the TTL / hop limit is not 255 and ` checksum old-unicast` for keepalived
+/// 1.3.6's unicast checksum form, priority-0 ones in `stop.advert`, the others in `advert`.
 pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
     let mut o = Observation::default();
     o.touch("advert");
@@ -310,8 +349,15 @@ pub fn adverts(seen: &[SeenAdvert], with_host: bool) -> Observation {
         } else {
             String::new()
         };
+        let mut ttl = match d.ttl {
+            255 => String::new(),
+            t => format!(" ttl {t}"),
+        };
+        if d.checksum_form == Some(vrrp_core::ChecksumForm::OldUnicast) {
+            ttl += " checksum old-unicast";
+        }
         let line = format!(
-            "{who}{}: {} > {} vrid {} v{} prio {} int {}cs [{}]",
+            "{who}{}: {} > {} vrid {} v{} prio {} int {}cs{ttl} [{}]",
             a.iface,
             d.src,
             d.dst,
@@ -500,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_rules_and_links_render_without_ifindexes() {
+    fn routes_rules_links_and_sysctls_render_without_ifindexes() {
         let st = NetState {
             addrs: serde_json::json!([{"ifindex": 9, "ifname": "eth0", "addr_info": [
                 {"family": "inet", "local": "192.0.2.100", "prefixlen": 32, "scope": "global",
@@ -516,6 +562,7 @@ mod tests {
             rules4: serde_json::json!([{"priority": 100, "src": "192.0.2.100", "srclen": 32,
                 "table": "1"}]),
             rules6: serde_json::json!([]),
+            sysctls: "net.ipv4.conf.eth0.promote_secondaries = 1\n".into(),
         };
         let o = net(&st);
         assert_eq!(
@@ -537,6 +584,10 @@ mod tests {
         assert_eq!(
             o.lines("link").next().unwrap(),
             "vrrp.51: macvlan mode private link eth0 mac 00:00:5e:00:01:33 UP"
+        );
+        assert_eq!(
+            o.lines("sysctl").next().unwrap(),
+            "net.ipv4.conf.eth0.promote_secondaries = 1"
         );
     }
 

@@ -28,7 +28,13 @@ pub struct NetState {
     pub rules4: Value,
     /// `ip -j -6 rule show`.
     pub rules6: Value,
+    /// The interface sysctls a daemon may set for an instance, as `sysctl` prints them
+    /// (`net.ipv4.conf.IF.promote_secondaries = 1`, one a line).
+    pub sysctls: String,
 }
+
+/// The per-interface sysctls observed: keepalived's `promote_secondaries`.
+const OBSERVED_SYSCTLS: &str = r"\.promote_secondaries$";
 
 fn ip_json(ns: &Netns, args: &[&str]) -> Result<Value> {
     let out = ns.ip(args)?;
@@ -48,6 +54,7 @@ pub fn net_state(ns: &Netns) -> Result<NetState> {
         routes6: ip_json(ns, &["-j", "-6", "route", "show", "table", "all"])?,
         rules4: ip_json(ns, &["-j", "-4", "rule", "show"])?,
         rules6: ip_json(ns, &["-j", "-6", "rule", "show"])?,
+        sysctls: ns.exec_ok("sysctl", &["-a", "-r", OBSERVED_SYSCTLS])?,
     })
 }
 

@@ -215,6 +215,8 @@ const GARP_BURST_COUNT: Evidence =
 const NOTIFY_ARGS: Evidence = Test("notify_scripts_get_keepalived_arguments_in_order");
 /// Address options as `ip addr` shows them.
 const ADDRESS_OPTIONS_TEST: Evidence = Test("address_options_reach_the_kernel");
+/// peer, flags and preferred lifetimes of virtual addresses as `ip addr` shows them.
+const VIP_FLAGS_TEST: Evidence = Test("peer_flags_and_preferred_lifetimes_reach_the_kernel");
 /// A flaky tracked script against keepalived.
 const FLAKY_CHECK: Evidence = Scenario("vrrpd_ka_flaky_check");
 
@@ -1365,8 +1367,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "promote_secondaries",
         "",
-        "Set promote_secondaries on the interface.",
-        NOT_YET,
+        "Set net.ipv4.conf.IF.promote_secondaries to 1 on the interface at start (left alone if already 1), restored at exit; ignored with a VMAC (which gets it anyway).",
+        acted![
+            Corpus("keywords/promote_secondaries.conf"),
+            Test("promote_secondaries_is_set_while_running_and_restored_at_exit")
+        ],
         |_, i, _| i.promote_secondaries = true
     ),
     kw!(
@@ -1461,8 +1466,12 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "unicast_ttl",
         "1..255",
-        "TTL of unicast adverts.",
-        NOT_YET,
+        "TTL (IPv4) or hop limit (IPv6) of sent unicast adverts (default 255); received unicast adverts are accepted whatever their TTL.",
+        acted![
+            Corpus("keywords/unicast_ttl.conf"),
+            Corpus("keywords/unicast_ttl_without_peers.conf"),
+            Test("unicast_ttl_is_the_ttl_of_sent_unicast_adverts_and_any_ttl_is_accepted")
+        ],
         |c, i, n| i.unicast_ttl = c.int_in(n, 1, 255).map(|v| v as u8)
     ),
     kw!(
@@ -1482,8 +1491,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "old_unicast_checksum",
         "[never]",
-        "Use (or never detect) the keepalived <= 1.3.6 unicast checksum.",
-        NOT_YET,
+        "Send keepalived 1.3.6's VRRPv3 IPv4 unicast checksum (the pseudo-header with 224.0.0.18 as destination); `never`: discard adverts in that form and never switch to it (by default a unicast instance switches when a peer uses it).",
+        acted![
+            Corpus("keywords/old_unicast_checksum.conf"),
+            Test("old_unicast_checksum_is_sent_followed_or_refused_on_the_wire")
+        ],
         |_, i, n| { i.old_unicast_checksum = Some(!n.args().iter().any(|a| a.text == "never")) }
     ),
     kw!(
@@ -2210,10 +2222,15 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "peer",
         "ADDR",
-        "Peer address of a point-to-point address.",
-        NOT_YET
+        "Peer address of a point-to-point address (the prefix becomes /32 or /128).",
+        acted![Corpus("keywords/peer.conf"), VIP_FLAGS_TEST]
     ),
-    variant!("home", "", "IPv6 home address flag.", NOT_YET),
+    variant!(
+        "home",
+        "",
+        "IPv6 home address flag (IFA_F_HOMEADDRESS).",
+        acted![Corpus("keywords/home.conf"), VIP_FLAGS_TEST]
+    ),
     variant!(
         "-nodad",
         "",
@@ -2223,8 +2240,8 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "mngtmpaddr",
         "",
-        "IPv6 temporary address management flag.",
-        NOT_YET
+        "IPv6 temporary address management flag (IFA_F_MANAGETEMPADDR; the kernel takes it on a /64 only).",
+        acted![Corpus("keywords/mngtmpaddr.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "noprefixroute",
@@ -2235,20 +2252,23 @@ pub static VIRTUAL_ADDRESS_OPTIONS: &[Variant] = &[
     variant!(
         "autojoin",
         "",
-        "Join the multicast group of the address.",
-        NOT_YET
+        "Join the multicast group of the address (IFA_F_MCAUTOJOIN; the kernel refuses it on a unicast address).",
+        acted![Corpus("keywords/autojoin.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "no_track",
         "",
-        "The address disappearing does not mean FAULT.",
-        NOT_YET
+        "Someone else removing the address is ignored: it is not re-added.",
+        acted![
+            Corpus("keywords/no_track.conf"),
+            Test("a_no_track_vip_removed_by_someone_else_stays_removed")
+        ]
     ),
     variant!(
         "preferred_lft",
         "SECS|forever",
-        "Preferred lifetime (vrrpd only applies the 0 keepalived gives an IPv6 /128).",
-        NOT_YET
+        "Preferred lifetime of an IPv6 address (an IPv6 /128 without one gets 0: deprecated); ignored for IPv4, as keepalived.",
+        acted![Corpus("keywords/preferred_lft.conf"), VIP_FLAGS_TEST]
     ),
     variant!(
         "use_vmac",

@@ -395,8 +395,8 @@ pub struct VirtualIp {
     pub scope: Option<String>,
     /// `label`.
     pub label: Option<String>,
-    /// `peer ADDR[/len]`.
-    pub peer: Option<String>,
+    /// `peer ADDR`.
+    pub peer: Option<IpAddr>,
     /// `home`.
     pub home: bool,
     /// `-nodad`.

@@ -467,6 +467,13 @@ fn check_unicast_keywords(ctx: &mut Ctx<'_>, inst: &mut VrrpInstance) {
             inst.vmac_xmit_base = true;
         }
     }
+    if inst.promote_secondaries && virtual_interface {
+        ctx.warn(
+            &span,
+            format!("({name}) promote_secondaries is automatically set for vmacs, ignored"),
+        );
+        inst.promote_secondaries = false;
+    }
     if no_peers && inst.unicast_ttl.is_some() {
         ctx.warn(
             &span,

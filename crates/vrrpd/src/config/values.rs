@@ -400,7 +400,48 @@ impl<'d> Ctx<'d> {
         while let Some(option) = args.next() {
             self.vip_option(&mut vip, option, &mut args);
         }
+        if vip.peer.is_some() && vip.broadcast.take().is_some() {
+            self.warn(
+                &first.span,
+                "cannot specify broadcast and peer addresses, broadcast ignored",
+            );
+        }
         Some(vip)
+    }
+
+    /// `peer ADDR` (keepalived: a plain address of the same family; the address's prefix
+    /// becomes the host prefix).
+    fn vip_peer(&mut self, vip: &mut VirtualIp, value: &Token) {
+        if vip.peer.is_some() {
+            let msg = format!(
+                "peer {} - another peer has already been specified",
+                value.text
+            );
+            self.warn(&value.span, msg);
+            return;
+        }
+        let Ok(peer) = value.text.parse::<IpAddr>() else {
+            let msg = format!(
+                "invalid peer address {}, expected an address without prefix",
+                value.text
+            );
+            self.warn(&value.span, msg);
+            return;
+        };
+        if peer.is_ipv4() != vip.address.is_ipv4() {
+            let msg = format!("peer address {peer} does not match the address family");
+            self.warn(&value.span, msg);
+            return;
+        }
+        let host = if peer.is_ipv4() { 32 } else { 128 };
+        if vip.prefix_len != host {
+            self.warn(
+                &value.span,
+                "cannot specify address prefix when specifying peer address, prefix ignored",
+            );
+            vip.prefix_len = host;
+        }
+        vip.peer = Some(peer);
     }
 
     fn vip_option<'t>(
@@ -445,7 +486,7 @@ impl<'d> Ctx<'d> {
         let text = value.text.clone();
         match option.text.as_str() {
             "dev" => vip.dev = Some(text),
-            "peer" => vip.peer = Some(text),
+            "peer" => self.vip_peer(vip, value),
             "scope" | "label" if is_v6 => {
                 self.warn(
                     &option.span,

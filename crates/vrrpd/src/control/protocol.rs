@@ -247,7 +247,7 @@ pub struct InstanceStatus {
     pub vips: Vec<IpAddr>,
     /// The virtual addresses installed on this node now.
     pub installed_vips: Vec<IpAddr>,
-    /// The IPv4 VRRPv3 checksum form it sends (`pseudo_header` or `rfc9568`; IPv6: unused).
+    /// The IPv4 VRRPv3 checksum form it sends (`pseudo_header`, `rfc9568`, or keepalived 1.3.6's `old_unicast`; IPv6: unused).
     pub checksum_form: String,
     /// The counters (RFC 6527's statistics and vrrpd's own).
     pub counters: vrrp_core::Stats,

@@ -33,6 +33,7 @@ fn checksum_form(f: ChecksumForm) -> &'static str {
     match f {
         ChecksumForm::PseudoHeader => "pseudo_header",
         ChecksumForm::Rfc9568 => "rfc9568",
+        ChecksumForm::OldUnicast => "old_unicast",
     }
 }
 

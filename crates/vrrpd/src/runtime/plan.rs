@@ -180,6 +180,8 @@ fn instance_spec_with(
         rules: rules(&owner, "virtual_rules", &plan.virtual_rules, priorities)?,
         track_link: !plan.dont_track_primary,
         track_source: plan.track_src_ip,
+        unicast_ttl: plan.transport.unicast_ttl,
+        promote_secondaries: plan.promote_secondaries,
         receive_buffer: (plan.transport.kernel_rx_buf_size)
             .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
         trackers: plan.trackers.iter().map(|t| t.tracker.clone()).collect(),
@@ -217,9 +219,20 @@ pub fn vip_spec(vip: &VipPlan) -> VipSpec {
     };
     spec.nodad = vip.address.is_ipv6() || vip.nodad;
     spec.noprefixroute = vip.noprefixroute;
-    if let Some(PreferredLifetime::Seconds(0)) = vip.preferred_lft {
-        // keepalived's deprecated /128: valid forever, preferred 0.
-        spec.lifetime = Some((u32::MAX, 0));
+    spec.home = vip.home;
+    spec.manage_temp_addr = vip.mngtmpaddr;
+    spec.autojoin = vip.autojoin;
+    spec.no_track = vip.no_track;
+    if let Some(peer) = vip.peer {
+        spec.peer = Some(peer);
+        spec.prefix_len = if peer.is_ipv4() { 32 } else { 128 };
+        // keepalived: no broadcast on a point-to-point address.
+        spec.broadcast = None;
+    }
+    // keepalived applies preferred_lft to IPv6 only (valid forever): 0 is its deprecated /128.
+    if let (true, Some(PreferredLifetime::Seconds(n))) = (vip.address.is_ipv6(), vip.preferred_lft)
+    {
+        spec.lifetime = Some((u32::MAX, n));
     }
     spec
 }
