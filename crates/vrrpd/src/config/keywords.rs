@@ -186,6 +186,17 @@ const GARP_PACING: Evidence = Test("garp_interval_paces_announcements_on_the_int
 const GARP_GROUP_TEST: Evidence = Test("garp_group_sets_the_interface_pacing");
 /// Notify FIFO lines and the FIFO script.
 const FIFO_LINES: Evidence = Test("fifo_lines_in_keepalived_format_without_blocking");
+/// `startup_script`: the instances start once it has ended.
+const STARTUP_SCRIPT_TEST: Evidence = Test("startup_script_runs_before_the_instances_start");
+/// `shutdown_script`: run once the addresses are released, the daemon waits for it.
+const SHUTDOWN_SCRIPT_TEST: Evidence =
+    Test("shutdown_script_runs_after_the_addresses_are_released");
+/// `startup_script_timeout`: SIGTERM at the timeout, then the instances start.
+const STARTUP_TIMEOUT_TEST: Evidence =
+    Test("startup_script_timeout_terminates_the_script_and_starts_vrrp");
+/// `shutdown_script_timeout`: SIGTERM at the timeout, then the daemon exits.
+const SHUTDOWN_TIMEOUT_TEST: Evidence =
+    Test("shutdown_script_timeout_terminates_the_script_and_exits");
 /// keepalived's sync group sample under both daemons.
 const SAMPLE_SYNC: Evidence = Corpus("samples/vrrp-sync.conf");
 /// A sync group's trackers on its members.
@@ -721,16 +732,16 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "startup_script",
         "SCRIPT [USER [GROUP]]",
-        "Script run before VRRP starts.",
-        NOT_YET,
-        |c, g, n| g.startup_script = c.script(n)
+        "Script run before the VRRP instances start; they start when it ends or times out.",
+        acted![STARTUP_SCRIPT_TEST, Corpus("keywords/startup_script.conf")],
+        |c, g, n| start_stop_script(c, g, n, true)
     ),
     kw!(
         "shutdown_script",
         "SCRIPT [USER [GROUP]]",
-        "Script run after VRRP stops.",
-        NOT_YET,
-        |c, g, n| g.shutdown_script = c.script(n)
+        "Script run at shutdown once the VRRP instances have stopped and released their addresses.",
+        acted![SHUTDOWN_SCRIPT_TEST, Corpus("keywords/shutdown_script.conf")],
+        |c, g, n| start_stop_script(c, g, n, false)
     ),
     kw!(
         "state_dump_file",
@@ -823,16 +834,24 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "",
         "Do not resolve symlinks in script paths.",
         NOT_YET),
-    accepted!(
+    kw!(
         "startup_script_timeout",
         "SECS",
-        "Timeout of the startup script.",
-        NOT_YET),
-    accepted!(
+        "Timeout of the startup script (1..1000, default 10): SIGTERM to its process group, SIGKILL 2 s later.",
+        acted![STARTUP_TIMEOUT_TEST],
+        |c, g, n| {
+            set(&mut g.startup_script_timeout_secs, c.u32_in(n, 1, 1000).map(Some))
+        }
+    ),
+    kw!(
         "shutdown_script_timeout",
         "SECS",
-        "Timeout of the shutdown script.",
-        NOT_YET),
+        "Timeout of the shutdown script (1..1000, default 10).",
+        acted![SHUTDOWN_TIMEOUT_TEST],
+        |c, g, n| {
+            set(&mut g.shutdown_script_timeout_secs, c.u32_in(n, 1, 1000).map(Some))
+        }
+    ),
     accepted!(
         "process_names",
         "",
@@ -2301,6 +2320,34 @@ fn code_or_blank(args: &str) -> String {
 }
 
 /// Assigns `value` if present (the default stays otherwise).
+/// `startup_script` / `shutdown_script`: as keepalived, a second one is an error and the first
+/// is kept.
+fn start_stop_script(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node, startup: bool) {
+    let (slot, kind) = if startup {
+        (&mut g.startup_script, "startup")
+    } else {
+        (&mut g.shutdown_script, "shutdown")
+    };
+    if slot.is_some() {
+        c.warn(
+            &n.keyword().span,
+            format!("{kind} script already specified, the first one is kept"),
+        );
+        return;
+    }
+    *slot = c.script(n);
+    if slot.is_some() {
+        // The startup script's first, as [`GlobalDefs::start_stop_script_origins`] says.
+        let origin = super::model::Origin(n.span().clone());
+        let at = if startup {
+            0
+        } else {
+            g.start_stop_script_origins.len()
+        };
+        g.start_stop_script_origins.insert(at, origin);
+    }
+}
+
 fn set<V>(slot: &mut V, value: Option<V>) {
     if let Some(v) = value {
         *slot = v;

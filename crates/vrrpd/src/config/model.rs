@@ -188,6 +188,15 @@ pub struct GlobalDefs {
     pub startup_script: Option<ScriptCommand>,
     /// `shutdown_script`.
     pub shutdown_script: Option<ScriptCommand>,
+    /// `startup_script_timeout` in seconds (1..1000); keepalived's default, 10, applies when
+    /// unset.
+    pub startup_script_timeout_secs: Option<u32>,
+    /// `shutdown_script_timeout` in seconds (1..1000); default 10.
+    pub shutdown_script_timeout_secs: Option<u32>,
+    /// Where `startup_script` and `shutdown_script` were written, the startup script's first
+    /// (for the script security check).
+    #[serde(skip)]
+    pub start_stop_script_origins: Vec<Origin>,
     /// `state_dump_file`.
     pub state_dump_file: Option<String>,
     /// `stats_dump_file`.
@@ -240,6 +249,9 @@ impl Default for GlobalDefs {
             disable_local_igmp: false,
             startup_script: None,
             shutdown_script: None,
+            startup_script_timeout_secs: None,
+            shutdown_script_timeout_secs: None,
+            start_stop_script_origins: Vec::new(),
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,

@@ -23,6 +23,7 @@ pub mod host;
 pub mod plan;
 pub mod reload;
 pub mod signals;
+pub mod start_stop;
 pub mod trackers;
 
 use std::process::ExitCode;
@@ -107,7 +108,7 @@ struct Services {
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     // First of all: from here on no stray signal ends the process.
-    let signals = match signals::Signals::install(cli.ignore_sigint) {
+    let mut signals = match signals::Signals::install(cli.ignore_sigint) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot install signal handlers");
@@ -121,6 +122,12 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    // keepalived's parent runs the startup script before it starts the VRRP process.
+    if !run_startup_script(&loaded, &mut signals).await {
+        start_stop::run(&loaded.config.global_defs, start_stop::Which::Shutdown).await;
+        tracing::info!("Stopped vrrpd");
+        return ExitCode::SUCCESS;
+    }
     let running = match start(loaded, &opts).await {
         Ok(r) => r,
         Err(code) => return code,
@@ -139,6 +146,26 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
     let code = event_loop(cli, running, events, signals).await;
     tracing::info!("Stopped vrrpd");
     code
+}
+
+/// Runs `startup_script` (if any) to its end or timeout while serving signals: `false` when a
+/// stop was asked for meanwhile (the script is then killed). Reloads and dumps asked for
+/// meanwhile are ignored: there is nothing running to reload or dump yet.
+async fn run_startup_script(loaded: &Loaded, signals: &mut signals::Signals) -> bool {
+    let script = start_stop::run(&loaded.config.global_defs, start_stop::Which::Startup);
+    tokio::pin!(script);
+    loop {
+        tokio::select! {
+            () = &mut script => return true,
+            request = signals.recv() => match request {
+                signals::Request::Stop => {
+                    tracing::info!("Stopping while the startup script runs: it is killed");
+                    return false;
+                }
+                other => tracing::info!(?other, "ignored while the startup script runs"),
+            },
+        }
+    }
 }
 
 /// Writes keepalived's two pid files (one process: both hold our pid); removed on drop.
@@ -301,6 +328,12 @@ async fn event_loop(
         notifier.notify(Subject::Group, &g.name, NotifyState::Stop, 0);
     }
     notifier.shutdown(Duration::from_secs(2)).await;
+    // keepalived's parent runs the shutdown script once its VRRP process has exited.
+    start_stop::run(
+        &running.loaded.config.global_defs,
+        start_stop::Which::Shutdown,
+    )
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
