@@ -905,11 +905,21 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "",
         "nftables matches interfaces by index.",
         NOT_YET),
-    accepted!(
+    kw!(
         "vrrp_delay_after_boot",
         "SECS",
-        "Extra startup delay right after boot.",
-        NOT_YET),
+        "The instances start no earlier than SECS after the system booted (/proc/uptime); the longer of this and vrrp_startup_delay applies.",
+        acted![
+            Test("vrrp_delay_after_boot_delays_the_start_until_that_long_after_boot"),
+            Corpus("keywords/vrrp_delay_after_boot.conf")
+        ],
+        |c, g, n| {
+            set(
+                &mut g.vrrp_delay_after_boot_us,
+                c.seconds_us(n, 1_000, u64::from(u32::MAX)).map(Some),
+            )
+        }
+    ),
     accepted!(
         "vmac_addr_prefix",
         "PREFIX",

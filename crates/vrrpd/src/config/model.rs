@@ -172,6 +172,9 @@ pub struct GlobalDefs {
     pub fifo_write_vrrp_states_on_reload: bool,
     /// `vrrp_startup_delay` in µs.
     pub vrrp_startup_delay_us: u64,
+    /// `vrrp_delay_after_boot` in µs: the instances start no earlier than this long after the
+    /// system booted (the longer of this and `vrrp_startup_delay` applies).
+    pub vrrp_delay_after_boot_us: Option<u64>,
     /// `max_auto_priority` (accepted; no effect on this implementation's scheduling).
     pub max_auto_priority: Option<i32>,
     /// `dynamic_interfaces`.
@@ -241,6 +244,7 @@ impl Default for GlobalDefs {
             vrrp_notify_priority_changes: false,
             fifo_write_vrrp_states_on_reload: false,
             vrrp_startup_delay_us: 0,
+            vrrp_delay_after_boot_us: None,
             max_auto_priority: None,
             dynamic_interfaces: None,
             default_interface: None,
