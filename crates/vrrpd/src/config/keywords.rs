@@ -166,6 +166,8 @@ const SAMPLE_VRRP: Evidence = Corpus("samples/vrrp.conf");
 const ELECTS: Evidence = Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm");
 /// A tracked process with quorum and delay.
 const TRACK_PROCESS_TEST: Evidence = Test("track_process_quorum_and_delay");
+/// `terminate_delay` / `fork_delay` of a tracked process.
+const TRACK_PROCESS_DELAYS: Evidence = Test("track_process_terminate_and_fork_delays");
 /// Instance keywords in the router configuration.
 const INSTANCE_SETTINGS: Evidence = Test("instance_settings_reach_the_router");
 /// Tracked scripts move the VIP by their weights.
@@ -2099,23 +2101,34 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
     kw!(
         "delay",
         "SECS",
-        "Delay before counting a change.",
-        acted![TRACK_PROCESS_TEST],
-        |c, t, n| t.delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "Sets terminate_delay and fork_delay.",
+        acted![TRACK_PROCESS_TEST, TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            if delay.is_some() {
+                (t.delay_us, t.terminate_delay_us, t.fork_delay_us) = (delay, delay, delay);
+            }
+        }
     ),
     kw!(
         "terminate_delay",
         "SECS",
-        "Delay before counting a termination.",
-        NOT_YET,
-        |c, t, n| t.terminate_delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "How long the count must stay out of the quorum before the process is down (a return within it is not reported).",
+        acted![TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            t.terminate_delay_us = delay.or(t.terminate_delay_us);
+        }
     ),
     kw!(
         "fork_delay",
         "SECS",
-        "Delay before counting a fork.",
-        NOT_YET,
-        |c, t, n| t.fork_delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "How long the count must stay within the quorum before the process is up (a loss within it is not reported).",
+        acted![TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            t.fork_delay_us = delay.or(t.fork_delay_us);
+        }
     ),
     kw!(
         "full_command",

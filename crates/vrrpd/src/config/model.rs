@@ -862,11 +862,14 @@ pub struct TrackProcess {
     pub quorum: Option<u32>,
     /// `quorum_max`.
     pub quorum_max: Option<u32>,
-    /// `delay` in µs.
+    /// `delay` in µs (sets both delays below, as keepalived: the last of the three written wins
+    /// for each).
     pub delay_us: Option<u64>,
-    /// `terminate_delay` in µs.
+    /// `terminate_delay` in µs: how long the count must stay out of the quorum before Down
+    /// is reported (default: `delay`, else 0).
     pub terminate_delay_us: Option<u64>,
-    /// `fork_delay` in µs.
+    /// `fork_delay` in µs: how long the count must stay within the quorum before Up is
+    /// reported (default: `delay`, else 0).
     pub fork_delay_us: Option<u64>,
     /// `full_command`.
     pub full_command: bool,
