@@ -665,8 +665,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "fifo_write_vrrp_states_on_reload",
         "",
-        "Write all states to the FIFO after a reload.",
-        NOT_YET,
+        "After a reload, write the kept sync groups' states and the kept instances that are not MASTER to the FIFOs.",
+        acted![
+            Test("fifo_write_vrrp_states_on_reload_writes_kept_states_as_keepalived"),
+            Corpus("keywords/fifo_write_vrrp_states_on_reload.conf")
+        ],
         |_, g, _| g.fifo_write_vrrp_states_on_reload = true
     ),
     kw!(

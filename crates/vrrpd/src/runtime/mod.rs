@@ -19,6 +19,7 @@
 //!   from the event loop itself, so a hung loop is noticed.
 
 mod dumps;
+mod fifo_states;
 pub mod host;
 pub mod plan;
 pub mod reload;
@@ -467,6 +468,14 @@ async fn reload(
     }
 
     // 4. The new configuration is the running one.
+    let groups_before: Vec<String> = running.groups.iter().map(|g| g.name.clone()).collect();
+    let kept_slots: Vec<Option<usize>> = {
+        let mut kept = vec![None; next.plans.len()];
+        for &(o, n) in &diff.kept {
+            kept[n] = running.slots[o];
+        }
+        kept
+    };
     let Next {
         loaded,
         plans,
@@ -492,9 +501,29 @@ async fn reload(
     let resend = svc
         .trackers
         .reload(&running.loaded.config, &running.plans, &running.slots);
+    let write_states = running
+        .loaded
+        .config
+        .global_defs
+        .fifo_write_vrrp_states_on_reload;
     shed(&mut running.loaded);
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
+    }
+
+    // 6. `fifo_write_vrrp_states_on_reload`: the kept states on the FIFOs.
+    if write_states {
+        match running.handle.status().await {
+            Ok(status) => {
+                let instances: Vec<(String, Option<usize>)> = (running.plans.iter())
+                    .zip(kept_slots)
+                    .map(|(p, slot)| (p.router.name.to_string(), slot))
+                    .collect();
+                let lines = fifo_states::lines(&status, &groups_before, &instances);
+                svc.notifier.write_fifo_states(&lines);
+            }
+            Err(e) => tracing::error!(error = %e, "states not written to the FIFOs"),
+        }
     }
     tracing::info!(
         kept = diff.kept.len(),
