@@ -482,7 +482,8 @@ async fn track_process_quorum_and_delay() {
         full_command: false,
         quorum: 2,
         quorum_max: 3,
-        delay: Duration::from_millis(300),
+        terminate_delay: Duration::from_millis(300),
+        fork_delay: Duration::ZERO,
     };
     let mut a = sleep();
     let (tx, mut rx) = mpsc::channel(8);
@@ -511,6 +512,62 @@ async fn track_process_quorum_and_delay() {
     assert_eq!(process::count(&partial, &procs), 1);
     a.kill().unwrap();
     a.wait().unwrap();
+}
+
+#[tokio::test]
+async fn track_process_terminate_and_fork_delays() {
+    let arg = format!("2000.{}", std::process::id());
+    let sleep = || {
+        std::process::Command::new("sleep")
+            .arg(&arg)
+            .spawn()
+            .unwrap()
+    };
+    let (terminate_delay, fork_delay) = (Duration::from_millis(600), Duration::from_millis(400));
+    let pspec = ProcessSpec {
+        name: "sleeper".into(),
+        process: "sleep".into(),
+        params: vec![arg.clone()],
+        param_match: ParamMatch::Exact,
+        full_command: false,
+        quorum: 1,
+        quorum_max: u32::MAX,
+        terminate_delay,
+        fork_delay,
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    let _h = process::spawn(vec![pspec], Duration::from_millis(30), tx);
+    assert_eq!(
+        next(&mut rx).await.state,
+        TrackState::Down,
+        "first count at once"
+    );
+    // Started: Up only after fork_delay.
+    let forked = Instant::now();
+    let mut a = sleep();
+    assert_eq!(next(&mut rx).await.state, TrackState::Up);
+    assert!(forked.elapsed() >= fork_delay, "fork_delay not honoured");
+    // Restarted at once (a respawning supervisor): the short loss is never reported.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let mut b = sleep();
+    assert!(
+        tokio::time::timeout(terminate_delay * 2, rx.recv())
+            .await
+            .is_err(),
+        "a loss shorter than terminate_delay was reported"
+    );
+    // Gone for good: Down after terminate_delay.
+    b.kill().unwrap();
+    b.wait().unwrap();
+    let lost = Instant::now();
+    let u = next(&mut rx).await;
+    assert_eq!(u.state, TrackState::Down);
+    assert_eq!(u.detail, "0 matching processes (quorum 1)");
+    assert!(
+        lost.elapsed() >= terminate_delay,
+        "terminate_delay not honoured"
+    );
 }
 
 // ---- notify ---------------------------------------------------------------------------------

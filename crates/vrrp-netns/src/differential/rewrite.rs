@@ -7,6 +7,8 @@
 //!   becomes `notify_master "DIR/notify-log.sh notify_master X args"`, so each call appends
 //!   the line `notify_master X args STATE-ARGS...` to `DIR/notify.log` (the original script is
 //!   not run). A trailing `username [groupname]` is kept.
+//! - `startup_script X` and `shutdown_script X` (`global_defs`) are wrapped the same way: their
+//!   line in `DIR/notify.log` (`startup_script X`) says that the daemon ran them.
 //! - An instance without a `notify` line gets `notify "DIR/notify-log.sh notify"` on the line
 //!   after its opening brace: its lines (`notify INSTANCE VI_1 MASTER 100`) are the outside
 //!   view of the instance's state.
@@ -33,6 +35,9 @@ pub const NOTIFY_KEYWORDS: &[&str] = &[
     "notify_deleted",
     "notify_master_rx_lower_pri",
 ];
+
+/// `global_defs` scripts wrapped like notify scripts.
+pub const GLOBAL_SCRIPT_KEYWORDS: &[&str] = &["startup_script", "shutdown_script"];
 
 /// Keywords naming a notify FIFO.
 pub const FIFO_KEYWORDS: &[&str] = &["notify_fifo", "vrrp_notify_fifo"];
@@ -92,7 +97,9 @@ pub fn for_run(text: &str, top: &[Node], dir: &Path) -> String {
                 continue;
             };
             let indent = indent_of(&lines[line]).to_string();
-            if NOTIFY_KEYWORDS.contains(&kw) && node.children.is_empty() {
+            if (NOTIFY_KEYWORDS.contains(&kw) || GLOBAL_SCRIPT_KEYWORDS.contains(&kw))
+                && node.children.is_empty()
+            {
                 let (script, rest) = script_and_rest(&node.words[1..]);
                 let mut new = format!("{indent}{kw} \"{d}/{NOTIFY_SCRIPT} {kw} {script}\"");
                 for r in rest {

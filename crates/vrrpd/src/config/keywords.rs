@@ -166,6 +166,8 @@ const SAMPLE_VRRP: Evidence = Corpus("samples/vrrp.conf");
 const ELECTS: Evidence = Test("keepalived_conf_elects_writes_pid_files_and_hands_over_on_sigterm");
 /// A tracked process with quorum and delay.
 const TRACK_PROCESS_TEST: Evidence = Test("track_process_quorum_and_delay");
+/// `terminate_delay` / `fork_delay` of a tracked process.
+const TRACK_PROCESS_DELAYS: Evidence = Test("track_process_terminate_and_fork_delays");
 /// Instance keywords in the router configuration.
 const INSTANCE_SETTINGS: Evidence = Test("instance_settings_reach_the_router");
 /// Tracked scripts move the VIP by their weights.
@@ -186,6 +188,17 @@ const GARP_PACING: Evidence = Test("garp_interval_paces_announcements_on_the_int
 const GARP_GROUP_TEST: Evidence = Test("garp_group_sets_the_interface_pacing");
 /// Notify FIFO lines and the FIFO script.
 const FIFO_LINES: Evidence = Test("fifo_lines_in_keepalived_format_without_blocking");
+/// `startup_script`: the instances start once it has ended.
+const STARTUP_SCRIPT_TEST: Evidence = Test("startup_script_runs_before_the_instances_start");
+/// `shutdown_script`: run once the addresses are released, the daemon waits for it.
+const SHUTDOWN_SCRIPT_TEST: Evidence =
+    Test("shutdown_script_runs_after_the_addresses_are_released");
+/// `startup_script_timeout`: SIGTERM at the timeout, then the instances start.
+const STARTUP_TIMEOUT_TEST: Evidence =
+    Test("startup_script_timeout_terminates_the_script_and_starts_vrrp");
+/// `shutdown_script_timeout`: SIGTERM at the timeout, then the daemon exits.
+const SHUTDOWN_TIMEOUT_TEST: Evidence =
+    Test("shutdown_script_timeout_terminates_the_script_and_exits");
 /// keepalived's sync group sample under both daemons.
 const SAMPLE_SYNC: Evidence = Corpus("samples/vrrp-sync.conf");
 /// A sync group's trackers on its members.
@@ -672,8 +685,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "fifo_write_vrrp_states_on_reload",
         "",
-        "Write all states to the FIFO after a reload.",
-        NOT_YET,
+        "After a reload, write the kept sync groups' states and the kept instances that are not MASTER to the FIFOs.",
+        acted![
+            Test("fifo_write_vrrp_states_on_reload_writes_kept_states_as_keepalived"),
+            Corpus("keywords/fifo_write_vrrp_states_on_reload.conf")
+        ],
         |_, g, _| g.fifo_write_vrrp_states_on_reload = true
     ),
     kw!(
@@ -742,16 +758,16 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "startup_script",
         "SCRIPT [USER [GROUP]]",
-        "Script run before VRRP starts.",
-        NOT_YET,
-        |c, g, n| g.startup_script = c.script(n)
+        "Script run before the VRRP instances start; they start when it ends or times out.",
+        acted![STARTUP_SCRIPT_TEST, Corpus("keywords/startup_script.conf")],
+        |c, g, n| start_stop_script(c, g, n, true)
     ),
     kw!(
         "shutdown_script",
         "SCRIPT [USER [GROUP]]",
-        "Script run after VRRP stops.",
-        NOT_YET,
-        |c, g, n| g.shutdown_script = c.script(n)
+        "Script run at shutdown once the VRRP instances have stopped and released their addresses.",
+        acted![SHUTDOWN_SCRIPT_TEST, Corpus("keywords/shutdown_script.conf")],
+        |c, g, n| start_stop_script(c, g, n, false)
     ),
     kw!(
         "state_dump_file",
@@ -844,16 +860,24 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "",
         "Do not resolve symlinks in script paths.",
         NOT_YET),
-    accepted!(
+    kw!(
         "startup_script_timeout",
         "SECS",
-        "Timeout of the startup script.",
-        NOT_YET),
-    accepted!(
+        "Timeout of the startup script (1..1000, default 10): SIGTERM to its process group, SIGKILL 2 s later.",
+        acted![STARTUP_TIMEOUT_TEST],
+        |c, g, n| {
+            set(&mut g.startup_script_timeout_secs, c.u32_in(n, 1, 1000).map(Some))
+        }
+    ),
+    kw!(
         "shutdown_script_timeout",
         "SECS",
-        "Timeout of the shutdown script.",
-        NOT_YET),
+        "Timeout of the shutdown script (1..1000, default 10).",
+        acted![SHUTDOWN_TIMEOUT_TEST],
+        |c, g, n| {
+            set(&mut g.shutdown_script_timeout_secs, c.u32_in(n, 1, 1000).map(Some))
+        }
+    ),
     accepted!(
         "process_names",
         "",
@@ -907,11 +931,21 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "",
         "nftables matches interfaces by index.",
         NOT_YET),
-    accepted!(
+    kw!(
         "vrrp_delay_after_boot",
         "SECS",
-        "Extra startup delay right after boot.",
-        NOT_YET),
+        "The instances start no earlier than SECS after the system booted (/proc/uptime); the longer of this and vrrp_startup_delay applies.",
+        acted![
+            Test("vrrp_delay_after_boot_delays_the_start_until_that_long_after_boot"),
+            Corpus("keywords/vrrp_delay_after_boot.conf")
+        ],
+        |c, g, n| {
+            set(
+                &mut g.vrrp_delay_after_boot_us,
+                c.seconds_us(n, 1_000, u64::from(u32::MAX)).map(Some),
+            )
+        }
+    ),
     accepted!(
         "vmac_addr_prefix",
         "PREFIX",
@@ -2122,23 +2156,34 @@ pub static TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
     kw!(
         "delay",
         "SECS",
-        "Delay before counting a change.",
-        acted![TRACK_PROCESS_TEST],
-        |c, t, n| t.delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "Sets terminate_delay and fork_delay.",
+        acted![TRACK_PROCESS_TEST, TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            if delay.is_some() {
+                (t.delay_us, t.terminate_delay_us, t.fork_delay_us) = (delay, delay, delay);
+            }
+        }
     ),
     kw!(
         "terminate_delay",
         "SECS",
-        "Delay before counting a termination.",
-        NOT_YET,
-        |c, t, n| t.terminate_delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "How long the count must stay out of the quorum before the process is down (a return within it is not reported).",
+        acted![TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            t.terminate_delay_us = delay.or(t.terminate_delay_us);
+        }
     ),
     kw!(
         "fork_delay",
         "SECS",
-        "Delay before counting a fork.",
-        NOT_YET,
-        |c, t, n| t.fork_delay_us = c.seconds_us(n, 0, 3_600_000_000)
+        "How long the count must stay within the quorum before the process is up (a loss within it is not reported).",
+        acted![TRACK_PROCESS_DELAYS],
+        |c, t, n| {
+            let delay = c.seconds_us(n, 0, 3_600_000_000);
+            t.fork_delay_us = delay.or(t.fork_delay_us);
+        }
     ),
     kw!(
         "full_command",
@@ -2438,6 +2483,34 @@ fn rlimit_rttime(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node) {
 }
 
 /// Assigns `value` if present (the default stays otherwise).
+/// `startup_script` / `shutdown_script`: as keepalived, a second one is an error and the first
+/// is kept.
+fn start_stop_script(c: &mut Ctx<'_>, g: &mut GlobalDefs, n: &Node, startup: bool) {
+    let (slot, kind) = if startup {
+        (&mut g.startup_script, "startup")
+    } else {
+        (&mut g.shutdown_script, "shutdown")
+    };
+    if slot.is_some() {
+        c.warn(
+            &n.keyword().span,
+            format!("{kind} script already specified, the first one is kept"),
+        );
+        return;
+    }
+    *slot = c.script(n);
+    if slot.is_some() {
+        // The startup script's first, as [`GlobalDefs::start_stop_script_origins`] says.
+        let origin = super::model::Origin(n.span().clone());
+        let at = if startup {
+            0
+        } else {
+            g.start_stop_script_origins.len()
+        };
+        g.start_stop_script_origins.insert(at, origin);
+    }
+}
+
 fn set<V>(slot: &mut V, value: Option<V>) {
     if let Some(v) = value {
         *slot = v;

@@ -175,6 +175,9 @@ pub struct GlobalDefs {
     pub fifo_write_vrrp_states_on_reload: bool,
     /// `vrrp_startup_delay` in µs.
     pub vrrp_startup_delay_us: u64,
+    /// `vrrp_delay_after_boot` in µs: the instances start no earlier than this long after the
+    /// system booted (the longer of this and `vrrp_startup_delay` applies).
+    pub vrrp_delay_after_boot_us: Option<u64>,
     /// `max_auto_priority`: the highest SCHED_RR priority the process raises itself to when
     /// its event loop runs late (`None` or 0: never; -1: never, without the startup notice).
     pub max_auto_priority: Option<i32>,
@@ -206,6 +209,15 @@ pub struct GlobalDefs {
     pub startup_script: Option<ScriptCommand>,
     /// `shutdown_script`.
     pub shutdown_script: Option<ScriptCommand>,
+    /// `startup_script_timeout` in seconds (1..1000); keepalived's default, 10, applies when
+    /// unset.
+    pub startup_script_timeout_secs: Option<u32>,
+    /// `shutdown_script_timeout` in seconds (1..1000); default 10.
+    pub shutdown_script_timeout_secs: Option<u32>,
+    /// Where `startup_script` and `shutdown_script` were written, the startup script's first
+    /// (for the script security check).
+    #[serde(skip)]
+    pub start_stop_script_origins: Vec<Origin>,
     /// `state_dump_file`.
     pub state_dump_file: Option<String>,
     /// `stats_dump_file`.
@@ -251,6 +263,7 @@ impl Default for GlobalDefs {
             vrrp_notify_priority_changes: false,
             fifo_write_vrrp_states_on_reload: false,
             vrrp_startup_delay_us: 0,
+            vrrp_delay_after_boot_us: None,
             max_auto_priority: None,
             min_auto_priority_delay_us: 1_000_000,
             vrrp_process_priority: 0,
@@ -265,6 +278,9 @@ impl Default for GlobalDefs {
             disable_local_igmp: false,
             startup_script: None,
             shutdown_script: None,
+            startup_script_timeout_secs: None,
+            shutdown_script_timeout_secs: None,
+            start_stop_script_origins: Vec::new(),
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,
@@ -876,11 +892,14 @@ pub struct TrackProcess {
     pub quorum: Option<u32>,
     /// `quorum_max`.
     pub quorum_max: Option<u32>,
-    /// `delay` in µs.
+    /// `delay` in µs (sets both delays below, as keepalived: the last of the three written wins
+    /// for each).
     pub delay_us: Option<u64>,
-    /// `terminate_delay` in µs.
+    /// `terminate_delay` in µs: how long the count must stay out of the quorum before Down
+    /// is reported (default: `delay`, else 0).
     pub terminate_delay_us: Option<u64>,
-    /// `fork_delay` in µs.
+    /// `fork_delay` in µs: how long the count must stay within the quorum before Up is
+    /// reported (default: `delay`, else 0).
     pub fork_delay_us: Option<u64>,
     /// `full_command`.
     pub full_command: bool,

@@ -73,6 +73,22 @@ fn check_script_security(ctx: &mut Ctx<'_>, config: &Config, options: &LoadOptio
                 .map(|s| s.origin.0.clone()),
         )
         .next();
+    // keepalived checks `startup_script` and `shutdown_script` on their own: any such script
+    // that can run is a violation without `enable_script_security`, whoever runs it.
+    let start_stop = [&g.startup_script, &g.shutdown_script]
+        .into_iter()
+        .flatten()
+        .zip(&g.start_stop_script_origins)
+        .find(|(s, _)| runnable(&s.command))
+        .map(|(_, origin)| origin.0.clone());
+    if let Some(span) = start_stop {
+        ctx.push(Diagnostic::new(
+            Severity::Warning,
+            Impact::Security,
+            &span,
+            "SECURITY VIOLATION: start/shutdown scripts are run but script security is not enabled, expected enable_script_security in global_defs",
+        ));
+    }
     if let (true, Some(span)) = (runs_as_root, first_script) {
         ctx.push(Diagnostic::new(
             Severity::Warning,

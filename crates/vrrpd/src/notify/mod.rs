@@ -35,7 +35,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -48,6 +48,9 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, error, info, warn};
+
+mod fifo_states;
+pub use fifo_states::StateLine;
 
 use crate::config::model::{Config, NotifyFifo, NotifyScripts, ScriptCommand};
 use crate::track::exec::{
@@ -494,23 +497,7 @@ impl Notifier {
         }
         // Held while writing the FIFO lines too, so that FIFO order is queue order.
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
-        let line = fifo_line(subject, name, state, priority);
-        for (path, file) in &self.fifos {
-            match (&*file).write(line.as_bytes()) {
-                Ok(n) if n == line.len() => {}
-                Ok(n) => warn!(
-                    "notify FIFO {path:?}: short write ({n} of {} bytes)",
-                    line.len()
-                ),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    warn!(
-                        "notify FIFO {path:?} is full (no reader?): dropped {:?}",
-                        line.trim_end()
-                    )
-                }
-                Err(e) => warn!("notify FIFO {path:?}: write failed: {e}"),
-            }
-        }
+        self.write_fifos(&fifo_line(subject, name, state, priority));
         debug!(
             "{subject} {name} {state} {priority}: {} script(s) queued",
             steps.len()

@@ -19,10 +19,12 @@
 //!   from the event loop itself, so a hung loop is noticed.
 
 mod dumps;
+mod fifo_states;
 pub mod host;
 pub mod plan;
 pub mod reload;
 pub mod signals;
+pub mod start_stop;
 pub mod trackers;
 
 use std::process::ExitCode;
@@ -129,7 +131,7 @@ type ReloadOutcome = Result<(usize, usize, usize), Vec<String>>;
 
 async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) -> ExitCode {
     // First of all: from here on no stray signal ends the process.
-    let signals = match signals::Signals::install(cli.ignore_sigint) {
+    let mut signals = match signals::Signals::install(cli.ignore_sigint) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot install signal handlers");
@@ -145,6 +147,12 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) ->
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    // keepalived's parent runs the startup script before it starts the VRRP process.
+    if !run_startup_script(&loaded, &mut signals).await {
+        start_stop::run(&loaded.config.global_defs, start_stop::Which::Shutdown).await;
+        tracing::info!("Stopped vrrpd");
+        return ExitCode::SUCCESS;
+    }
     let running = match start(loaded, &opts).await {
         Ok(r) => r,
         Err(code) => return code,
@@ -163,6 +171,26 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) ->
     let code = event_loop(cli, running, events, signals, tuner).await;
     tracing::info!("Stopped vrrpd");
     code
+}
+
+/// Runs `startup_script` (if any) to its end or timeout while serving signals: `false` when a
+/// stop was asked for meanwhile (the script is then killed). Reloads and dumps asked for
+/// meanwhile are ignored: there is nothing running to reload or dump yet.
+async fn run_startup_script(loaded: &Loaded, signals: &mut signals::Signals) -> bool {
+    let script = start_stop::run(&loaded.config.global_defs, start_stop::Which::Startup);
+    tokio::pin!(script);
+    loop {
+        tokio::select! {
+            () = &mut script => return true,
+            request = signals.recv() => match request {
+                signals::Request::Stop => {
+                    tracing::info!("Stopping while the startup script runs: it is killed");
+                    return false;
+                }
+                other => tracing::info!(?other, "ignored while the startup script runs"),
+            },
+        }
+    }
 }
 
 /// Writes keepalived's two pid files (one process: both hold our pid); removed on drop.
@@ -348,6 +376,12 @@ async fn event_loop(
         notifier.notify(Subject::Group, &g.name, NotifyState::Stop, 0);
     }
     notifier.shutdown(Duration::from_secs(2)).await;
+    // keepalived's parent runs the shutdown script once its VRRP process has exited.
+    start_stop::run(
+        &running.loaded.config.global_defs,
+        start_stop::Which::Shutdown,
+    )
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -672,6 +706,14 @@ async fn reload(
     }
 
     // 4. The new configuration is the running one.
+    let groups_before: Vec<String> = running.groups.iter().map(|g| g.name.clone()).collect();
+    let kept_slots: Vec<Option<usize>> = {
+        let mut kept = vec![None; next.plans.len()];
+        for &(o, n) in &diff.kept {
+            kept[n] = running.slots[o];
+        }
+        kept
+    };
     let Next {
         loaded,
         plans,
@@ -697,12 +739,32 @@ async fn reload(
     let resend = svc
         .trackers
         .reload(&running.loaded.config, &running.plans, &running.slots);
+    let write_states = running
+        .loaded
+        .config
+        .global_defs
+        .fifo_write_vrrp_states_on_reload;
     shed(&mut running.loaded);
     for (slot, id, state) in resend {
         let _ = running.handle.set_tracker(slot, id, state).await;
     }
     // 6. The process settings (keepalived's restore_priority).
     tuner.reload(&ProcessSettings::of(&running.loaded.config.global_defs));
+
+    // 7. `fifo_write_vrrp_states_on_reload`: the kept states on the FIFOs.
+    if write_states {
+        match running.handle.status().await {
+            Ok(status) => {
+                let instances: Vec<(String, Option<usize>)> = (running.plans.iter())
+                    .zip(kept_slots)
+                    .map(|(p, slot)| (p.router.name.to_string(), slot))
+                    .collect();
+                let lines = fifo_states::lines(&status, &groups_before, &instances);
+                svc.notifier.write_fifo_states(&lines);
+            }
+            Err(e) => tracing::error!(error = %e, "states not written to the FIFOs"),
+        }
+    }
     tracing::info!(
         kept = diff.kept.len(),
         added = diff.added.len(),

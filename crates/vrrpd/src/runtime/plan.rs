@@ -8,7 +8,7 @@ use vrrp_net::VipSpec;
 
 use vrrp_net::route::{RouteSpec, RuleSpec};
 
-use crate::config::model::{Broadcast, Config, PreferredLifetime};
+use crate::config::model::{Broadcast, Config, GlobalDefs, PreferredLifetime};
 use crate::convert::{InstancePlan, SyncGroupPlan, TrackSource, VipPlan};
 use crate::iproute::{parse_route, parse_rule, LineError, RulePriorities};
 
@@ -39,6 +39,23 @@ pub struct RuntimeOptions {
     pub vip_lease: Option<Duration>,
 }
 
+/// keepalived's delay before the instances start: the longer of `vrrp_startup_delay` and what
+/// is left of `vrrp_delay_after_boot` at the current `uptime` (read only when that keyword is
+/// set; unreadable: the keyword is ignored with a warning, as keepalived does).
+pub fn startup_delay(global: &GlobalDefs, uptime: impl FnOnce() -> Option<Duration>) -> Duration {
+    let fixed = Duration::from_micros(global.vrrp_startup_delay_us);
+    let Some(after_boot) = global.vrrp_delay_after_boot_us.map(Duration::from_micros) else {
+        return fixed;
+    };
+    let Some(uptime) = uptime() else {
+        tracing::warn!("Unable to read /proc/uptime for vrrp_delay_after_boot - ignoring");
+        return fixed;
+    };
+    let left = after_boot.saturating_sub(uptime);
+    tracing::info!(?uptime, ?after_boot, ?left, "vrrp_delay_after_boot");
+    fixed.max(left)
+}
+
 /// Builds the driver configuration for every instance and sync group, with the static
 /// addresses, routes and rules and the global settings of `config`.
 pub fn driver_config(
@@ -57,7 +74,7 @@ pub fn driver_config(
     cfg.static_addresses = statics.static_addresses;
     cfg.static_routes = statics.static_routes;
     cfg.static_rules = statics.static_rules;
-    cfg.startup_delay = Duration::from_micros(config.global_defs.vrrp_startup_delay_us);
+    cfg.startup_delay = startup_delay(&config.global_defs, super::host::uptime);
     if let Some(prefix) = &config.global_defs.vmac_prefix {
         cfg.vmac_prefix = prefix.clone();
     }
@@ -235,4 +252,42 @@ pub fn vip_spec(vip: &VipPlan) -> VipSpec {
         spec.lifetime = Some((u32::MAX, n));
     }
     spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global(startup_ms: u64, after_boot_ms: Option<u64>) -> GlobalDefs {
+        GlobalDefs {
+            vrrp_startup_delay_us: startup_ms * 1000,
+            vrrp_delay_after_boot_us: after_boot_ms.map(|ms| ms * 1000),
+            ..GlobalDefs::default()
+        }
+    }
+
+    #[test]
+    fn the_longer_of_the_startup_delay_and_the_rest_of_the_delay_after_boot() {
+        let up = |ms| move || Some(Duration::from_millis(ms));
+        let ms = Duration::from_millis;
+        // 15 s after boot, at 10 s uptime: 5 s left, longer than the 2 s startup delay.
+        assert_eq!(
+            startup_delay(&global(2000, Some(15_000)), up(10_000)),
+            ms(5000)
+        );
+        // 1 s left: the startup delay is longer.
+        assert_eq!(
+            startup_delay(&global(2000, Some(15_000)), up(14_000)),
+            ms(2000)
+        );
+        // Booted long ago: no delay from it.
+        assert_eq!(startup_delay(&global(0, Some(15_000)), up(60_000)), ms(0));
+        // Uptime unreadable: ignored.
+        assert_eq!(startup_delay(&global(300, Some(15_000)), || None), ms(300));
+        // Not set: the uptime is not read.
+        assert_eq!(
+            startup_delay(&global(300, None), || panic!("uptime read")),
+            ms(300)
+        );
+    }
 }

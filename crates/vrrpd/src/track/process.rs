@@ -16,9 +16,11 @@
 //!   as a prefix (`param_match initial`) or as a substring (`param_match partial`);
 //! * zombies are not counted.
 //!
-//! `delay`: a drop from Up to Down is reported only if it lasts `delay`; a return to Up is
-//! reported at once. `terminate_delay` and `fork_delay` are not implemented (see
-//! [`ProcessSpec::from_config`]).
+//! Delays, as keepalived: when the count leaves the quorum, Down is reported only once it has
+//! stayed out for `terminate_delay`; when it enters it, Up only once it has stayed in for
+//! `fork_delay` (`delay` sets both). A change back within the delay is never reported
+//! (keepalived cancels the timer). The first count is reported at once. A delay ends at the
+//! first scan after it ([`Debounce`]).
 
 use std::fs;
 use std::time::Duration;
@@ -26,7 +28,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
-use tracing::{info, warn};
+use tracing::info;
 
 use super::{TrackState, TrackerUpdate};
 use crate::config::model::TrackProcess;
@@ -94,12 +96,15 @@ pub struct ProcessSpec {
     pub quorum: u32,
     /// Maximum matching processes for Up (default: no limit).
     pub quorum_max: u32,
-    /// How long a drop must last before Down is reported.
-    pub delay: Duration,
+    /// How long a drop out of the quorum must last before Down is reported
+    /// (`terminate_delay`).
+    pub terminate_delay: Duration,
+    /// How long a return into the quorum must last before Up is reported (`fork_delay`).
+    pub fork_delay: Duration,
 }
 
 impl ProcessSpec {
-    /// From the parsed block. `terminate_delay` and `fork_delay` are ignored (logged).
+    /// From the parsed block.
     pub fn from_config(block: &TrackProcess) -> Result<Self, ProcessError> {
         let (process, params) = block
             .process
@@ -125,12 +130,6 @@ impl ProcessSpec {
                 max: quorum_max,
             });
         }
-        if block.terminate_delay_us.is_some() || block.fork_delay_us.is_some() {
-            warn!(
-                "vrrp_track_process {}: terminate_delay and fork_delay are not supported and ignored",
-                block.name
-            );
-        }
         Ok(ProcessSpec {
             name: block.name.clone(),
             process: process.clone(),
@@ -139,7 +138,10 @@ impl ProcessSpec {
             full_command: block.full_command,
             quorum,
             quorum_max,
-            delay: Duration::from_micros(block.delay_us.unwrap_or(0)),
+            terminate_delay: Duration::from_micros(
+                block.terminate_delay_us.or(block.delay_us).unwrap_or(0),
+            ),
+            fork_delay: Duration::from_micros(block.fork_delay_us.or(block.delay_us).unwrap_or(0)),
         })
     }
 
@@ -243,9 +245,49 @@ impl Drop for ProcessHandle {
 
 struct Tracked {
     spec: ProcessSpec,
+    debounce: Debounce,
+}
+
+/// The reported state of one tracked process, with keepalived's `terminate_delay` and
+/// `fork_delay` (see the module documentation).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Debounce {
+    /// What was last reported (`None`: nothing yet).
     reported: Option<bool>,
-    /// When a drop below quorum started (while still reported Up).
-    down_since: Option<Instant>,
+    /// Since when the count has been on the other side of the quorum than reported.
+    changed_since: Option<Instant>,
+}
+
+impl Debounce {
+    /// Takes one count's verdict (`ok`: within the quorum) at `now`; returns the state to
+    /// report, if one is due.
+    pub fn step(&mut self, ok: bool, now: Instant, spec: &ProcessSpec) -> Option<bool> {
+        match self.reported {
+            Some(r) if r == ok => {
+                // Back within the delay: the change is never reported.
+                self.changed_since = None;
+                None
+            }
+            Some(_) => {
+                let delay = if ok {
+                    spec.fork_delay
+                } else {
+                    spec.terminate_delay
+                };
+                let since = *self.changed_since.get_or_insert(now);
+                if now.duration_since(since) < delay {
+                    return None;
+                }
+                self.reported = Some(ok);
+                self.changed_since = None;
+                Some(ok)
+            }
+            None => {
+                self.reported = Some(ok);
+                Some(ok)
+            }
+        }
+    }
 }
 
 /// Starts one task scanning `/proc` every `poll` for all `specs`, on the current tokio runtime.
@@ -259,8 +301,7 @@ pub fn spawn(
             .into_iter()
             .map(|spec| Tracked {
                 spec,
-                reported: None,
-                down_since: None,
+                debounce: Debounce::default(),
             })
             .collect();
         let mut ticker = tokio::time::interval(poll);
@@ -273,25 +314,9 @@ pub fn spawn(
             let now = Instant::now();
             for t in &mut tracked {
                 let n = count(&t.spec, &procs);
-                let ok = t.spec.quorum_ok(n);
-                let report = match (t.reported, ok) {
-                    (None, _) => true,
-                    (Some(true), false) => {
-                        let since = *t.down_since.get_or_insert(now);
-                        now.duration_since(since) >= t.spec.delay
-                    }
-                    (Some(false), true) => true,
-                    (Some(r), _) => {
-                        debug_assert_eq!(r, ok);
-                        t.down_since = None;
-                        false
-                    }
-                };
-                if !report {
+                let Some(ok) = t.debounce.step(t.spec.quorum_ok(n), now, &t.spec) else {
                     continue;
-                }
-                t.reported = Some(ok);
-                t.down_since = None;
+                };
                 let quorum = if t.spec.quorum_max == u32::MAX {
                     format!("quorum {}", t.spec.quorum)
                 } else {
@@ -329,8 +354,40 @@ mod tests {
             full_command: full,
             quorum: 1,
             quorum_max: u32::MAX,
-            delay: Duration::ZERO,
+            terminate_delay: Duration::ZERO,
+            fork_delay: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn delays_hold_back_each_direction_and_a_quick_return_is_never_reported() {
+        let mut s = spec("x", &[], ParamMatch::Exact, false);
+        s.terminate_delay = Duration::from_secs(2);
+        s.fork_delay = Duration::from_secs(1);
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut d = Debounce::default();
+        assert_eq!(d.step(true, at(0), &s), Some(true), "first count at once");
+        // Lost, back after 1.5 s (< terminate_delay): nothing reported.
+        assert_eq!(d.step(false, at(100), &s), None);
+        assert_eq!(d.step(false, at(1600), &s), None);
+        assert_eq!(d.step(true, at(1700), &s), None);
+        // Lost for good: Down 2 s after the loss was first seen.
+        assert_eq!(d.step(false, at(2000), &s), None);
+        assert_eq!(d.step(false, at(3900), &s), None);
+        assert_eq!(d.step(false, at(4000), &s), Some(false));
+        // Back for 0.5 s (< fork_delay), lost again: nothing reported.
+        assert_eq!(d.step(true, at(4100), &s), None);
+        assert_eq!(d.step(false, at(4600), &s), None);
+        // Back for good: Up 1 s after.
+        assert_eq!(d.step(true, at(5000), &s), None);
+        assert_eq!(d.step(true, at(6000), &s), Some(true));
+        // Zero delays: at once.
+        let mut z = Debounce::default();
+        let s0 = spec("x", &[], ParamMatch::Exact, false);
+        assert_eq!(z.step(false, at(0), &s0), Some(false));
+        assert_eq!(z.step(true, at(1), &s0), Some(true));
+        assert_eq!(z.step(false, at(2), &s0), Some(false));
     }
 
     #[test]
