@@ -23,6 +23,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::socket::{recvfrom, LinkAddr};
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
@@ -218,6 +219,8 @@ pub struct ClaimSocket {
     fd: AsyncFd<Socket>,
     ifindex: u32,
     family: Family,
+    /// Frames that reached user space (passed the filter), claims or not.
+    frames: AtomicU64,
 }
 
 impl ClaimSocket {
@@ -243,6 +246,7 @@ impl ClaimSocket {
             fd,
             ifindex,
             family,
+            frames: AtomicU64::new(0),
         })
     }
 
@@ -256,6 +260,12 @@ impl ClaimSocket {
         self.family
     }
 
+    /// How many frames passed the kernel filter and were read, claims or not (what the watch
+    /// costs in user space).
+    pub fn frames_received(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
     /// The next queued claim, if any, without waiting; frames that make none are skipped.
     pub fn try_recv(&self, buf: &mut [u8]) -> Result<Option<Claim>> {
         loop {
@@ -264,6 +274,7 @@ impl ClaimSocket {
             });
             match read {
                 Ok((n, from)) => {
+                    self.frames.fetch_add(1, Ordering::Relaxed);
                     if from.is_some_and(|a| a.pkttype() == PACKET_OUTGOING) {
                         continue;
                     }
