@@ -75,7 +75,10 @@ fn deliver(routers: &mut [Router; 2], now: Instant) {
                 match command {
                     Command::AddVip(ip) => println!("{now}  {name}: add {ip}"),
                     Command::RemoveVip(ip) => println!("{now}  {name}: remove {ip}"),
-                    Command::Announce(_) | Command::AddRoutes | Command::RemoveRoutes => {}
+                    Command::Announce(_)
+                    | Command::Probe(_)
+                    | Command::AddRoutes
+                    | Command::RemoveRoutes => {}
                 }
             }
             while let Some(event) = routers[i].poll_event() {

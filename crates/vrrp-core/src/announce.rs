@@ -19,12 +19,26 @@
 //!   that thinks it is Active: the dual-Active case that leaves ARP caches pointing at the
 //!   loser; and the same burst again `lower_prio_delay` later (`garp_lower_prio_delay`), in
 //!   case the first was lost. Rate-limited to one per `lower_prio_min_gap`.
+//! - Conflict probes: at the refresh interval, staggered as the refresh but half a slot before
+//!   it (so the first is due within half a slot of becoming Active), never within
+//!   [`PROBE_SETTLE`] of becoming Active; one [`crate::Command::Probe`] per address (an RFC
+//!   5227 ARP probe or a DAD-style NS) whose answers, like the gratuitous ARPs and NAs of other hosts, the data plane reports as
+//!   [`crate::Input::AddressConflict`]. A conflict re-announces the address at once
+//!   (`lower_prio_count` times, at least once), at most once per address per
+//!   `lower_prio_min_gap` (docs/decisions/0007-conflict-detection.md).
+
+use core::net::IpAddr;
 
 use crate::time::{Duration, Instant};
 
 /// The refresh interval when none is configured: every address of an Active router is
 /// re-announced at least this often (docs/decisions/0006-periodic-reannouncement.md).
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(20);
+
+/// The earliest a conflict probe comes after becoming Active: an Active that was preempted
+/// (or told to go by its sync group) releases the addresses within milliseconds of our first
+/// advert, and its kernel's answer meanwhile is a handover, not a conflict worth a warning.
+pub const PROBE_SETTLE: Duration = Duration::from_millis(250);
 
 /// Announcement settings (keepalived's `garp_master_*` family).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,10 +93,12 @@ pub(crate) struct Due {
     pub refresh: Option<(usize, u32)>,
     /// The extra-interface announcements.
     pub extra: bool,
+    /// A conflict probe: the index of the address (in installation order).
+    pub probe: Option<usize>,
 }
 
 /// Where an Active router is in its announcement schedule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AnnounceSchedule {
     /// Rounds left in the current burst, and when the next is due.
     burst_left: u32,
@@ -98,6 +114,11 @@ pub(crate) struct AnnounceSchedule {
     extra_at: Option<Instant>,
     /// Last dual-Active re-announcement, for rate limiting.
     last_lower_prio: Option<Instant>,
+    /// The next conflict probe slot, and the address it is for.
+    probe_at: Option<Instant>,
+    probe_cursor: usize,
+    /// The last conflict re-announcement of each address (within `lower_prio_min_gap`).
+    conflicts: Vec<(IpAddr, Instant)>,
 }
 
 /// The length of one refresh slot: `interval` shared by `addresses` (at least 1 µs).
@@ -128,6 +149,15 @@ impl AnnounceSchedule {
             let slot = slot(interval, addresses);
             now + Duration::from_micros(slot.as_micros() * u64::from(phase.min(1000)) / 1000)
         });
+        // Half a slot before each refresh (the phase is at least half a slot, so the first
+        // probe is due within half a slot of becoming Active: a crashed Active whose kernel
+        // still answers is found at once), so its answer does not meet the refresh of the same
+        // round on the wire; but not before PROBE_SETTLE.
+        self.probe_at = (cfg.refresh_interval.zip(self.refresh_at)).map(|(interval, first)| {
+            let half = slot(interval, addresses).as_micros() / 2;
+            let offset = first.saturating_since(now).as_micros().saturating_sub(half);
+            now + Duration::from_micros(offset.max(PROBE_SETTLE.as_micros()))
+        });
         self.begin_burst(cfg, now, cfg.burst_count)
     }
 
@@ -148,6 +178,20 @@ impl AnnounceSchedule {
             self.lower_prio_again_at = cfg.lower_prio_delay.map(|d| now + d);
         }
         self.begin_burst(cfg, now, cfg.lower_prio_count)
+    }
+
+    /// Called when another MAC claims `addr` (an address of this Active router): how many
+    /// times to re-announce it now, 0 inside the rate limit (one re-announcement per address
+    /// per `lower_prio_min_gap`).
+    pub fn conflict_seen(&mut self, cfg: &AnnounceConfig, now: Instant, addr: IpAddr) -> u32 {
+        let gap = cfg.lower_prio_min_gap;
+        self.conflicts
+            .retain(|(_, t)| now.saturating_since(*t) < gap);
+        if self.conflicts.iter().any(|(a, _)| *a == addr) {
+            return 0;
+        }
+        self.conflicts.push((addr, now));
+        cfg.lower_prio_count.max(1)
     }
 
     /// Called when a reload gives an Active router new addresses: a burst (`burst_count`
@@ -194,6 +238,18 @@ impl AnnounceSchedule {
                 self.extra_at = Some(if next <= now { now + period } else { next });
             }
         }
+        if let (Some(t), Some(interval)) = (self.probe_at, cfg.refresh_interval) {
+            if t <= now {
+                if addresses > 0 {
+                    let index = self.probe_cursor % addresses;
+                    due.probe = Some(index);
+                    self.probe_cursor = (index + 1) % addresses;
+                }
+                let slot = slot(interval, addresses);
+                let next = t + slot;
+                self.probe_at = Some(if next <= now { now + slot } else { next });
+            }
+        }
         if let (Some(t), Some(interval)) = (self.refresh_at, cfg.refresh_interval) {
             if t <= now {
                 if addresses > 0 && cfg.refresh_count > 0 {
@@ -219,6 +275,7 @@ impl AnnounceSchedule {
             self.lower_prio_again_at,
             self.refresh_at,
             self.extra_at,
+            self.probe_at,
         ]
         .into_iter()
         .flatten()
@@ -267,6 +324,8 @@ mod tests {
         let mut s = AnnounceSchedule::default();
         // Two addresses: 30 s slots; phase 500 puts the first refresh 15 s in.
         assert_eq!(s.start(&cfg, at(0), 2, 500), 1);
+        // Phase 500: the first conflict probe, half a slot before the refresh, would be due at
+        // once; it waits for PROBE_SETTLE.
         assert_eq!(s.next_due(), Some(at(100)));
         assert_eq!(
             s.poll_due(&cfg, at(50), 2),
@@ -275,6 +334,8 @@ mod tests {
         );
         assert_eq!(s.poll_due(&cfg, at(100), 2).rounds, 1);
         assert_eq!(s.poll_due(&cfg, at(200), 2).rounds, 1);
+        assert_eq!(s.next_due(), Some(at(250)));
+        assert_eq!(s.poll_due(&cfg, at(250), 2).probe, Some(0));
         assert_eq!(s.next_due(), Some(at(5_000)));
         assert_eq!(s.poll_due(&cfg, at(5_000), 2).rounds, 1);
         assert_eq!(s.poll_due(&cfg, at(5_100), 2).rounds, 1);
@@ -387,6 +448,93 @@ mod tests {
         assert_eq!(extra, [7_000, 9_000, 11_000]);
         s.stop();
         assert_eq!(s.next_due(), None, "nothing after leaving Active");
+    }
+
+    #[test]
+    fn every_address_is_probed_once_per_interval_half_a_slot_before_its_refresh_after_settling() {
+        let cfg = AnnounceConfig {
+            refresh_interval: Some(Duration::from_secs(2)),
+            second_burst_delay: None,
+            ..AnnounceConfig::default()
+        };
+        for n in [1usize, 3, 100] {
+            for phase in [500, 750, 999] {
+                let mut s = AnnounceSchedule::default();
+                s.start(&cfg, at(0), n, phase);
+                let slot = 2_000_000 / n as u64;
+                let mut probes: Vec<(u64, usize)> = Vec::new();
+                let mut refreshes: Vec<(u64, usize)> = Vec::new();
+                while let Some(t) = s.next_due().filter(|t| t.as_micros() < 4_300_000) {
+                    let due = s.poll_due(&cfg, t, n);
+                    due.probe
+                        .into_iter()
+                        .for_each(|i| probes.push((t.as_micros(), i)));
+                    (due.refresh.into_iter()).for_each(|(i, _)| refreshes.push((t.as_micros(), i)));
+                }
+                let first = probes.first().map(|p| p.0).unwrap();
+                let settle = PROBE_SETTLE.as_micros();
+                assert!(
+                    first >= settle && first <= (slot / 2).max(settle),
+                    "n {n} phase {phase}: first probe at {first}"
+                );
+                let unshifted = slot * u64::from(phase) / 1000 - slot / 2 >= settle;
+                for i in 0..n {
+                    let p: Vec<u64> = (probes.iter().filter(|p| p.1 == i)).map(|p| p.0).collect();
+                    let r: Vec<u64> = (refreshes.iter().filter(|r| r.1 == i))
+                        .map(|r| r.0)
+                        .collect();
+                    assert!(
+                        p.len() >= 2,
+                        "n {n} phase {phase}: address {i} probed {p:?}"
+                    );
+                    assert_eq!(p[1] - p[0], 2_000_000 / slot * slot, "once per interval");
+                    if unshifted {
+                        assert_eq!(r[0] - p[0], slot / 2, "half a slot before the refresh");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_probes_without_refresh() {
+        let cfg = AnnounceConfig {
+            refresh_interval: None,
+            ..AnnounceConfig::default()
+        };
+        let mut s = AnnounceSchedule::default();
+        s.start(&cfg, at(0), 2, 600);
+        while let Some(t) = s.next_due() {
+            assert_eq!(s.poll_due(&cfg, t, 2).probe, None);
+        }
+    }
+
+    #[test]
+    fn conflicts_are_re_announced_once_per_address_per_gap() {
+        let cfg = AnnounceConfig::default();
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let mut s = AnnounceSchedule::default();
+        s.start(&cfg, at(0), 2, 600);
+        assert_eq!(
+            s.conflict_seen(&cfg, at(10), a),
+            5,
+            "garp_lower_prio_repeat times"
+        );
+        assert_eq!(s.conflict_seen(&cfg, at(500), a), 0, "inside the second");
+        assert_eq!(s.conflict_seen(&cfg, at(500), b), 5, "per address");
+        assert_eq!(s.conflict_seen(&cfg, at(1_009), a), 0);
+        assert_eq!(s.conflict_seen(&cfg, at(1_010), a), 5, "a second later");
+        let once = AnnounceConfig {
+            lower_prio_count: 0,
+            ..cfg
+        };
+        assert_eq!(s.conflict_seen(&once, at(5_000), a), 1, "at least once");
+        s.stop();
+        assert_eq!(
+            s.conflict_seen(&cfg, at(5_001), a),
+            5,
+            "forgotten on leaving Active"
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ mod time;
 mod timer;
 mod track;
 
-pub use announce::{AnnounceConfig, DEFAULT_REFRESH_INTERVAL};
+pub use announce::{AnnounceConfig, DEFAULT_REFRESH_INTERVAL, PROBE_SETTLE};
 pub use config::{
     Auth, ConfigError, RouterConfig, UnicastPeer, VersionMode, DEFAULT_INTERVAL_CS,
     DEFAULT_PRIORITY, OWNER_PRIORITY,

@@ -54,6 +54,11 @@ pub enum Command {
     RemoveVip(IpAddr),
     /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for this address.
     Announce(IpAddr),
+    /// Ask the segment who else holds this address: an RFC 5227 ARP probe (sender IP
+    /// 0.0.0.0, target the address) or, for IPv6, a Neighbor Solicitation from `::` to the
+    /// address's solicited-node group. A host that answers with another MAC is reported back
+    /// with [`crate::Input::AddressConflict`] (docs/decisions/0007-conflict-detection.md).
+    Probe(IpAddr),
     /// Install the routes and rules that follow this router's state (after its addresses;
     /// only with [`crate::RouterConfig::state_routes`]).
     AddRoutes,
@@ -88,6 +93,16 @@ pub enum Event {
     },
     /// Something worth logging (rate-limited per kind).
     Notice(Notice),
+    /// As Active, another MAC claimed one of our addresses (a gratuitous ARP, an ARP reply,
+    /// an NA, or an answer to a [`Command::Probe`]), and the address was re-announced at once
+    /// (at most once per address per second; conflicts inside that second are only counted in
+    /// [`crate::Stats::address_conflicts`]).
+    AddressConflict {
+        /// The address.
+        addr: IpAddr,
+        /// The MAC that claimed it.
+        mac: [u8; 6],
+    },
     /// As Active, an advert with a lower priority than ours arrived (keepalived's
     /// `notify_master_rx_lower_pri`); every one, not rate-limited.
     LowerPriorityAdvert {
@@ -372,7 +387,8 @@ pub(crate) struct QueuedAdvert {
 pub(crate) struct Outputs {
     pub(crate) adverts: VecDeque<QueuedAdvert>,
     addresses: VecDeque<Command>,
-    announces: VecDeque<IpAddr>,
+    /// [`Command::Announce`]s and [`Command::Probe`]s.
+    announces: VecDeque<Command>,
     events: VecDeque<Event>,
 }
 
@@ -391,7 +407,8 @@ impl Outputs {
 
     /// A removal also drops the announcements of `addr` still queued.
     pub(crate) fn remove_vip(&mut self, addr: IpAddr) {
-        self.announces.retain(|a| *a != addr);
+        self.announces
+            .retain(|c| !matches!(c, Command::Announce(a) | Command::Probe(a) if *a == addr));
         self.addresses.push_back(Command::RemoveVip(addr));
     }
 
@@ -405,7 +422,11 @@ impl Outputs {
     }
 
     pub(crate) fn announce(&mut self, addr: IpAddr) {
-        self.announces.push_back(addr);
+        self.announces.push_back(Command::Announce(addr));
+    }
+
+    pub(crate) fn probe(&mut self, addr: IpAddr) {
+        self.announces.push_back(Command::Probe(addr));
     }
 
     pub(crate) fn event(&mut self, event: Event) {
@@ -417,7 +438,7 @@ impl Outputs {
     }
 
     pub(crate) fn pop_announce(&mut self) -> Option<Command> {
-        self.announces.pop_front().map(Command::Announce)
+        self.announces.pop_front()
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<Event> {

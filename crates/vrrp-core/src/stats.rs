@@ -73,6 +73,11 @@ pub struct Stats {
     pub announcements: u64,
     /// Dual-Active episodes detected (lower-priority adverts received while Active).
     pub dual_active: u64,
+    /// Address conflicts seen while Active: another MAC claimed one of the router's addresses
+    /// (a gratuitous ARP, ARP reply or NA on the segment, or an answer to a probe), every one
+    /// reported, including those inside the re-announcement rate limit
+    /// (docs/decisions/0007-conflict-detection.md).
+    pub address_conflicts: u64,
     /// IPv4 VRRPv3 adverts received with the RFC 9568 checksum form.
     pub checksum_rfc9568_rx: u64,
     /// IPv4 VRRPv3 adverts received with the pseudo-header checksum form.

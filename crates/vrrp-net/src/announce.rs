@@ -58,7 +58,8 @@ pub enum GarpForm {
     Reply,
 }
 
-fn need(buf: &[u8], n: usize, what: &str) -> Result<()> {
+/// Fails unless `buf` holds at least `n` bytes for building `what`.
+pub(crate) fn need(buf: &[u8], n: usize, what: &str) -> Result<()> {
     if buf.len() < n {
         return Err(Error::Invalid {
             context: format!("building {what}"),
@@ -77,7 +78,26 @@ pub fn build_garp(
     form: GarpForm,
 ) -> Result<usize> {
     need(buf, GARP_LEN, "a gratuitous ARP")?;
-    let f = &mut buf[..GARP_LEN];
+    let (op, target_mac) = match form {
+        GarpForm::Request => (1u16, [0u8; 6]),
+        GarpForm::RequestBroadcastTarget => (1, BROADCAST_MAC),
+        GarpForm::Reply => (2, src_mac),
+    };
+    let ip = vip.octets();
+    write_arp(&mut buf[..GARP_LEN], src_mac, op, ip, target_mac, ip);
+    Ok(GARP_LEN)
+}
+
+/// Writes a broadcast Ethernet/IPv4 ARP frame of `f.len()` ([`GARP_LEN`]) bytes: opcode
+/// `op`, sender `src_mac` / `sender_ip`, target `target_mac` / `target_ip`.
+pub(crate) fn write_arp(
+    f: &mut [u8],
+    src_mac: [u8; 6],
+    op: u16,
+    sender_ip: [u8; 4],
+    target_mac: [u8; 6],
+    target_ip: [u8; 4],
+) {
     f[0..6].copy_from_slice(&BROADCAST_MAC);
     f[6..12].copy_from_slice(&src_mac);
     f[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
@@ -86,17 +106,11 @@ pub fn build_garp(
     f[16..18].copy_from_slice(&0x0800u16.to_be_bytes());
     f[18] = 6;
     f[19] = 4;
-    let (op, target_mac) = match form {
-        GarpForm::Request => (1u16, [0u8; 6]),
-        GarpForm::RequestBroadcastTarget => (1, BROADCAST_MAC),
-        GarpForm::Reply => (2, src_mac),
-    };
     f[20..22].copy_from_slice(&op.to_be_bytes());
     f[22..28].copy_from_slice(&src_mac);
-    f[28..32].copy_from_slice(&vip.octets());
+    f[28..32].copy_from_slice(&sender_ip);
     f[32..38].copy_from_slice(&target_mac);
-    f[38..42].copy_from_slice(&vip.octets());
-    Ok(GARP_LEN)
+    f[38..42].copy_from_slice(&target_ip);
 }
 
 /// Writes an unsolicited Neighbor Advertisement for `vip` from `src_mac` into

@@ -11,6 +11,7 @@
 //! | [`watch`] | Link and address change notifications ([`Watcher`], [`LinkEvent`], [`AddrEvent`]). |
 //! | [`sysctl`] | The per-interface sysctls a VMAC setup needs. |
 //! | [`announce`] | Gratuitous ARP and unsolicited NA frame builders, the AF_PACKET send socket and a pacer. |
+//! | [`conflict`] | Address-conflict detection: claims read from ARP and NA frames, ARP / NS probes, the filtered receive socket ([`ClaimSocket`]). |
 //! | [`driver`] | The tokio driver running vrrp-core routers on these pieces; the embedding API ([`driver::start`]). |
 //! | [`nft`] | Accept_Mode enforcement with an nftables table owned by this crate. |
 //! | [`route`] | Routes and policy rules as keepalived installs them (protocol 18). |
@@ -21,6 +22,7 @@
 #![deny(unsafe_code)]
 
 pub mod announce;
+pub mod conflict;
 pub mod driver;
 pub mod error;
 pub mod history;
@@ -33,6 +35,7 @@ pub mod sysctl;
 pub mod watch;
 
 pub use announce::{AnnounceSocket, GarpForm, Pacer};
+pub use conflict::{Claim, ClaimSocket};
 pub use error::{Error, Result};
 pub use netlink::{
     AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,

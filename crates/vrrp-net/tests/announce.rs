@@ -9,19 +9,14 @@ use common::{ifindex, in_ns, rt};
 use etherparse::{ArpOperation, NetSlice, SlicedPacket, TransportSlice};
 use vrrp_net::announce::{build_garp, build_unsolicited_na, GARP_LEN, NA_LEN};
 use vrrp_net::{AnnounceSocket, GarpForm, Pacer};
-use vrrp_netns::{require_root, wait_until, Lab};
+use vrrp_netns::wait_until;
 
 const VMAC4: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x01, 0x07];
 const VMAC6: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x02, 0x07];
 
 #[test]
 fn r8_garp_and_na_update_the_clients_neighbour_table() {
-    require_root();
-    let lab = Lab::builder()
-        .router("r1")
-        .client("c1")
-        .build()
-        .expect("lab");
+    let lab = common::router_and_client();
     let (r1, c1) = (lab.host("r1"), lab.host("c1"));
     let vip4 = Ipv4Addr::new(192, 0, 2, 250);
     let vip6: Ipv6Addr = "2001:db8:1::250".parse().unwrap();
@@ -128,12 +123,7 @@ fn r8_garp_and_na_update_the_clients_neighbour_table() {
 
 #[test]
 fn pacer_spaces_garps_on_the_wire() {
-    require_root();
-    let lab = Lab::builder()
-        .router("r1")
-        .client("c1")
-        .build()
-        .expect("lab");
+    let lab = common::router_and_client();
     let r1 = lab.host("r1");
     let cap = lab.default_segment().capture().unwrap();
     let rt = rt();

@@ -6,16 +6,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use vrrp_net::nft::AcceptModeFilter;
-use vrrp_netns::{require_root, wait_until, Lab};
+use vrrp_netns::wait_until;
 
 #[test]
 fn r18_accept_mode_off_drops_traffic_to_vips_until_removed() {
-    require_root();
-    let lab = Lab::builder()
-        .router("r1")
-        .client("c1")
-        .build()
-        .expect("lab");
+    let lab = common::router_and_client();
     let (r1, c1) = (lab.host("r1"), lab.host("c1"));
     r1.exec_ok("ip", &["addr", "add", "192.0.2.230/24", "dev", "eth0"])
         .unwrap();

@@ -924,6 +924,13 @@ impl Model {
                     );
                     self.announcements += 1;
                 }
+                Command::Probe(v) => {
+                    assert!(active_or_entering, "Probe({v}) while {:?}", self.state);
+                    assert!(
+                        self.installed.contains(v),
+                        "Probe({v}) of an address not installed"
+                    );
+                }
                 Command::AddRoutes | Command::RemoveRoutes => {
                     assert!(cfg.state_routes, "{command:?} without state routes");
                 }
@@ -955,6 +962,17 @@ impl Model {
                     self.effective = *to;
                 }
                 Output::Notice(_) => {}
+                Output::AddressConflict { addr, .. } => {
+                    assert!(
+                        self.state == State::Active,
+                        "conflict while {:?}",
+                        self.state
+                    );
+                    assert!(
+                        self.installed.contains(addr),
+                        "conflict of a foreign address"
+                    );
+                }
                 Output::LowerPriorityAdvert { priority, .. } => {
                     assert!(
                         self.state == State::Active,

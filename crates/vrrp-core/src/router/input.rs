@@ -27,6 +27,19 @@ pub enum Input {
     /// The configured source address is present on the interface, or gone (keepalived's
     /// `track_src_ip`: Fault while it is gone).
     SourceAddress(bool),
+    /// The data plane saw another MAC claim `addr` on the segment: a gratuitous ARP, an ARP
+    /// reply or request with `addr` as sender, an NA for `addr`, or an answer to a
+    /// [`crate::Command::Probe`]. The data plane leaves out frames from the router's own MACs
+    /// (its interface's, or its virtual MAC). An Active router that holds `addr` counts it
+    /// ([`crate::Stats::address_conflicts`]) and re-announces `addr` at once, at most once per
+    /// address per [`crate::AnnounceConfig::lower_prio_min_gap`], with an
+    /// [`crate::Event::AddressConflict`]; otherwise it is ignored.
+    AddressConflict {
+        /// The claimed address.
+        addr: IpAddr,
+        /// The claimant's MAC.
+        mac: [u8; 6],
+    },
     /// A command from this router's sync group (sent by [`crate::Node`]).
     Sync(SyncCommand),
     /// Maintenance on or off. On: an Active leaves gracefully (priority-0 advert, so a Backup

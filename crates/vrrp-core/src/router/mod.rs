@@ -233,7 +233,9 @@ impl Router {
     /// it was drained is never sent.
     pub(crate) fn poll_announce(&mut self) -> Option<Command> {
         let announce = self.out.pop_announce()?;
-        self.stats.announcements += 1;
+        if matches!(announce, Command::Announce(_)) {
+            self.stats.announcements += 1;
+        }
         Some(announce)
     }
 
@@ -312,6 +314,7 @@ impl Router {
             }
             Input::Sync(cmd) => self.sync(now, cmd),
             Input::Maintenance(on) => self.set_maintenance(now, on),
+            Input::AddressConflict { addr, mac } => self.address_conflict(now, addr, mac),
         }
     }
 
@@ -343,6 +346,23 @@ impl Router {
             }
             _ => {}
         }
+    }
+
+    /// Another MAC claims `addr`: counted and re-announced at once (rate-limited) when it is
+    /// an address of this Active router.
+    fn address_conflict(&mut self, now: Instant, addr: IpAddr, mac: [u8; 6]) {
+        if self.state != State::Active || !self.cfg.installed_addresses().any(|a| a == addr) {
+            return;
+        }
+        self.stats.address_conflicts += 1;
+        let count = self.announce.conflict_seen(&self.cfg.announce, now, addr);
+        if count == 0 {
+            return;
+        }
+        for _ in 0..count {
+            self.push_announce(addr);
+        }
+        self.out.event(Event::AddressConflict { addr, mac });
     }
 
     /// Replaces the configuration while keeping state (reload). Virtual addresses are diffed:
@@ -457,6 +477,11 @@ impl Router {
             if due.extra {
                 for i in 0..self.cfg.extra_announce.len() {
                     self.push_announce(self.cfg.extra_announce[i]);
+                }
+            }
+            if let Some(index) = due.probe {
+                if let Some(addr) = self.cfg.installed_addresses().nth(index) {
+                    self.out.probe(addr);
                 }
             }
             if let Some((index, count)) = due.refresh {

@@ -20,6 +20,7 @@ pub enum Out {
     AddVip(IpAddr),
     RemoveVip(IpAddr),
     Announce(IpAddr),
+    Probe(IpAddr),
     AddRoutes,
     RemoveRoutes,
     LowerPriorityAdvert {
@@ -37,6 +38,10 @@ pub enum Out {
         cause: Cause,
     },
     Notice(Notice),
+    AddressConflict {
+        addr: IpAddr,
+        mac: [u8; 6],
+    },
 }
 
 impl From<Command> for Out {
@@ -45,6 +50,7 @@ impl From<Command> for Out {
             Command::AddVip(a) => Out::AddVip(a),
             Command::RemoveVip(a) => Out::RemoveVip(a),
             Command::Announce(a) => Out::Announce(a),
+            Command::Probe(a) => Out::Probe(a),
             Command::AddRoutes => Out::AddRoutes,
             Command::RemoveRoutes => Out::RemoveRoutes,
         }
@@ -59,6 +65,7 @@ impl From<Event> for Out {
                 from, to, cause, ..
             } => Out::PriorityChanged { from, to, cause },
             Event::Notice(n) => Out::Notice(n),
+            Event::AddressConflict { addr, mac } => Out::AddressConflict { addr, mac },
             Event::LowerPriorityAdvert { from, priority } => {
                 Out::LowerPriorityAdvert { from, priority }
             }

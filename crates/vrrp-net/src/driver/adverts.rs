@@ -12,7 +12,8 @@ use super::plane::{DataPlane, RxPacket};
 use super::Driver;
 
 impl<D: DataPlane> Driver<D> {
-    /// Reads and serves up to `max` queued packets without waiting; true if any was served.
+    /// Reads and serves up to `max` queued packets without waiting, and up to `max` queued
+    /// address claims ([`super::conflicts`]); true if any was served.
     pub(super) fn serve_queued(&mut self, max: usize) -> bool {
         let mut buf = std::mem::take(&mut self.rx_buf);
         let mut served = false;
@@ -24,7 +25,7 @@ impl<D: DataPlane> Driver<D> {
             served = true;
         }
         self.rx_buf = buf;
-        served
+        self.serve_claims(max) || served
     }
 
     /// One received packet: parsed and handed to the router it is for, if any.

@@ -27,6 +27,9 @@ impl<D: DataPlane> Driver<D> {
             self.accept.dirty = false;
         }
         self.report_events();
+        if self.claims_dirty {
+            self.sync_claim_watches();
+        }
     }
 
     /// Sends every queued advert.
@@ -76,6 +79,7 @@ impl<D: DataPlane> Driver<D> {
                 }
                 Command::RemoveVip(addr) => self.remove_vip(id, addr).await,
                 Command::Announce(addr) => self.announce(id, addr).await,
+                Command::Probe(addr) => self.probe(id, addr).await,
                 Command::AddRoutes => self.add_routes(id).await,
                 Command::RemoveRoutes => self.remove_routes(id).await,
             }
@@ -116,6 +120,7 @@ impl<D: DataPlane> Driver<D> {
                 CoreEvent::StateChanged { from, to, reason } => {
                     tracing::debug!(parent: &span, %from, %to, %reason, "state changed");
                     self.record_state_change(id);
+                    self.claims_dirty = true;
                     Event::StateChanged {
                         instance,
                         name,
@@ -154,6 +159,10 @@ impl<D: DataPlane> Driver<D> {
                         their_priority,
                         priority,
                     }
+                }
+                CoreEvent::AddressConflict { addr, mac } => {
+                    self.warn_conflict(id, addr, mac);
+                    continue;
                 }
                 CoreEvent::Notice(notice) => {
                     tracing::warn!(parent: &span, ?notice, "notice");

@@ -121,6 +121,22 @@ impl Placement {
         }
     }
 
+    /// Where the conflict probe of `addr` leaves and its answers are watched for: the
+    /// interface of an address with its own `dev`, else the configured (parent) interface,
+    /// with that interface's own MAC (a VMAC's parent sees every broadcast and multicast
+    /// claim and the unicast answers to its own MAC).
+    pub(super) fn probe_from(&self, addr: IpAddr) -> (u32, [u8; 6]) {
+        match self.homes.iter().find(|h| h.addr == addr) {
+            Some(h) => (h.ifindex, h.mac),
+            None => (self.ifindex, self.base_mac),
+        }
+    }
+
+    /// True for a MAC of this router's: its VMAC, its interface's, an address interface's.
+    pub(super) fn owns_mac(&self, mac: [u8; 6]) -> bool {
+        mac == self.mac || mac == self.base_mac || self.homes.iter().any(|h| h.mac == mac)
+    }
+
     /// The sockets this placement uses for `family`: receive, send, and the parent's.
     pub(super) fn socket_keys(&self, family: Family) -> [SocketKey; 3] {
         [

@@ -16,6 +16,7 @@ use vrrp_core::packet::{Family, RxMeta};
 use super::plane::{DataPlane, PlaneInput, RxPacket, SocketKey};
 use super::DriverConfig;
 use crate::announce::{build_garp, build_unsolicited_na, AnnounceSocket, GarpForm, Pacer};
+use crate::conflict::{build_probe, Claim, ClaimSocket};
 use crate::error::{Error, Result};
 use crate::netlink::{
     AddressInfo, InterfaceInfo, MacvlanMode, Netlink, VipSpec, VmacAddrGen, VmacFamily,
@@ -52,6 +53,12 @@ pub(crate) struct LinuxPlane {
     sysctls: Vec<Setting>,
     /// Whether each interface forwards IPv6 (the NA's Router flag), and when that was read.
     ipv6_forwarding: HashMap<u32, (bool, TokioInstant)>,
+    /// The address-claim watches, by interface and family.
+    claim_watches: Vec<(SocketKey, ClaimSocket)>,
+    /// Where the next `try_recv_claim` starts.
+    next_watch: usize,
+    /// Reused buffer of the claim watches.
+    claim_buf: Box<[u8]>,
 }
 
 /// How long an interface's IPv6 `forwarding` setting is trusted before it is read again.
@@ -98,6 +105,9 @@ impl LinuxPlane {
             vmacs: Vec::new(),
             sysctls: Vec::new(),
             ipv6_forwarding: HashMap::new(),
+            claim_watches: Vec::new(),
+            next_watch: 0,
+            claim_buf: vec![0u8; 256].into_boxed_slice(),
         })
     }
 
@@ -125,11 +135,8 @@ impl DataPlane for LinuxPlane {
     }
 
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<PlaneInput> {
-        if self
-            .sockets
-            .iter()
-            .any(|(_, s)| s.poll_readable(cx).is_ready())
-        {
+        let vrrp = (self.sockets.iter()).any(|(_, s)| s.poll_readable(cx).is_ready());
+        if vrrp || (self.claim_watches.iter()).any(|(_, w)| w.poll_readable(cx).is_ready()) {
             return Poll::Ready(PlaneInput::Readable);
         }
         if self.watcher_closed {
@@ -333,6 +340,50 @@ impl DataPlane for LinuxPlane {
         }
     }
 
+    fn watch_claims(&mut self, watched: &HashSet<SocketKey>) {
+        self.claim_watches.retain(|(k, _)| watched.contains(k));
+        for key in watched {
+            if self.claim_watches.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            match ClaimSocket::open(key.0, key.1) {
+                Ok(w) => self.claim_watches.push((*key, w)),
+                Err(e) => tracing::warn!(ifindex = key.0, family = ?key.1, error = %e,
+                    "address conflicts not watched"),
+            }
+        }
+        self.next_watch = 0;
+    }
+
+    fn try_recv_claim(&mut self) -> Option<(u32, Claim)> {
+        let n = self.claim_watches.len();
+        for k in 0..n {
+            let i = (self.next_watch + k) % n;
+            let (key, watch) = &self.claim_watches[i];
+            match watch.try_recv(&mut self.claim_buf) {
+                Ok(Some(claim)) => {
+                    self.next_watch = (i + 1) % n;
+                    return Some((key.0, claim));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(ifindex = key.0, error = %e, "address-claim watch failed"),
+            }
+        }
+        None
+    }
+
+    async fn probe(&mut self, ifindex: u32, mac: [u8; 6], addr: IpAddr) {
+        let mut frame = [0u8; 128];
+        match build_probe(&mut frame, mac, addr) {
+            Ok(len) => {
+                if let Err(e) = self.announce.send(ifindex, &frame[..len]).await {
+                    tracing::warn!(%addr, ifindex, error = %e, "conflict probe not sent");
+                }
+            }
+            Err(e) => tracing::error!(%addr, error = %e, "conflict probe not built"),
+        }
+    }
+
     async fn set_filter(&mut self, vips: &BTreeSet<IpAddr>) -> Result<()> {
         let vips: Vec<IpAddr> = vips.iter().copied().collect();
         let filter = self.filter.take();
@@ -366,6 +417,7 @@ impl DataPlane for LinuxPlane {
             }
         }
         self.sockets.clear();
+        self.claim_watches.clear();
     }
 }
 

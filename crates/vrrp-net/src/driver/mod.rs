@@ -94,6 +94,16 @@
 //! our own adverts, adverts while not running and VRRPv2 adverts of a router that also sends
 //! VRRPv3 (normal in v2/v3 mode) stay at TRACE.
 //!
+//! # Address conflicts
+//!
+//! While a router is Active, the interfaces its addresses are probed from are watched for
+//! other hosts' claims of them (gratuitous ARPs, ARP replies and requests, NAs, filtered in
+//! the kernel: [`crate::conflict`]); a claim from a MAC not the router's own goes to the
+//! router as [`vrrp_core::Input::AddressConflict`], which re-announces the address at once
+//! (rate-limited) and is logged at WARN ("address conflict", with `instance`, `vrid`,
+//! `family`, `address`, `mac`). The router's [`vrrp_core::Command::Probe`]s leave from the
+//! same interface with its own MAC. See docs/decisions/0007-conflict-detection.md.
+//!
 //! # Logs
 //!
 //! Each instance has a span (`instance`, `vrid`, `family`, `interface`) that its log lines
@@ -113,6 +123,7 @@
 //! | `execute` | Carrying out the routers' outputs in order. |
 //! | `instance` | Building one instance: its router, where it lives (`Placement`), its sockets. |
 //! | `adverts` | Adverts out (send) and in (parse, demultiplex, hand to the router). |
+//! | `conflicts` | Address conflicts: the claim watches, claims served, probes, the warning. |
 //! | `discards` | The rate limit of the warnings about discarded adverts. |
 //! | `vips` | VIP add/remove, leases, leftovers of earlier runs, the set of VIPs we own. |
 //! | `vmac` | The VMAC macvlan of an instance: creation, sysctls, advert routing, deletion. |
@@ -127,6 +138,7 @@
 mod accept;
 mod adverts;
 mod config;
+mod conflicts;
 mod discards;
 mod event_loop;
 mod execute;
@@ -273,6 +285,10 @@ struct Driver<D> {
     accept: AcceptMode,
     /// Rate limit of the discarded-advert warnings.
     discards: DiscardLog,
+    /// The addresses of the Active routers, by the interface watched for their claims.
+    claims: conflicts::ClaimIndex,
+    /// States or instances changed: the claim watches are brought up to date after the pass.
+    claims_dirty: bool,
     events: broadcast::Sender<Event>,
     /// Which live router a received advert is for: (receiving ifindex, family, VRID). Rebuilt
     /// when instances are added or removed, so a packet costs one lookup, not a scan.
@@ -310,6 +326,8 @@ impl<D: DataPlane> Driver<D> {
             vips: VipBook::new(cfg.vip_lease),
             accept: AcceptMode::new(cfg.nft_program.clone(), table_id),
             discards: DiscardLog::default(),
+            claims: conflicts::ClaimIndex::new(),
+            claims_dirty: false,
             events,
             rx_index: HashMap::new(),
             tx_buf: Vec::with_capacity(64),

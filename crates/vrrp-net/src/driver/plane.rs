@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 
 use vrrp_core::packet::{Family, RxMeta};
 
+use crate::conflict::Claim;
 use crate::error::Result;
 use crate::netlink::{AddressInfo, InterfaceInfo, MacvlanMode, VipSpec, VmacFamily};
 use crate::route::{ResolvedRoute, RuleSpec};
@@ -38,7 +39,8 @@ pub(crate) struct RxPacket {
 /// What the plane has for the driver task (see [`DataPlane::poll_input`]).
 #[derive(Debug)]
 pub(crate) enum PlaneInput {
-    /// A socket may hold packets: read them with [`DataPlane::try_recv`].
+    /// A socket may hold packets: read them with [`DataPlane::try_recv`] (and claims with
+    /// [`DataPlane::try_recv_claim`]).
     Readable,
     /// A link or address change.
     Net(NetEvent),
@@ -159,6 +161,26 @@ pub(crate) trait DataPlane {
     /// Sends one gratuitous ARP or unsolicited NA for `addr` from `ifindex` with source MAC
     /// `mac`, paced per interface.
     fn announce(
+        &mut self,
+        ifindex: u32,
+        mac: [u8; 6],
+        addr: IpAddr,
+    ) -> impl Future<Output = ()> + Send;
+
+    // --- Address conflicts ------------------------------------------------------------------
+
+    /// Watches exactly the interfaces and families in `watched` for address claims (opening
+    /// and closing the watches; a watch that cannot be opened is logged and retried at the
+    /// next call).
+    fn watch_claims(&mut self, watched: &HashSet<SocketKey>);
+
+    /// One queued claim from a watch, with the interface it was seen on; `None` when every
+    /// watch is drained.
+    fn try_recv_claim(&mut self) -> Option<(u32, Claim)>;
+
+    /// Sends the conflict probe of `addr` (ARP probe or NS) from `ifindex` with source MAC
+    /// `mac`.
+    fn probe(
         &mut self,
         ifindex: u32,
         mac: [u8; 6],

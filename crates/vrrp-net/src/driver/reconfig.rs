@@ -33,6 +33,7 @@ impl<D: DataPlane> Driver<D> {
 
     /// [`super::Handle::reconfigure`].
     pub(super) async fn reconfigure(&mut self, i: usize, spec: InstanceSpec) -> Result<()> {
+        self.claims_dirty = true;
         let id = RouterId(i);
         let context = || format!("instance {} on {}", spec.router.name, spec.interface);
         self.check_fixed(id, &spec)?;
@@ -124,6 +125,7 @@ impl<D: DataPlane> Driver<D> {
 
     /// [`super::Handle::add_instance`].
     pub(super) async fn add_instance(&mut self, spec: InstanceSpec) -> Result<usize> {
+        self.claims_dirty = true;
         if spec.needs_accept_filter() {
             self.accept.probe_before_first().await?;
         }
@@ -159,6 +161,7 @@ impl<D: DataPlane> Driver<D> {
 
     /// [`super::Handle::remove_instance`].
     pub(super) async fn remove_instance(&mut self, i: usize) -> Result<()> {
+        self.claims_dirty = true;
         let id = RouterId(i);
         if self.place(id).is_none() || !self.node.contains(id) {
             return Err(gone(i));

@@ -18,6 +18,7 @@
 //! | `packet IF from=A vrid=N prio=N [vips=A,B] [interval=CS]` | a VRRPv3 advert arrives |
 //! | `link IF up\|down\|deleted` | a link event |
 //! | `vip-removed IF A` | someone else removed address A |
+//! | `claim IF addr=A mac=MAC` | a frame claiming address A from MAC arrives on a claim watch |
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
@@ -31,6 +32,7 @@ use vrrp_core::{Instant, RouterConfig, Tracker, UnicastPeer};
 
 use super::plane::{DataPlane, PlaneInput, RxPacket, SocketKey};
 use super::{Driver, DriverConfig, Event, InstanceSpec, VmacSpec};
+use crate::conflict::Claim;
 use crate::error::{Error, Result};
 use crate::netlink::{
     fmt_mac, AddressInfo, InterfaceInfo, MacvlanMode, OperState, VipSpec, VmacFamily,
@@ -55,6 +57,10 @@ pub(super) struct RecordingPlane {
     inbox: VecDeque<(RxPacket, Vec<u8>)>,
     /// Addresses added and not removed.
     addresses: BTreeSet<(u32, IpAddr)>,
+    /// The claim watches open.
+    watches: BTreeSet<(u32, Family)>,
+    /// Claims waiting to be read.
+    claims: VecDeque<(u32, Claim)>,
     next_vmac_index: u32,
 }
 
@@ -69,6 +75,8 @@ impl RecordingPlane {
             sockets: Vec::new(),
             inbox: VecDeque::new(),
             addresses: BTreeSet::new(),
+            watches: BTreeSet::new(),
+            claims: VecDeque::new(),
             next_vmac_index: 0,
         }
     }
@@ -153,7 +161,7 @@ impl DataPlane for RecordingPlane {
     }
 
     fn poll_input(&mut self, _cx: &mut Context<'_>) -> Poll<PlaneInput> {
-        if self.inbox.is_empty() {
+        if self.inbox.is_empty() && self.claims.is_empty() {
             Poll::Pending
         } else {
             Poll::Ready(PlaneInput::Readable)
@@ -388,6 +396,43 @@ impl DataPlane for RecordingPlane {
         self.record(line);
     }
 
+    fn watch_claims(&mut self, watched: &HashSet<SocketKey>) {
+        let want: BTreeSet<(u32, Family)> = watched.iter().copied().collect();
+        let gone: Vec<_> = self.watches.difference(&want).copied().collect();
+        let new: Vec<_> = want.difference(&self.watches).copied().collect();
+        for (ifindex, family) in gone {
+            let line = format!(
+                "claim watch close {} {}",
+                self.name_of(ifindex),
+                family_name(family)
+            );
+            self.record(line);
+        }
+        for (ifindex, family) in new {
+            let line = format!(
+                "claim watch open {} {}",
+                self.name_of(ifindex),
+                family_name(family)
+            );
+            self.record(line);
+        }
+        self.watches = want;
+    }
+
+    fn try_recv_claim(&mut self) -> Option<(u32, Claim)> {
+        self.claims.pop_front()
+    }
+
+    async fn probe(&mut self, ifindex: u32, mac: [u8; 6], addr: IpAddr) {
+        let kind = if addr.is_ipv4() { "arp" } else { "ns" };
+        let line = format!(
+            "probe {kind} {addr} dev {} mac {}",
+            self.name_of(ifindex),
+            fmt_mac(&mac)
+        );
+        self.record(line);
+    }
+
     async fn set_filter(&mut self, vips: &BTreeSet<IpAddr>) -> Result<()> {
         let list: Vec<String> = vips.iter().map(|a| a.to_string()).collect();
         let line = if list.is_empty() {
@@ -412,6 +457,15 @@ struct Scenario {
     cfg: DriverConfig,
     started: bool,
     names: Vec<(String, usize)>,
+}
+
+/// A MAC written `02:00:00:00:00:0a`.
+fn parse_mac(m: &str) -> [u8; 6] {
+    let b: Vec<u8> = m
+        .split(':')
+        .map(|x| u8::from_str_radix(x, 16).unwrap())
+        .collect();
+    [b[0], b[1], b[2], b[3], b[4], b[5]]
 }
 
 /// `key=value` words of a script line.
@@ -603,6 +657,17 @@ impl Scenario {
                 self.driver.on_net_event(crate::watch::NetEvent::Addr(ev));
                 self.driver.execute().await;
             }
+            "claim" => {
+                let info = &self.driver.plane.interfaces[args[0]];
+                let addr = ip(kv(args, "addr").expect("addr="));
+                let mac = parse_mac(kv(args, "mac").expect("mac="));
+                self.driver
+                    .plane
+                    .claims
+                    .push_back((info.index, Claim { addr, mac }));
+                self.driver.serve_queued(64);
+                self.driver.execute().await;
+            }
             other => panic!("unknown script line: {other}"),
         }
         out.extend(self.driver.plane.take_log());
@@ -611,13 +676,7 @@ impl Scenario {
 
     fn interface(&mut self, args: &[&str]) {
         let name = args[0].to_string();
-        let mac = kv(args, "mac").map(|m| {
-            let b: Vec<u8> = m
-                .split(':')
-                .map(|x| u8::from_str_radix(x, 16).unwrap())
-                .collect();
-            [b[0], b[1], b[2], b[3], b[4], b[5]]
-        });
+        let mac = kv(args, "mac").map(parse_mac);
         let up = !flag(args, "down");
         let info = InterfaceInfo {
             index: num(args, "index", 2),

@@ -5,7 +5,17 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use vrrp_netns::Host;
+use vrrp_netns::{Host, Lab};
+
+/// A lab with a router `r1` and a client `c1` (needs root).
+pub fn router_and_client() -> Lab {
+    vrrp_netns::require_root();
+    Lab::builder()
+        .router("r1")
+        .client("c1")
+        .build()
+        .expect("lab")
+}
 
 /// A current-thread runtime driven by the test thread.
 pub fn rt() -> Runtime {
