@@ -994,9 +994,42 @@ impl Demo<'_> {
                 ));
             }
         }
+        self.vrrpctl_lines(first, &mut lines);
         self.out.snapshot();
         self.hold("next: cleanup", Duration::from_secs(2))?;
         Ok(Summary { ok: ok_all, lines })
+    }
+
+    /// What `vrrpctl status` and `vrrpctl history` say on router `i` (vrrpd only), for the
+    /// summary: the operator's view of the same run.
+    fn vrrpctl_lines(&self, i: usize, lines: &mut Vec<String>) {
+        let slot = &self.slots[i];
+        let Some(socket) = slot.running.as_ref().and_then(|r| r.control_socket()) else {
+            return;
+        };
+        let vrrpctl = vrrp_netns::vrrpd_binary_path().with_file_name("vrrpctl");
+        for args in [&["status"][..], &["history", "-n", "4"][..]] {
+            lines.push(format!("  vrrpctl {} on {}:", args.join(" "), slot.name));
+            let out = std::process::Command::new(&vrrpctl)
+                .arg("--socket")
+                .arg(&socket)
+                .args(args)
+                .output();
+            match out {
+                Ok(o) if o.status.success() => {
+                    let text = String::from_utf8_lossy(&o.stdout);
+                    lines.extend(text.lines().map(|l| format!("    {l}")));
+                }
+                Ok(o) => lines.push(format!(
+                    "    (failed: {})",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => lines.push(format!(
+                    "    ({} not run: {e}; cargo build -p vrrpd builds it)",
+                    vrrpctl.display()
+                )),
+            }
+        }
     }
 
     /// One ping from the client to the VIP, so that it has a neighbour entry for it (the
@@ -1015,6 +1048,25 @@ impl Demo<'_> {
 /// The last state the daemon's log reports (`Entering MASTER STATE (reason)`, written by both
 /// keepalived and vrrpd) and the reason given with it. For keepalived, which gives none, the
 /// line before it (e.g. `Receive advertisement timeout`).
+/// The text inside the balanced parentheses `text` starts with (`"(a (b) c) rest"`: `a (b) c`).
+fn parenthesised(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('(')?;
+    let mut depth = 1usize;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&inner[..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn last_state(log: &str) -> (String, Option<String>) {
     let lines: Vec<&str> = log.lines().collect();
     for (i, l) in lines.iter().enumerate().rev() {
@@ -1034,7 +1086,8 @@ fn last_state(log: &str) -> (String, Option<String>) {
         }
         .to_string();
         let tail = tail.trim();
-        let reason = if let Some(r) = tail.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        let reason = if let Some(r) = parenthesised(tail) {
+            // vrrpd: "(VI_51) Entering MASTER STATE (reason) instance=VI_51 ...".
             Some(r.to_string()).filter(|r| r != "init")
         } else if i > 0 {
             // keepalived: "Sun Nov 22 16:32:44 2026: (VI_51) Receive advertisement timeout".
@@ -1089,7 +1142,8 @@ mod tests {
     fn states_from_both_logs() {
         let vrrpd = "2026-11-22T16:32:45.263178Z  INFO (VI_51) Entering BACKUP STATE (startup)\n\
                      2026-11-22T16:32:45.263178Z  INFO (VI_51) Entering MASTER STATE \
-                     (preempted 192.0.2.2: its priority 100 < ours 150)\n\
+                     (preempted 192.0.2.2: its priority 100 < ours 150) instance=VI_51 \
+                     from=Backup to=Active reason=preempted 192.0.2.2: its priority 100 < ours 150\n\
                      2026-11-22T16:32:45.263261Z DEBUG INSTANCE VI_51 MASTER 150: 0 script(s) queued";
         assert_eq!(
             last_state(vrrpd),

@@ -577,6 +577,11 @@ impl RunningRouter {
         &self.dir
     }
 
+    /// vrrpd's control socket (`vrrpctl --socket`); `None` for keepalived and FRR.
+    pub fn control_socket(&self) -> Option<PathBuf> {
+        (self.kind == RouterKind::Vrrpd).then(|| self.dir.join("control.sock"))
+    }
+
     /// The namespace name of the host.
     pub fn netns_name(&self) -> &str {
         &self.netns

@@ -139,6 +139,23 @@ fn quick_demo_fails_over_moves_the_arp_entry_and_preempts() {
         line_with(&text, "client: ARP entry for 192.0.2.100 back on r1").contains("01:01"),
         "{text}"
     );
+    // The operator's view: vrrpctl on r1 shows it Active and why.
+    let status: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("vrrpctl status on r1:"))
+        .take(3)
+        .collect();
+    assert!(
+        status.len() == 3 && status[2].contains("MASTER") && status[2].contains("this node"),
+        "vrrpctl status on r1: {status:?}\n{text}"
+    );
+    let why = line_with(&text, "vrrpctl history -n 4 on r1:");
+    assert!(
+        text.lines()
+            .skip_while(|l| !l.contains(why))
+            .any(|l| l.contains("BACKUP -> MASTER") && l.contains("preempted 192.0.2.2")),
+        "{text}"
+    );
     assert!(line_with(&text, "cleanup:").contains("removed"), "{text}");
     assert!(text.lines().any(|l| l == "result: OK"), "{text}");
     assert_no_leftovers(pid, &text);
