@@ -459,8 +459,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "vrrp_skip_check_adv_addr",
         "[BOOL]",
-        "Do not check the addresses of adverts from the current master.",
-        NOT_YET,
+        "Default of skip_check_adv_addr for every instance.",
+        acted![
+            Corpus("keywords/vrrp_skip_check_adv_addr.conf"),
+            Test("skip_check_adv_addr_checks_the_addresses_of_a_new_master_only")
+        ],
         |c, g, n| { g.vrrp_skip_check_adv_addr = c.flag(n) }
     ),
     kw!(
@@ -1531,8 +1534,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "skip_check_adv_addr",
         "[BOOL]",
-        "Do not check advert addresses from the current master.",
-        NOT_YET,
+        "A Backup does not compare the addresses of adverts from the master it follows, only their count (the mismatch is logged and counted for a new master only).",
+        acted![
+            Corpus("keywords/skip_check_adv_addr.conf"),
+            Test("skip_check_adv_addr_checks_the_addresses_of_a_new_master_only")
+        ],
         |c, i, n| {
             // keepalived sets the flag even for an explicit false (vrrp_parser.c quirk).
             let _ = c.flag(n);
