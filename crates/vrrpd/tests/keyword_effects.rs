@@ -496,3 +496,40 @@ fn skip_check_adv_addr_checks_the_addresses_of_a_new_master_only() {
         assert!(b.wait_exit(Duration::from_secs(3)).success());
     }
 }
+
+/// `log_unknown_vrids`: each advert of a VRID that no instance on the interface runs is logged
+/// as keepalived logs it; without the keyword, nothing is logged.
+#[test]
+fn log_unknown_vrids_logs_each_advert_of_a_vrid_not_run_here() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let mut a = Daemon::start(
+        r1,
+        tmp.path(),
+        &format!("{V3}{}", multicast_instance(51, 150, "192.0.2.100/24", "")),
+    );
+    a.expect(&["(M51) Entering MASTER STATE"], Duration::from_secs(5));
+    let other = multicast_instance(52, 100, "192.0.2.101/24", "");
+    // Without: r2 hears r1's adverts for VRID 51 while it waits 3 intervals to become master.
+    let mut b = Daemon::start(r2, tmp.path(), &format!("{V3}{other}"));
+    b.expect(&["(M52) Entering MASTER STATE"], Duration::from_secs(5));
+    let quiet = b.drain();
+    assert!(
+        !quiet.iter().any(|l| l.contains("Unknown VRID")),
+        "{quiet:?}"
+    );
+    b.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(b.wait_exit(Duration::from_secs(3)).success());
+
+    let global = "global_defs {\n    vrrp_version 3\n    log_unknown_vrids\n}\n";
+    let mut b = Daemon::start(r2, tmp.path(), &format!("{global}{other}"));
+    b.expect(
+        &["Unknown VRID(51) received on interface(eth0). ignoring..."],
+        Duration::from_secs(3),
+    );
+    b.expect(
+        &["Unknown VRID(51) received on interface(eth0). ignoring..."],
+        Duration::from_secs(3),
+    );
+}

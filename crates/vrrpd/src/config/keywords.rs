@@ -712,8 +712,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "log_unknown_vrids",
         "",
-        "Log adverts for VRIDs with no instance.",
-        NOT_YET,
+        "Log each advert for a VRID no instance on its interface runs (applied at start).",
+        acted![
+            Corpus("keywords/log_unknown_vrids.conf"),
+            Test("log_unknown_vrids_logs_each_advert_of_a_vrid_not_run_here")
+        ],
         |_, g, _| g.log_unknown_vrids = true
     ),
     kw!(

@@ -58,6 +58,7 @@ pub fn driver_config(
     cfg.static_routes = statics.static_routes;
     cfg.static_rules = statics.static_rules;
     cfg.startup_delay = Duration::from_micros(config.global_defs.vrrp_startup_delay_us);
+    cfg.log_unknown_vrids = config.global_defs.log_unknown_vrids;
     if let Some(prefix) = &config.global_defs.vmac_prefix {
         cfg.vmac_prefix = prefix.clone();
     }
