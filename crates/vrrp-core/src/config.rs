@@ -162,6 +162,10 @@ pub struct RouterConfig {
     /// ([`ChecksumForm::OldUnicast`]) as bad checksums, and never follow it (keepalived's
     /// `old_unicast_checksum never`).
     pub refuse_old_unicast_checksum: bool,
+    /// A Backup does not compare the addresses of an advert from the Active whose advert it
+    /// took last, only their count (keepalived's `skip_check_adv_addr`): the mismatch notice
+    /// and counter then only follow a change of Active.
+    pub skip_check_adv_addr: bool,
     /// VRRPv2 authentication.
     pub auth: Auth,
     /// Number of missed adverts before taking over (keepalived `down_timer_adverts`; RFC: 3).
@@ -215,6 +219,7 @@ impl RouterConfig {
             checksum_form: ChecksumForm::default(),
             checksum_follow_peer: true,
             refuse_old_unicast_checksum: false,
+            skip_check_adv_addr: false,
             auth: Auth::None,
             down_timer_adverts: 3,
             lower_prio_no_advert: false,

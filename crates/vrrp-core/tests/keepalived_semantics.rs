@@ -790,3 +790,35 @@ fn old_unicast_checksum_is_followed_sent_or_refused() {
         vrrp_core::ChecksumForm::PseudoHeader
     );
 }
+
+/// `skip_check_adv_addr`: a Backup compares the addresses of the first advert of an Active
+/// only; later adverts of the same Active are not checked (their count still is), and a new
+/// Active is checked again.
+#[test]
+fn skip_check_adv_addr_checks_the_addresses_of_a_new_active_only() {
+    let other = [ip("192.0.2.9")];
+    let run = |skip: bool| {
+        let mut cfg = v4_config(100);
+        cfg.skip_check_adv_addr = skip;
+        let mut r = started(cfg, ms(0));
+        for (i, src) in ["192.0.2.20", "192.0.2.20", "192.0.2.20", "192.0.2.30"]
+            .iter()
+            .enumerate()
+        {
+            let mut adv = Adv::v4(src, 200);
+            adv.addrs = &other;
+            adv.feed(&mut r, ms(10 * (i as u64 + 1))).unwrap();
+        }
+        let mut two = Adv::v4("192.0.2.30", 200);
+        let both = [ip("192.0.2.1"), ip("192.0.2.9")];
+        two.addrs = &both;
+        two.feed(&mut r, ms(100)).unwrap();
+        r.stats().address_list_mismatch
+    };
+    assert_eq!(run(false), 5, "every advert checked");
+    assert_eq!(
+        run(true),
+        3,
+        "the first advert of each Active, and a count that differs"
+    );
+}

@@ -472,6 +472,7 @@ pub fn instance_plan(
         // keepalived 1.3.6's form (as keepalived does).
         checksum_follow_peer: !inst.v3_checksum_as_v2 && inst.old_unicast_checksum != Some(true),
         refuse_old_unicast_checksum: inst.old_unicast_checksum == Some(false),
+        skip_check_adv_addr: inst.skip_check_adv_addr || cfg.global_defs.vrrp_skip_check_adv_addr,
         auth,
         down_timer_adverts: u8::try_from(inst.down_timer_adverts).unwrap_or(u8::MAX),
         lower_prio_no_advert: inst.lower_prio_no_advert,
@@ -539,7 +540,8 @@ pub fn instance_plan(
         dont_track_primary: inst.dont_track_primary,
         track_src_ip: inst.track_src_ip,
         owner_ignore_adverts: inst.owner_ignore_adverts,
-        skip_check_adv_addr: inst.skip_check_adv_addr,
+        // keepalived sets the instance flag from the global one.
+        skip_check_adv_addr: inst.skip_check_adv_addr || cfg.global_defs.vrrp_skip_check_adv_addr,
         promote_secondaries: inst.promote_secondaries,
         timer_expired_backup: inst.timer_expired_backup,
     })

@@ -409,3 +409,127 @@ fn old_unicast_checksum_is_sent_followed_or_refused_on_the_wire() {
     assert!(never.iter().all(|f| *f == Some(PseudoHeader)), "{never:?}");
     drop(a);
 }
+
+/// The `Address List` error count of the first instance in `daemon`'s `keepalived.stats`
+/// (SIGUSR2), in the `host`-named directory of `dir`.
+fn address_list_errors(daemon: &Daemon, dir: &std::path::Path, host: &str) -> u64 {
+    let file = dir.join(host).join("keepalived.stats");
+    let _ = std::fs::remove_file(&file);
+    daemon.signal(vrrp_netns::Signal::SIGUSR2);
+    assert!(
+        wait_until(Duration::from_secs(3), || file.exists()),
+        "keepalived.stats written"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = (text.lines())
+        .find_map(|l| l.trim().strip_prefix("Address List: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    line.trim().parse().unwrap()
+}
+
+/// A multicast instance of `vrid` at `priority` advertising `vip`, with `extra` lines.
+fn multicast_instance(vrid: u8, priority: u8, vip: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance M{vrid} {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 0.2
+{extra}
+    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+    )
+}
+
+/// `skip_check_adv_addr` (and the global `vrrp_skip_check_adv_addr`): a Backup whose addresses
+/// differ from the master's counts the mismatch (keepalived.stats `Address List`) for every
+/// advert without it, and only for the first advert of the master with it.
+#[test]
+fn skip_check_adv_addr_checks_the_addresses_of_a_new_master_only() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let cap = lab.default_segment().capture().unwrap();
+    let master = format!("{V3}{}", multicast_instance(51, 150, "192.0.2.100/24", ""));
+    let mut a = Daemon::start(r1, tmp.path(), &master);
+    a.expect(&["(M51) Entering MASTER STATE"], Duration::from_secs(5));
+    let global = "global_defs {\n    vrrp_version 3\n    vrrp_skip_check_adv_addr\n}\n";
+    for (conf, skip) in [
+        (
+            format!("{V3}{}", multicast_instance(51, 100, "192.0.2.101/24", "")),
+            false,
+        ),
+        (
+            format!(
+                "{global}{}",
+                multicast_instance(51, 100, "192.0.2.101/24", "")
+            ),
+            true,
+        ),
+        (
+            format!(
+                "{V3}{}",
+                multicast_instance(51, 100, "192.0.2.101/24", "    skip_check_adv_addr")
+            ),
+            true,
+        ),
+    ] {
+        let mut b = Daemon::start(r2, tmp.path(), &conf);
+        b.expect(&["(M51) Entering BACKUP STATE"], Duration::from_secs(5));
+        let since = std::time::SystemTime::now();
+        assert!(wait_until(Duration::from_secs(3), || advert_forms(
+            &cap, "r1", 51, since
+        )
+        .len()
+            >= 6));
+        let errors = address_list_errors(&b, tmp.path(), "r2");
+        if skip {
+            assert_eq!(errors, 1, "only the master's first advert is checked");
+        } else {
+            assert!(errors >= 6, "every advert is checked: {errors}");
+        }
+        b.signal(vrrp_netns::Signal::SIGTERM);
+        assert!(b.wait_exit(Duration::from_secs(3)).success());
+    }
+}
+
+/// `log_unknown_vrids`: each advert of a VRID that no instance on the interface runs is logged
+/// as keepalived logs it; without the keyword, nothing is logged.
+#[test]
+fn log_unknown_vrids_logs_each_advert_of_a_vrid_not_run_here() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let mut a = Daemon::start(
+        r1,
+        tmp.path(),
+        &format!("{V3}{}", multicast_instance(51, 150, "192.0.2.100/24", "")),
+    );
+    a.expect(&["(M51) Entering MASTER STATE"], Duration::from_secs(5));
+    let other = multicast_instance(52, 100, "192.0.2.101/24", "");
+    // Without: r2 hears r1's adverts for VRID 51 while it waits 3 intervals to become master.
+    let mut b = Daemon::start(r2, tmp.path(), &format!("{V3}{other}"));
+    b.expect(&["(M52) Entering MASTER STATE"], Duration::from_secs(5));
+    let quiet = b.drain();
+    assert!(
+        !quiet.iter().any(|l| l.contains("Unknown VRID")),
+        "{quiet:?}"
+    );
+    b.signal(vrrp_netns::Signal::SIGTERM);
+    assert!(b.wait_exit(Duration::from_secs(3)).success());
+
+    let global = "global_defs {\n    vrrp_version 3\n    log_unknown_vrids\n}\n";
+    let mut b = Daemon::start(r2, tmp.path(), &format!("{global}{other}"));
+    b.expect(
+        &["Unknown VRID(51) received on interface(eth0). ignoring..."],
+        Duration::from_secs(3),
+    );
+    b.expect(
+        &["Unknown VRID(51) received on interface(eth0). ignoring..."],
+        Duration::from_secs(3),
+    );
+}

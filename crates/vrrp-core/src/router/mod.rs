@@ -72,6 +72,9 @@ pub struct Router {
     last_active: Option<IpAddr>,
     last_active_priority: Option<u8>,
     last_v3_sender: Option<(IpAddr, Instant)>,
+    /// The source of the last advert a Backup took for the Active's (keepalived's
+    /// `master_saddr`): `skip_check_adv_addr` skips the address check of its next ones.
+    master_src: Option<IpAddr>,
     /// The checksum form sent now, and when it last changed.
     send_form: packet::ChecksumForm,
     send_form_changed: Option<Instant>,
@@ -107,6 +110,7 @@ impl Router {
             last_active: None,
             last_active_priority: None,
             last_v3_sender: None,
+            master_src: None,
             send_form: cfg.checksum_form,
             send_form_changed: None,
             notice_at: [None; Notice::KINDS],

@@ -144,7 +144,17 @@ impl Router {
                 },
             );
         }
-        if !self.same_addresses(adv) {
+        // keepalived's skip_check_adv_addr: a Backup compares only the count of the addresses
+        // in the adverts of the Active it already follows.
+        let skip = self.cfg.skip_check_adv_addr
+            && self.state == State::Backup
+            && self.master_src == Some(from);
+        let mismatch = if skip {
+            adv.addrs.len() != self.cfg.vips.len()
+        } else {
+            !self.same_addresses(adv)
+        };
+        if mismatch {
             self.stats.address_list_mismatch += 1;
             self.notice(now, Notice::AddressListMismatch { from });
         }
@@ -180,6 +190,7 @@ impl Router {
             self.down_cause = DownCause::Left(from);
             return;
         }
+        self.master_src = Some(from);
         // In maintenance the router is no candidate: it follows any Active (R15).
         let lower = self.preempts() && !self.maintenance && adv.priority < self.effective;
         if !lower {

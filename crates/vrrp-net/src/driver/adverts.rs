@@ -35,6 +35,12 @@ impl<D: DataPlane> Driver<D> {
         let family = Family::of(from);
         let vrid = payload.get(1).copied().unwrap_or(0);
         let target = self.rx_index.get(&(pkt.ifindex, family, vrid)).copied();
+        if target.is_none() && self.log_unknown_vrids && payload.len() >= packet::HEADER_LEN {
+            // keepalived logs each one (before any check of the message), not rate-limited.
+            let interface = self.interface_name(pkt.ifindex);
+            tracing::info!(vrid, %interface, %from,
+                "Unknown VRID({vrid}) received on interface({interface}). ignoring...");
+        }
         match packet::parse(payload, pkt.meta) {
             Ok(adv) => match target {
                 Some(id) => {
@@ -55,6 +61,17 @@ impl<D: DataPlane> Driver<D> {
                 }
             }
         }
+    }
+
+    /// The name of interface `ifindex` as a live instance knows it (its interface or VMAC),
+    /// else the index.
+    fn interface_name(&self, ifindex: u32) -> String {
+        let mut names = self
+            .live_places()
+            .flat_map(|(_, p)| [(p.ifindex, &p.ifname), (p.vip_ifindex, &p.vip_ifname)]);
+        names
+            .find(|(i, _)| *i == ifindex)
+            .map_or_else(|| ifindex.to_string(), |(_, n)| n.to_string())
     }
 
     /// Recomputes [`Driver::rx_index`] from the live instances.

@@ -182,6 +182,9 @@ pub struct DriverConfig {
     pub nft_program: PathBuf,
     /// The prefix of default VMAC names (keepalived's `vmac_prefix`; default `vrrp`).
     pub vmac_prefix: String,
+    /// Log every advert for a VRID no instance of its interface runs (keepalived's
+    /// `log_unknown_vrids`); otherwise they are dropped silently.
+    pub log_unknown_vrids: bool,
 }
 
 impl DriverConfig {
@@ -201,6 +204,7 @@ impl DriverConfig {
             startup_delay: StdDuration::ZERO,
             nft_program: PathBuf::from(crate::nft::NFT),
             vmac_prefix: "vrrp".to_string(),
+            log_unknown_vrids: false,
         }
     }
 }

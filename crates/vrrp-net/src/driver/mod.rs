@@ -305,6 +305,8 @@ struct Driver<D> {
     startup_delay: std::time::Duration,
     /// The prefix of default VMAC names.
     vmac_prefix: String,
+    /// Log adverts for unknown VRIDs (`log_unknown_vrids`).
+    log_unknown_vrids: bool,
     /// When each router entered its current state, on the wall clock as read when the
     /// change was reported (so that every status reports the same time, as keepalived's
     /// `last_transition`).
@@ -336,6 +338,7 @@ impl<D: DataPlane> Driver<D> {
             statics: routes::Statics::default(),
             startup_delay: cfg.startup_delay,
             vmac_prefix: cfg.vmac_prefix.clone(),
+            log_unknown_vrids: cfg.log_unknown_vrids,
             entered: HashMap::new(),
         }
     }

@@ -483,8 +483,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "vrrp_skip_check_adv_addr",
         "[BOOL]",
-        "Do not check the addresses of adverts from the current master.",
-        NOT_YET,
+        "Default of skip_check_adv_addr for every instance.",
+        acted![
+            Corpus("keywords/vrrp_skip_check_adv_addr.conf"),
+            Test("skip_check_adv_addr_checks_the_addresses_of_a_new_master_only")
+        ],
         |c, g, n| { g.vrrp_skip_check_adv_addr = c.flag(n) }
     ),
     kw!(
@@ -744,8 +747,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "log_unknown_vrids",
         "",
-        "Log adverts for VRIDs with no instance.",
-        NOT_YET,
+        "Log each advert for a VRID no instance on its interface runs (applied at start).",
+        acted![
+            Corpus("keywords/log_unknown_vrids.conf"),
+            Test("log_unknown_vrids_logs_each_advert_of_a_vrid_not_run_here")
+        ],
         |_, g, _| g.log_unknown_vrids = true
     ),
     kw!(
@@ -1605,8 +1611,11 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "skip_check_adv_addr",
         "[BOOL]",
-        "Do not check advert addresses from the current master.",
-        NOT_YET,
+        "A Backup does not compare the addresses of adverts from the master it follows, only their count (the mismatch is logged and counted for a new master only).",
+        acted![
+            Corpus("keywords/skip_check_adv_addr.conf"),
+            Test("skip_check_adv_addr_checks_the_addresses_of_a_new_master_only")
+        ],
         |c, i, n| {
             // keepalived sets the flag even for an explicit false (vrrp_parser.c quirk).
             let _ = c.flag(n);

@@ -75,6 +75,7 @@ pub fn driver_config(
     cfg.static_routes = statics.static_routes;
     cfg.static_rules = statics.static_rules;
     cfg.startup_delay = startup_delay(&config.global_defs, super::host::uptime);
+    cfg.log_unknown_vrids = config.global_defs.log_unknown_vrids;
     if let Some(prefix) = &config.global_defs.vmac_prefix {
         cfg.vmac_prefix = prefix.clone();
     }
