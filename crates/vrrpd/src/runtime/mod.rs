@@ -23,6 +23,7 @@ mod fifo_states;
 pub mod host;
 pub mod plan;
 pub mod reload;
+pub mod reload_file;
 pub mod signals;
 pub mod start_stop;
 pub mod trackers;
@@ -116,6 +117,8 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions) -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    // keepalived removes the reload file once it has read the configuration.
+    reload_file::remove(&loaded.config.global_defs, cli);
     let _pids = match pid_files(cli) {
         Ok(p) => p,
         Err(e) => {
