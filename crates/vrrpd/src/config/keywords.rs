@@ -13,8 +13,8 @@
 use super::auth_hmac;
 use super::model::{
     AuthHmac, AuthType, Authentication, Config, DynamicInterfaces, GarpExtraIf, GarpGroup,
-    GlobalDefs, InitialState, InterfaceUpDownDelay, NotifyFifo, TrackFile, TrackProcess, UseVmac,
-    VrrpInstance, VrrpScript, VrrpSyncGroup,
+    GlobalDefs, InitialState, InterfaceUpDownDelay, NotifyFifo, ReloadFile, TrackFile,
+    TrackProcess, UseVmac, VrrpInstance, VrrpScript, VrrpSyncGroup,
 };
 use super::parse;
 pub use super::status::{
@@ -1061,11 +1061,21 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         "",
         "Repeat scheduled reloads.",
         NOT_YET),
-    accepted!(
+    kw!(
         "reload_file",
-        "PATH",
-        "Reload trigger file.",
-        NOT_YET),
+        "[PATH]",
+        "File removed once the configuration has been read, at start and at each reload (default /run/keepalived.reload, in /run/keepalived/ with use_pid_dir or instance).",
+        acted![
+            Test("reload_file_is_removed_once_the_configuration_is_read"),
+            Corpus("keywords/reload_file.conf")
+        ],
+        |_, g, n| {
+            g.reload_file = Some(match n.args().first() {
+                Some(a) => ReloadFile::Path(a.text.clone()),
+                None => ReloadFile::Default,
+            })
+        }
+    ),
     accepted!(
         "include_check",
         "[CHECKS]",

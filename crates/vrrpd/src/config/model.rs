@@ -58,6 +58,16 @@ pub struct ScriptCommand {
     pub run_as: Option<RunAs>,
 }
 
+/// `reload_file`'s file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReloadFile {
+    /// The bare keyword: keepalived's default path.
+    Default,
+    /// This path.
+    Path(String),
+}
+
 /// A FIFO for state notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifyFifo {
@@ -218,6 +228,8 @@ pub struct GlobalDefs {
     /// (for the script security check).
     #[serde(skip)]
     pub start_stop_script_origins: Vec<Origin>,
+    /// `reload_file [PATH]`.
+    pub reload_file: Option<ReloadFile>,
     /// `state_dump_file`.
     pub state_dump_file: Option<String>,
     /// `stats_dump_file`.
@@ -281,6 +293,7 @@ impl Default for GlobalDefs {
             startup_script_timeout_secs: None,
             shutdown_script_timeout_secs: None,
             start_stop_script_origins: Vec::new(),
+            reload_file: None,
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,

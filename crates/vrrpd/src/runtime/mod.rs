@@ -23,6 +23,7 @@ mod fifo_states;
 pub mod host;
 pub mod plan;
 pub mod reload;
+pub mod reload_file;
 pub mod signals;
 pub mod start_stop;
 pub mod trackers;
@@ -140,6 +141,8 @@ async fn serve(cli: &Cli, loaded: Loaded, opts: RuntimeOptions, tuner: Tuner) ->
     };
     // Then the process settings (SIGXCPU, which RLIMIT_RTTIME sends, is handled now).
     tuner.start(&ProcessSettings::of(&loaded.config.global_defs));
+    // keepalived removes the reload file once it has read the configuration.
+    reload_file::remove(&loaded.config.global_defs, cli);
     let _pids = match pid_files(cli) {
         Ok(p) => p,
         Err(e) => {

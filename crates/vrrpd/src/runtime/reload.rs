@@ -83,6 +83,10 @@ pub async fn prepare(cli: &Cli) -> Result<Next, Refused> {
         Ok(outcome) => outcome,
         Err(e) => return Err(Refused::Load(e.to_string())),
     };
+    // keepalived removes the reload file once the files are read, before checking them.
+    if let Outcome::Loaded(loaded) = &outcome {
+        super::reload_file::remove(&loaded.config.global_defs, cli);
+    }
     let runnable = outcome.runnable(cli);
     let loaded = match outcome {
         Outcome::Failed { diagnostics, .. } => return Err(Refused::Config(diagnostics)),
