@@ -303,6 +303,7 @@ fn structured_event(rng: &mut Rng) -> Event {
         8 => Event::PrimaryAddress(rng.u8(), rng.chance(5)),
         9 => Event::VipLost(rng.u8()),
         39 if rng.chance(4) => Event::SourceAddress(!rng.chance(3)),
+        38 if rng.chance(3) => Event::AddressConflict(rng.u8(), rng.array()),
         10 => Event::Sync(match rng.below(4) {
             0 => SyncInput::BecomeActive,
             1 => SyncInput::BecomeBackup,

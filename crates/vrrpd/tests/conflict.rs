@@ -194,3 +194,48 @@ fn a_gratuitous_arp_from_a_foreign_mac_is_detected_and_answered() {
         neighbour(r2, vip()).map(mac_text)
     );
 }
+
+/// A preemption is a handover, not a conflict: the preempted Active releases the VIP as the
+/// new Active's first advert arrives (it serves adverts before the claims queued with them,
+/// so the new Active's gratuitous ARPs find it Backup), and the new Active's first probe,
+/// never earlier than 250 ms after takeover, draws no answer. Neither logs a conflict.
+#[test]
+fn a_preemption_is_no_conflict_for_either_router() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let dir = tmp.path();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let cap = lab.default_segment().capture().unwrap();
+    let mut b = Daemon::start(r2, dir, &instance(100, 2));
+    b.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let mut a = Daemon::start(r1, dir, &instance(150, 2));
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    b.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(2));
+
+    let vip4: std::net::Ipv4Addr = VIP.parse().unwrap();
+    let probe = cap
+        .wait_for(Duration::from_secs(3), |f| {
+            f.from_host.as_deref() == Some("r1")
+                && f.arp().is_some_and(|a| {
+                    a.sender_ip.is_unspecified() && a.target_ip == vip4 && a.is_request()
+                })
+        })
+        .expect("r1's ARP probe for the VIP on the wire");
+    // An answer would come within milliseconds; two advert intervals later it would be logged.
+    let later = probe.ts + Duration::from_millis(400);
+    let advert = cap.wait_for(Duration::from_secs(2), |f| {
+        f.from_host.as_deref() == Some("r1") && f.ts >= later && f.vrrp_advert().is_some()
+    });
+    assert!(advert.is_some(), "r1 advertises after its probe");
+    let answers = cap.frames().into_iter().filter(|f| {
+        f.ts >= probe.ts
+            && f.arp()
+                .is_some_and(|a| !a.is_request() && a.sender_ip == vip4)
+    });
+    assert_eq!(answers.count(), 0, "nobody answered the probe");
+    for (name, d) in [("r1", &mut a), ("r2", &mut b)] {
+        d.drain();
+        let conflict = d.seen.iter().find(|l| l.contains("address conflict"));
+        assert!(conflict.is_none(), "{name} logged {conflict:?}");
+    }
+}

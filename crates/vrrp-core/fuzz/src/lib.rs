@@ -752,6 +752,8 @@ pub enum Event {
     ExpireNext,
     /// `handle_timeout` again at the current time (early or repeated).
     Spurious,
+    /// `Input::AddressConflict` (universe index, claimant's MAC).
+    AddressConflict(u8, [u8; 6]),
 }
 
 /// Input of the `router_sequence` target.
@@ -791,6 +793,7 @@ struct Model {
     became_active: u64,
     released_active: u64,
     adverts_rx: u64,
+    address_conflicts: u64,
 }
 
 impl Model {
@@ -807,6 +810,7 @@ impl Model {
             became_active: 0,
             released_active: 0,
             adverts_rx: 0,
+            address_conflicts: 0,
         }
     }
 
@@ -998,6 +1002,7 @@ impl Model {
         assert_eq!(stats.adverts_tx, self.adverts_tx);
         assert_eq!(stats.priority_zero_tx, self.priority_zero_tx);
         assert_eq!(stats.announcements, self.announcements);
+        assert_eq!(stats.address_conflicts, self.address_conflicts);
         assert_eq!(stats.transitions, self.transitions);
         assert_eq!(stats.became_active, self.became_active);
         assert_eq!(stats.released_active, self.released_active);
@@ -1138,6 +1143,14 @@ pub fn router_sequence(input: &SequenceInput) -> SequenceOutcome {
                 router.handle(now, Input::VipLost(vip));
             }
             Event::SourceAddress(present) => router.handle(now, Input::SourceAddress(*present)),
+            Event::AddressConflict(i, mac) => {
+                let addr = addr(family_v6, *i);
+                // Counted by an Active router holding the address, whatever the rate limit.
+                if router.state() == State::Active && model.installed.contains(&addr) {
+                    model.address_conflicts += 1;
+                }
+                router.handle(now, Input::AddressConflict { addr, mac: *mac });
+            }
             Event::Sync(s) => {
                 let cmd = match s {
                     SyncInput::BecomeActive => SyncCommand::BecomeActive {
