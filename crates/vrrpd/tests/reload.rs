@@ -506,12 +506,14 @@ fn a_reload_that_lowers_advert_int_applies_it_at_once() {
             .is_some(),
         "the Active advertises at 40 s"
     );
-    let logs = a.reload(&conf("1"), Duration::from_secs(5));
+    // From the SIGHUP on: the new interval applies at once, with an advert sent during the
+    // reload itself.
     let reloaded = SystemTime::now();
+    let logs = a.reload(&conf("1"), Duration::from_secs(5));
     logs.iter()
         .find(|l| l.contains("Reload finished"))
         .unwrap_or_else(|| panic!("reload applied: {logs:?}"));
-    // Two adverts at the new interval within 2 s of the reload: the schedule changed.
+    // Two adverts at the new interval within 2 s of the SIGHUP: the schedule changed.
     let at_new_interval = || {
         adverts(&cap, "r1")
             .into_iter()
