@@ -1,7 +1,10 @@
 //! Address conflicts (docs/decisions/0007-conflict-detection.md): the interfaces watched for
 //! other hosts' claims of our addresses (those where a router is Active), the claims served
 //! (one hash lookup each; the router decides, see [`vrrp_core::Input::AddressConflict`]), the
-//! probes sent, and the warning logged when a router re-announces.
+//! probes sent, and the warning logged when a router re-announces: at once for an address's
+//! first conflict, then at most once per [`CONFLICT_WARN_INTERVAL`] per address with the count
+//! of re-announcements not logged meanwhile (two Actives that go on claiming an address
+//! re-announce it once a second each; the log says so every ten seconds, not every second).
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -13,6 +16,9 @@ use super::plane::{DataPlane, SocketKey};
 use super::Driver;
 use crate::conflict::Claim;
 use crate::netlink::fmt_mac;
+
+/// The shortest time between two conflict warnings about one (instance, address).
+pub(super) const CONFLICT_WARN_INTERVAL: vrrp_core::Duration = vrrp_core::Duration::from_secs(10);
 
 /// Which Active router holds an address on an interface: (watched ifindex, address).
 pub(super) type ClaimIndex = HashMap<(u32, IpAddr), RouterId>;
@@ -79,8 +85,12 @@ impl<D: DataPlane> Driver<D> {
         self.plane.probe(ifindex, mac, addr).await;
     }
 
-    /// The warning of a conflict a router re-announces.
-    pub(super) fn warn_conflict(&self, id: RouterId, addr: IpAddr, mac: [u8; 6]) {
+    /// The warning of a conflict a router re-announces (rate-limited, see the module).
+    pub(super) fn warn_conflict(&mut self, id: RouterId, addr: IpAddr, mac: [u8; 6]) {
+        let now = self.now();
+        let Some(suppressed) = self.conflict_log.record(id.0, addr, now) else {
+            return;
+        };
         let (Some(router), Some(place)) = (self.node.get(id), self.place(id)) else {
             return;
         };
@@ -88,7 +98,7 @@ impl<D: DataPlane> Driver<D> {
         let (name, mac) = (&cfg.name, fmt_mac(&mac));
         tracing::warn!(instance = %name, vrid = cfg.vrid, family = ?Family::of(addr),
             address = %addr, %mac, interface = %place.ifname,
-            conflicts = router.stats().address_conflicts,
+            conflicts = router.stats().address_conflicts, suppressed,
             "({name}) address conflict: {mac} claims virtual address {addr}; re-announcing it");
     }
 }

@@ -2,7 +2,8 @@
 //! discard" a bad advert and "SHOULD log" it; logging every one would let a misconfigured peer
 //! flood the log). A reason is the kind of error (a `Ttl(1)` and a `Ttl(254)` are one reason);
 //! each (instance, reason) is warned about at most once per [`WARN_INTERVAL`], and the warning
-//! carries the count of discards suppressed since the previous one.
+//! carries the count of discards suppressed since the previous one. The same [`WarnLog`] limits
+//! the address-conflict warnings ([`super::conflicts`]).
 
 use std::collections::HashMap;
 use std::mem::{discriminant, Discriminant};
@@ -39,45 +40,60 @@ impl DiscardReason {
     }
 }
 
-/// When one (instance, reason) was last warned about, and what was suppressed since.
+/// When one key was last warned about, and what was suppressed since.
 #[derive(Debug)]
 struct WarnState {
     last_warned: Instant,
     suppressed: u64,
 }
 
-/// The warning state of every (instance, reason) seen.
-#[derive(Debug, Default)]
-pub(super) struct DiscardLog {
-    seen: HashMap<(usize, DiscardReason), WarnState>,
+/// Warnings rate-limited per key: each key is warned about at most once per `interval`, and
+/// the warning carries the count suppressed since the previous one. Keys start with the
+/// instance index, so that a removed instance is forgotten.
+#[derive(Debug)]
+pub(super) struct WarnLog<K> {
+    interval: Duration,
+    seen: HashMap<(usize, K), WarnState>,
 }
 
-impl DiscardLog {
-    /// Records a discard by `instance` for `reason` at `now`. Returns the number of discards
-    /// suppressed since the last warning if this one is to be warned about, `None` if it is
-    /// suppressed (and counted).
-    pub(super) fn record(
-        &mut self,
-        instance: usize,
-        reason: DiscardReason,
-        now: Instant,
-    ) -> Option<u64> {
-        match self.seen.get_mut(&(instance, reason)) {
-            Some(state) if now.saturating_since(state.last_warned) < WARN_INTERVAL => {
-                state.suppressed += 1;
-                None
-            }
-            Some(state) => {
-                let suppressed = std::mem::take(&mut state.suppressed);
+/// The warning state of every (instance, reason) of discarded adverts.
+pub(super) type DiscardLog = WarnLog<DiscardReason>;
+
+impl Default for DiscardLog {
+    fn default() -> Self {
+        WarnLog::new(WARN_INTERVAL)
+    }
+}
+
+impl<K: std::hash::Hash + Eq> WarnLog<K> {
+    /// A log warning about each key at most once per `interval`.
+    pub(super) fn new(interval: Duration) -> Self {
+        WarnLog {
+            interval,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Records an occurrence of `key` for `instance` at `now`. Returns the number suppressed
+    /// since the last warning if this one is to be warned about, `None` if it is suppressed
+    /// (and counted).
+    pub(super) fn record(&mut self, instance: usize, key: K, now: Instant) -> Option<u64> {
+        use std::collections::hash_map::Entry;
+        match self.seen.entry((instance, key)) {
+            Entry::Occupied(mut seen) => {
+                let state = seen.get_mut();
+                if now.saturating_since(state.last_warned) < self.interval {
+                    state.suppressed += 1;
+                    return None;
+                }
                 state.last_warned = now;
-                Some(suppressed)
+                Some(std::mem::take(&mut state.suppressed))
             }
-            None => {
-                let fresh = WarnState {
+            Entry::Vacant(slot) => {
+                slot.insert(WarnState {
                     last_warned: now,
                     suppressed: 0,
-                };
-                self.seen.insert((instance, reason), fresh);
+                });
                 Some(0)
             }
         }
@@ -144,6 +160,22 @@ mod tests {
             log.record(0, ttl(), t0 + WARN_INTERVAL.saturating_mul(2)),
             Some(1)
         );
+    }
+
+    #[test]
+    fn conflict_warnings_are_limited_per_instance_and_address() {
+        let t0 = Instant::from_micros(5_000_000);
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap());
+        let gap = Duration::from_secs(10);
+        let mut log = WarnLog::new(gap);
+        assert_eq!(log.record(0, a, t0), Some(0));
+        assert_eq!(log.record(0, b, t0), Some(0), "another address");
+        assert_eq!(log.record(1, a, t0), Some(0), "another instance");
+        for s in 1..10 {
+            assert_eq!(log.record(0, a, t0 + Duration::from_secs(s)), None);
+        }
+        assert_eq!(log.record(0, a, t0 + gap), Some(9));
     }
 
     #[test]

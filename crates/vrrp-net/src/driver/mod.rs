@@ -101,7 +101,8 @@
 //! the kernel: [`crate::conflict`]); a claim from a MAC not the router's own goes to the
 //! router as [`vrrp_core::Input::AddressConflict`], which re-announces the address at once
 //! (rate-limited) and is logged at WARN ("address conflict", with `instance`, `vrid`,
-//! `family`, `address`, `mac`). The router's [`vrrp_core::Command::Probe`]s leave from the
+//! `family`, `address`, `mac`; per address at once, then at most every 10 s with the count
+//! `suppressed`). The router's [`vrrp_core::Command::Probe`]s leave from the
 //! same interface with its own MAC. See docs/decisions/0007-conflict-detection.md.
 //!
 //! # Logs
@@ -289,6 +290,8 @@ struct Driver<D> {
     claims: conflicts::ClaimIndex,
     /// States or instances changed: the claim watches are brought up to date after the pass.
     claims_dirty: bool,
+    /// Rate limit of the address-conflict warnings, per (instance, address).
+    conflict_log: discards::WarnLog<std::net::IpAddr>,
     events: broadcast::Sender<Event>,
     /// Which live router a received advert is for: (receiving ifindex, family, VRID). Rebuilt
     /// when instances are added or removed, so a packet costs one lookup, not a scan.
@@ -330,6 +333,7 @@ impl<D: DataPlane> Driver<D> {
             discards: DiscardLog::default(),
             claims: conflicts::ClaimIndex::new(),
             claims_dirty: false,
+            conflict_log: discards::WarnLog::new(conflicts::CONFLICT_WARN_INTERVAL),
             events,
             rx_index: HashMap::new(),
             tx_buf: Vec::with_capacity(64),

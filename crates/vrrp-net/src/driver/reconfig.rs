@@ -175,6 +175,7 @@ impl<D: DataPlane> Driver<D> {
         self.rebuild_rx_index();
         self.delete_vmac(&place).await;
         self.discards.forget(i);
+        self.conflict_log.forget(i);
         self.entered.remove(&id);
         self.prune_sockets();
         Ok(())
