@@ -114,6 +114,21 @@ pub const TEST_REQUIREMENTS: &[Requirement] = &[
         "interop peer (FRR's vrrpd)",
         Probe::Exists("/usr/lib/frr/vrrpd"),
     ),
+    req(
+        "prometheus",
+        "a real Prometheus server scraping vrrpd's /metrics (tests/metrics.rs)",
+        Probe::Exists("/usr/bin/prometheus"),
+    ),
+    req(
+        "prometheus",
+        "promtool check metrics on vrrpd's exposition",
+        Probe::Exists("/usr/bin/promtool"),
+    ),
+    req(
+        "curl",
+        "Prometheus's HTTP query API from inside a lab namespace",
+        Probe::Runs("curl", &["--version"]),
+    ),
 ];
 
 /// What `cargo xtask package` needs besides [`TEST_REQUIREMENTS`].
@@ -147,7 +162,7 @@ pub const PACKAGE_REQUIREMENTS: &[Requirement] = &[
 
 /// Daemons whose distribution packages the suites install only as test peers: when `ensure`
 /// installs them on a host run by systemd, their services are stopped and disabled.
-const PEER_SERVICES: &[&str] = &["keepalived", "frr"];
+const PEER_SERVICES: &[&str] = &["keepalived", "frr", "prometheus"];
 
 /// Fails with [`Error::NotRoot`] unless running as root.
 pub fn require_root(why: &'static str) -> Result<(), Error> {

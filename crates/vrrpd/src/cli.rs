@@ -228,6 +228,10 @@ pub struct Cli {
     /// Run without a control socket (vrrpd only).
     #[arg(long = "no-control-socket")]
     pub no_control_socket: bool,
+    /// Serve Prometheus metrics over HTTP on ADDR:PORT, `GET /metrics` (vrrpd only; default:
+    /// off; docs/metrics.md lists them).
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Cli {

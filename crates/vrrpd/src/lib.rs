@@ -27,6 +27,7 @@ pub mod dump;
 mod heap;
 pub mod iproute;
 pub mod loader;
+pub mod metrics;
 pub mod notify;
 pub mod pidfile;
 pub mod runtime;

@@ -16,35 +16,10 @@ use support::Daemon;
 use vrrp_netns::{wait_until, Lab, Signal};
 
 const VRRPCTL: &str = env!("CARGO_BIN_EXE_vrrpctl");
-const VIP: &str = "192.0.2.100";
+const VIP: &str = support::TRACKED_VIP;
 
 fn config(priority: u8) -> String {
-    format!(
-        "global_defs {{
-    vrrp_version 3
-    vrrp_garp_master_delay 0
-    enable_script_security
-}}
-vrrp_script chk {{
-    script /usr/bin/true
-    interval 1
-    weight 10
-}}
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.2
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-    track_script {{
-        chk
-    }}
-}}
-"
-    )
+    support::tracked_config(priority)
 }
 
 fn vrrpctl(socket: &Path, args: &[&str]) -> Output {

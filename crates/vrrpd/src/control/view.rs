@@ -22,7 +22,8 @@ fn millis(d: vrrp_core::Duration) -> f64 {
     Duration::from(d).as_secs_f64() * 1000.0
 }
 
-fn family(f: Family) -> &'static str {
+/// The protocol's (and the metrics') name of a family: `ipv4` or `ipv6`.
+pub fn family(f: Family) -> &'static str {
     match f {
         Family::V4 => "ipv4",
         Family::V6 => "ipv6",

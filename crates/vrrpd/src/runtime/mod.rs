@@ -28,6 +28,7 @@ pub mod signals;
 pub mod start_stop;
 pub mod trackers;
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -43,6 +44,8 @@ use crate::control::protocol::{
 use crate::control::server::{ControlSocket, Query};
 use crate::control::view;
 use crate::convert::{self, InstancePlan, SyncGroupPlan};
+use crate::metrics::server::MetricsListener;
+use crate::metrics::{MetricsQuery, ReasonCount, Snapshot};
 use crate::notify::{Notifier, NotifierConfig, NotifyState, Subject};
 use crate::pidfile::{PidFile, PidPaths, PidSettings};
 use crate::track::exec::ScriptPolicy;
@@ -122,6 +125,8 @@ struct Services {
     history: History,
     /// The control socket's `events` stream.
     events: broadcast::Sender<HistoryEntry>,
+    /// Transitions by (driver index, reason label) since the start, for the metrics.
+    reasons: BTreeMap<(usize, &'static str), u64>,
 }
 
 /// Events kept for a slow `events` client before it is told it lagged.
@@ -280,9 +285,12 @@ async fn event_loop(
         trackers,
         history: History::default(),
         events: broadcast::channel(EVENT_STREAM_CAPACITY).0,
+        reasons: BTreeMap::new(),
     };
     let (query_tx, mut queries) = mpsc::channel::<Query>(16);
     let _control = control_socket(cli, query_tx, svc.events.clone());
+    let (metrics_tx, mut metrics_queries) = mpsc::channel::<MetricsQuery>(16);
+    let _metrics = metrics_listener(cli, metrics_tx).await;
     let watchdog = systemd_watchdog();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     systemd_notify(&[sd_notify::NotifyState::Ready]);
@@ -330,6 +338,11 @@ async fn event_loop(
             Some(query) = queries.recv() => {
                 let response = answer(cli, &mut running, &mut svc, &mut events, &tuner, query.command).await;
                 let _ = query.reply.send(response);
+            }
+            Some(query) = metrics_queries.recv() => {
+                if let Some(snapshot) = metrics_snapshot(cli, &running, &svc).await {
+                    let _ = query.reply.send(snapshot);
+                }
             }
             ev = events.recv() => {
                 match ev {
@@ -444,6 +457,65 @@ fn control_socket(
     }
 }
 
+/// Opens the metrics listener if `--metrics-listen` asks for one; a failure is logged and the
+/// daemon runs without it.
+async fn metrics_listener(
+    cli: &Cli,
+    queries: mpsc::Sender<MetricsQuery>,
+) -> Option<MetricsListener> {
+    let addr = cli.metrics_listen?;
+    match MetricsListener::start(addr, queries).await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::error!(error = %e, "running without the metrics listener");
+            None
+        }
+    }
+}
+
+/// What a scrape exposes: the control socket's status of every instance and the transitions
+/// by reason (`None`: the data plane did not answer).
+async fn metrics_snapshot(cli: &Cli, running: &Running, svc: &Services) -> Option<Snapshot> {
+    let status = match running.handle.status().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "no status for the metrics");
+            return None;
+        }
+    };
+    let by_reason = (svc.reasons.iter())
+        .filter_map(|(&(slot, reason), &count)| {
+            let live = status.instances.iter().find(|i| i.index == slot)?;
+            Some(ReasonCount {
+                instance: live.router.name.to_string(),
+                vrid: live.router.vrid,
+                family: view::family(live.router.family).into(),
+                reason,
+                count,
+            })
+        })
+        .collect();
+    let reply = view::status_reply(
+        &status,
+        &running.plans,
+        &running.slots,
+        daemon_status(cli),
+        None,
+    );
+    Some(Snapshot {
+        status: reply,
+        by_reason,
+    })
+}
+
+fn daemon_status(cli: &Cli) -> DaemonStatus {
+    DaemonStatus {
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+        config_file: cli.use_file.display().to_string(),
+    }
+}
+
 /// Answers a control-socket request.
 async fn answer(
     cli: &Cli,
@@ -464,16 +536,11 @@ async fn answer(
             if let Some(name) = instance.as_deref().filter(|n| !view::is_known(&status, n)) {
                 return unknown_instance(name);
             }
-            let daemon = DaemonStatus {
-                version: env!("CARGO_PKG_VERSION").into(),
-                pid: std::process::id(),
-                config_file: cli.use_file.display().to_string(),
-            };
             Response::status(view::status_reply(
                 &status,
                 &running.plans,
                 &running.slots,
-                daemon,
+                daemon_status(cli),
                 instance.as_deref(),
             ))
         }
@@ -575,6 +642,13 @@ fn unknown_instance(name: &str) -> Response {
 /// ([`on_event`]).
 fn record_event(running: &Running, svc: &mut Services, ev: Event) {
     let now = SystemTime::now();
+    if let Event::StateChanged {
+        instance, reason, ..
+    } = &ev
+    {
+        let label = crate::metrics::reason_label(reason);
+        *svc.reasons.entry((*instance, label)).or_default() += 1;
+    }
     let recorded = svc.history.record(now, &ev);
     if svc.events.receiver_count() > 0 {
         let line = match (&ev, recorded) {

@@ -202,3 +202,38 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// The VIP of [`tracked_config`].
+pub const TRACKED_VIP: &str = "192.0.2.100";
+
+/// VI_1 (VRID 51, VRRPv3, adverts every 0.2 s, [`TRACKED_VIP`]) at `priority`, with a
+/// `vrrp_script chk` that always succeeds and adds 10: the pair of the control socket's and the
+/// metrics' tests.
+pub fn tracked_config(priority: u8) -> String {
+    format!(
+        "global_defs {{
+    vrrp_version 3
+    vrrp_garp_master_delay 0
+    enable_script_security
+}}
+vrrp_script chk {{
+    script /usr/bin/true
+    interval 1
+    weight 10
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.2
+    virtual_ipaddress {{
+        {TRACKED_VIP}/24
+    }}
+    track_script {{
+        chk
+    }}
+}}
+"
+    )
+}
