@@ -228,6 +228,10 @@ pub struct Cli {
     /// Run without a control socket (vrrpd only).
     #[arg(long = "no-control-socket")]
     pub no_control_socket: bool,
+    /// A group whose members may use the control socket read-only (status, history,
+    /// events; vrrpd only): the socket becomes mode 0660 with this group.
+    #[arg(long = "control-group", value_name = "GROUP")]
+    pub control_group: Option<String>,
     /// Serve Prometheus metrics over HTTP on ADDR:PORT, `GET /metrics` (vrrpd only; default:
     /// off; docs/metrics.md lists them).
     #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]

@@ -405,3 +405,63 @@ fn vrrpctl_events_streams_each_change_as_it_happens() {
     });
     assert!(seen, "vrrpctl events prints r2's takeover");
 }
+
+/// `vrrpctl ARGS` as uid 65534 (nobody) with primary group `gid` and no other group.
+fn vrrpctl_as_nobody(gid: u32, socket: &Path, args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            &format!("--regid={gid}"),
+            "--clear-groups",
+            VRRPCTL,
+        ])
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux) runs vrrpctl")
+}
+
+#[test]
+fn control_group_members_may_read_but_not_change_anything() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    // nobody must reach the socket in the test's directory.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let mut a = Daemon::start_with_args(
+        lab.host("r1"),
+        tmp.path(),
+        &support::tracked_config(150),
+        &["--control-group", "nogroup"],
+    );
+    a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
+    let meta = std::fs::metadata(&a.control).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::gid(&meta),
+        65534,
+        "group nogroup"
+    );
+
+    let out = vrrpctl_as_nobody(65534, &a.control, &["status"]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("MASTER"),
+        "a group member reads: {out:?}"
+    );
+    let out = vrrpctl_as_nobody(65534, &a.control, &["maintenance", "VI_1", "on"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("may only read"),
+        "{out:?}"
+    );
+    let out = vrrpctl_as_nobody(65534, &a.control, &["reload"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        instance(&vrrpctl_json(&a.control, &["status"]))["maintenance"],
+        false,
+        "nothing changed"
+    );
+    // Not in the group: no access at all.
+    let out = vrrpctl_as_nobody(1, &a.control, &["status"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}

@@ -21,6 +21,13 @@ pub struct Request {
     pub command: Command,
 }
 
+impl Command {
+    /// Whether the command changes the daemon (refused to read-only clients).
+    pub fn changes_state(&self) -> bool {
+        matches!(self, Command::Reload | Command::Maintenance { .. })
+    }
+}
+
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
@@ -182,6 +189,9 @@ pub enum ErrorKind {
     Busy,
     /// The daemon could not answer (it is stopping, or the data plane did not reply).
     Unavailable,
+    /// The client may only read (a member of `--control-group`, not root): `reload` and
+    /// `maintenance` are refused.
+    ReadOnly,
 }
 
 /// The daemon and every virtual router.

@@ -49,6 +49,9 @@ pub enum ControlError {
     /// The path exists and is not a socket.
     #[error("control socket {0}: the path exists and is not a socket")]
     NotASocket(PathBuf),
+    /// The `--control-group` does not exist.
+    #[error("control socket: no group named {0:?} (--control-group)")]
+    NoSuchGroup(String),
     /// Creating the directory or binding failed.
     #[error("control socket {path}: {source}")]
     Io {
@@ -72,12 +75,30 @@ pub struct ControlSocket {
 impl ControlSocket {
     /// Creates the socket at `path` and serves it on the current runtime, sending every
     /// request to `queries`; `events` clients get what is sent on `events`.
+    /// With `group`, the socket is mode 0660 owned by that group, whose members may only read
+    /// (see [`Command::changes_state`]).
     pub fn start(
         path: &Path,
+        group: Option<&str>,
         queries: mpsc::Sender<Query>,
         events: broadcast::Sender<HistoryEntry>,
     ) -> Result<ControlSocket, ControlError> {
+        let gid = group
+            .map(|g| match nix::unistd::Group::from_name(g) {
+                Ok(Some(g)) => Ok(g.gid),
+                _ => Err(ControlError::NoSuchGroup(g.to_owned())),
+            })
+            .transpose()?;
         let (listener, created_dir) = bind(path)?;
+        if let Some(gid) = gid {
+            let io_err = |source| ControlError::Io {
+                path: path.to_owned(),
+                source,
+            };
+            nix::unistd::chown(path, None, Some(gid)).map_err(|e| io_err(io::Error::from(e)))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+                .map_err(io_err)?;
+        }
         let task = tokio::spawn(accept_loop(listener, Channels { queries, events }));
         tracing::info!(path = %path.display(), "control socket listening");
         Ok(ControlSocket {
@@ -185,6 +206,10 @@ async fn accept_loop(listener: UnixListener, channels: Channels) {
 /// Serves one client: request lines until it closes, idles, or sends something unreadable;
 /// after an `events` request, the event stream until it goes away.
 async fn serve_client(stream: UnixStream, channels: Channels) {
+    // Only the daemon's own user (root) may change anything; group members may read.
+    let read_only = stream.peer_cred().map_or(true, |c| {
+        c.uid() != 0 && c.uid() != nix::unistd::geteuid().as_raw()
+    });
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
@@ -213,6 +238,14 @@ async fn serve_client(stream: UnixStream, channels: Channels) {
                     }
                     return;
                 }
+                Ok(command) if read_only && command.changes_state() => (
+                    Response::error(
+                        ErrorKind::ReadOnly,
+                        "this client may only read (status, history, events): reload and \
+                         maintenance need root",
+                    ),
+                    false,
+                ),
                 Ok(command) => (ask(command, &channels.queries).await, false),
                 Err(response) => (*response, false),
             },

@@ -448,7 +448,12 @@ fn control_socket(
     if cli.no_control_socket {
         return None;
     }
-    match ControlSocket::start(&cli.control_socket, queries, events) {
+    match ControlSocket::start(
+        &cli.control_socket,
+        cli.control_group.as_deref(),
+        queries,
+        events,
+    ) {
         Ok(socket) => Some(socket),
         Err(e) => {
             tracing::warn!(error = %e, "running without a control socket");
