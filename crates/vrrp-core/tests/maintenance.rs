@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use vrrp_core::{Input, Reason, Router, State, Version};
+use vrrp_core::{Duration, Input, Reason, Router, State, Version};
 
 #[test]
 fn maintenance_on_an_active_sends_priority_zero_releases_and_stays_backup() {
@@ -104,4 +104,22 @@ fn the_owner_in_maintenance_stays_backup_and_takes_over_at_once_when_it_ends() {
             ..
         }
     )));
+}
+
+#[test]
+fn announce_on_request_bursts_every_address_of_an_active_and_nothing_otherwise() {
+    let mut cfg = v4_config(150);
+    cfg.announce.burst_spacing = Duration::ZERO;
+    cfg.announce.burst_count = 3;
+    let (mut r, t) = active(cfg);
+    r.handle(t + cs(100), Input::Announce);
+    let actions = drain(&mut r);
+    assert_eq!(
+        actions,
+        vec![Out::Announce(ip("192.0.2.1")); 3],
+        "a burst of garp_master_repeat rounds"
+    );
+    let mut b = started(v4_config(100), ms(0));
+    b.handle(ms(10), Input::Announce);
+    assert!(drain(&mut b).is_empty(), "a Backup announces nothing");
 }

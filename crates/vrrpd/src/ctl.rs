@@ -74,6 +74,16 @@ pub enum CtlCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Re-announce the addresses of an Active instance now (gratuitous ARP / unsolicited NA,
+    /// a burst as at takeover); exit 1 if it is not Active here.
+    Garp {
+        /// The instance (or --all).
+        #[arg(required_unless_present = "all")]
+        instance: Option<String>,
+        /// Every Active instance.
+        #[arg(long, conflicts_with = "instance")]
+        all: bool,
+    },
     /// Follow the daemon: one line per state change, priority change, maintenance switch,
     /// tracker result and notice, until interrupted (`--json`: one JSON object per line).
     Events,
@@ -107,6 +117,7 @@ pub fn run(cli: CtlCli) -> ExitCode {
         }
         CtlCommand::History { instance, limit } => Command::History { instance, limit },
         CtlCommand::Reload => Command::Reload,
+        CtlCommand::Garp { instance, all } => Command::Garp { instance, all },
         CtlCommand::Events => return follow_events(&cli.socket, cli.json),
         CtlCommand::Completions { shell } => {
             let mut cmd = CtlCli::command();
@@ -241,6 +252,9 @@ pub fn render(response: &Response, detailed: bool) -> String {
     }
     if let Some(names) = &response.maintenance {
         let _ = writeln!(o, "maintenance: {}", names.join(", "));
+    }
+    if let Some(names) = &response.announced {
+        let _ = writeln!(o, "announced: {}", names.join(", "));
     }
     if let Some(reload) = &response.reload {
         if reload.applied {
@@ -486,6 +500,14 @@ mod tests {
         assert!(
             matches!(cli.command, CtlCommand::Maintenance { ref target, all: false, wait: true } if target == &["VI_1", "on"])
         );
+        let cli = CtlCli::try_parse_from(["vrrpctl", "garp", "--all"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            CtlCommand::Garp {
+                instance: None,
+                all: true
+            }
+        ));
         let cli = CtlCli::try_parse_from(["vrrpctl", "maintenance", "--all", "off"]).unwrap();
         assert!(
             matches!(cli.command, CtlCommand::Maintenance { ref target, all: true, .. } if target == &["off"])

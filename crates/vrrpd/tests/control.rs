@@ -465,3 +465,29 @@ fn control_group_members_may_read_but_not_change_anything() {
     let out = vrrpctl_as_nobody(1, &a.control, &["status"]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
 }
+
+#[test]
+fn vrrpctl_garp_re_announces_the_vips_of_the_active_only() {
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (a, b) = pair(&lab, tmp.path());
+    let cap = lab.default_segment().capture().unwrap();
+    let vip: std::net::Ipv4Addr = VIP.parse().unwrap();
+    let garp_from_r1 = |f: &vrrp_netns::Frame| {
+        f.from_host.as_deref() == Some("r1")
+            && f.arp()
+                .is_some_and(|a| a.is_gratuitous() && a.sender_ip == vip)
+    };
+    // The takeover's bursts are over; nothing else announces within the next second.
+    cap.clear();
+    let out = vrrpctl(&a.control, &["garp", "VI_1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("announced: VI_1"));
+    assert!(
+        cap.wait_for(Duration::from_secs(1), garp_from_r1).is_some(),
+        "a gratuitous ARP for {VIP} from r1 after vrrpctl garp"
+    );
+    let out = vrrpctl(&b.control, &["garp", "VI_1"]);
+    assert_eq!(out.status.code(), Some(1), "r2 is not Active: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not Active"));
+}

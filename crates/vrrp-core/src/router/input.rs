@@ -47,6 +47,9 @@ pub enum Input {
     /// never becoming Active (not by preemption, a silent Active, its sync group, nor as the
     /// owner) until maintenance is off again; then it behaves as configured.
     Maintenance(bool),
+    /// Re-announce every address now (gratuitous ARP / unsolicited NA), a burst as at
+    /// takeover (`vrrpctl garp`); ignored unless Active.
+    Announce,
 }
 
 /// What a sync group asks of a member (see [`crate::Node`]).

@@ -318,8 +318,19 @@ impl Router {
             }
             Input::Sync(cmd) => self.sync(now, cmd),
             Input::Maintenance(on) => self.set_maintenance(now, on),
+            Input::Announce => self.announce_now(now),
             Input::AddressConflict { addr, mac } => self.address_conflict(now, addr, mac),
         }
+    }
+
+    /// [`Input::Announce`]: a burst of every address, as at takeover.
+    fn announce_now(&mut self, now: Instant) {
+        if self.state != State::Active {
+            return;
+        }
+        let rounds = self.announce.addresses_added(&self.cfg.announce, now);
+        self.push_announce_rounds(rounds);
+        self.arm_announce_timer();
     }
 
     /// Whether the router is in maintenance ([`Input::Maintenance`]).

@@ -24,7 +24,10 @@ pub struct Request {
 impl Command {
     /// Whether the command changes the daemon (refused to read-only clients).
     pub fn changes_state(&self) -> bool {
-        matches!(self, Command::Reload | Command::Maintenance { .. })
+        matches!(
+            self,
+            Command::Reload | Command::Maintenance { .. } | Command::Garp { .. }
+        )
     }
 }
 
@@ -50,6 +53,17 @@ pub enum Command {
     /// Re-read the configuration and apply it, as SIGHUP does; a configuration with errors is
     /// refused (the running one kept) and the errors are returned.
     Reload,
+    /// Re-announce the addresses of one instance (every family of it that is Active here) or,
+    /// with `all`, of every Active instance now: a gratuitous ARP / unsolicited NA burst as at
+    /// takeover.
+    Garp {
+        /// The instance (absent with `all`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+        /// Every Active instance.
+        #[serde(default)]
+        all: bool,
+    },
     /// A live stream of changes: after the response (`events: "streaming"`), one line per
     /// event (`{"event": {...}}`, the fields of a history entry) until the client closes;
     /// `{"lagged": N}` when the client fell N events behind.
@@ -85,6 +99,9 @@ pub struct Response {
     /// The result of `reload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadReply>,
+    /// The result of `garp`: the instances that announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<Vec<String>>,
     /// `streaming` in the answer to `events`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<String>,
@@ -105,8 +122,17 @@ impl Response {
             history: None,
             reload: None,
             maintenance: None,
+            announced: None,
             events: None,
             error: None,
+        }
+    }
+
+    /// A successful `garp`.
+    pub fn announced(instances: Vec<String>) -> Response {
+        Response {
+            announced: Some(instances),
+            ..Response::new()
         }
     }
 
@@ -189,6 +215,8 @@ pub enum ErrorKind {
     Busy,
     /// The daemon could not answer (it is stopping, or the data plane did not reply).
     Unavailable,
+    /// `garp` for an instance that is not Active on this node.
+    NotActive,
     /// The client may only read (a member of `--control-group`, not root): `reload` and
     /// `maintenance` are refused.
     ReadOnly,

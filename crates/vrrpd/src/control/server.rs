@@ -241,8 +241,8 @@ async fn serve_client(stream: UnixStream, channels: Channels) {
                 Ok(command) if read_only && command.changes_state() => (
                     Response::error(
                         ErrorKind::ReadOnly,
-                        "this client may only read (status, history, events): reload and \
-                         maintenance need root",
+                        "this client may only read (status, history, events): reload, \
+                         maintenance and garp need root",
                     ),
                     false,
                 ),

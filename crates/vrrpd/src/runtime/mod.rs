@@ -565,6 +565,7 @@ async fn answer(
         }
         // The server streams events itself.
         Command::Events => Response::error(ErrorKind::BadRequest, "events is a stream"),
+        Command::Garp { instance, all } => garp(running, instance.as_deref(), all).await,
         Command::Maintenance { instance, all, on } => {
             maintenance(running, svc, instance.as_deref(), all, on).await
         }
@@ -634,6 +635,49 @@ async fn maintenance(
         }
     }
     Response::maintenance(names)
+}
+
+/// `garp`: a burst for the named instance (every family of it that is Active) or every
+/// Active instance.
+async fn garp(running: &Running, instance: Option<&str>, all: bool) -> Response {
+    if instance.is_none() && !all {
+        return Response::error(
+            ErrorKind::BadRequest,
+            "garp needs an instance, or all: true",
+        );
+    }
+    let status = match running.handle.status().await {
+        Ok(s) => s,
+        Err(e) => return Response::error(ErrorKind::Unavailable, format!("no status: {e}")),
+    };
+    if let Some(name) = instance.filter(|n| !view::is_known(&status, n)) {
+        return unknown_instance(name);
+    }
+    let active = (status.instances.iter())
+        .filter(|i| all || instance == Some(&*i.router.name))
+        .filter(|i| i.router.state == vrrp_core::State::Active);
+    let mut names: Vec<String> = Vec::new();
+    for i in active {
+        if let Err(e) = running
+            .handle
+            .input(i.index, vrrp_core::Input::Announce)
+            .await
+        {
+            return Response::error(ErrorKind::Unavailable, format!("({}): {e}", i.router.name));
+        }
+        let name = i.router.name.to_string();
+        tracing::info!(instance = %name, "({name}) re-announcing its addresses (control socket)");
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    match (instance, names.is_empty()) {
+        (Some(name), true) => Response::error(
+            ErrorKind::NotActive,
+            format!("({name}) is not Active on this node: nothing to announce"),
+        ),
+        _ => Response::announced(names),
+    }
 }
 
 fn unknown_instance(name: &str) -> Response {
