@@ -1,0 +1,226 @@
+//! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
+//! and keepalived with the same `auth_hmac` block (enforce, unicast, IPv4) elect one Active and
+//! keep it in both roles, which each can only do by verifying the other's trailers; with
+//! mismatched keys each rejects the other's adverts and says so; a forged unsigned
+//! priority-255 advert leaves the VIP on vrrpd.
+//!
+//! Needs root, keepalived 2.4.3 (`KEEPALIVED_2_4_3_BIN`, see
+//! [`vrrp_netns::keepalived::keepalived_243_binary`]) and, for the forged advert, scapy under
+//! `/usr/bin/python3`. Each fails with a clear message when missing.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{forge_adverts, has_vip, unicast_instance, Daemon};
+use vrrp_netns::{Host, Signal};
+
+const KEY: &str = "vrrpd-and-keepalived-share-this!";
+const OTHER_KEY: &str = "hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// [`support::unicast_instance`] with an `auth_hmac` block (enforce) signing with `key`.
+fn instance(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
+    let block = format!(
+        "    auth_hmac {{\n        key 1 \"{key}\"\n        active_key 1\n        mode enforce\n    }}"
+    );
+    unicast_instance(host, peer, priority, &block)
+}
+
+fn keepalived_243() -> std::path::PathBuf {
+    vrrp_netns::keepalived::keepalived_243_binary().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Lines of `daemon` logged since `from` that contain `needle`.
+fn lines_with<'a>(daemon: &'a Daemon, from: usize, needle: &str) -> Vec<&'a String> {
+    daemon.seen[from..]
+        .iter()
+        .filter(|l| l.contains(needle))
+        .collect()
+}
+
+/// Stops keepalived (SIGTERM: it releases its addresses) and waits for it.
+fn stop(mut daemon: Daemon) {
+    daemon.signal(Signal::SIGTERM);
+    daemon.wait_exit(Duration::from_secs(10));
+}
+
+/// Lets `within` pass while collecting the lines of both daemons: the observation window in
+/// which a daemon that rejects its peer's adverts would take over (4 advert intervals and
+/// more). No event marks "nothing happened", so this waits for the window to close.
+fn observe(a: &mut Daemon, b: &mut Daemon, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if let Ok(l) = a.lines.recv_timeout(Duration::from_millis(50)) {
+            a.seen.push(support::strip_ansi(&l));
+        }
+        b.drain();
+    }
+    a.drain();
+}
+
+const AUTH_FAILURES: [&str; 6] = [
+    "missing authentication trailer",
+    "invalid authentication HMAC",
+    "stale authentication trailer",
+    "replayed authentication trailer",
+    "unknown authentication key id",
+    "malformed authentication trailer",
+];
+
+fn assert_no_auth_failures(who: &str, daemon: &Daemon, from: usize) {
+    for needle in AUTH_FAILURES {
+        let found = lines_with(daemon, from, needle);
+        assert!(found.is_empty(), "{who} logged {needle}: {found:?}");
+    }
+}
+
+/// vrrpd at `vrrpd_priority` on r1, keepalived 2.4.3 at the other of 150 and 100 on r2, the
+/// Active started first: the Backup never takes over, so it verified every trailer, and
+/// neither logs an authentication failure.
+fn one_active_with_keepalived_243(vrrpd_active: bool) {
+    let bin = keepalived_243();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let (ours_priority, theirs_priority) = if vrrpd_active { (150, 100) } else { (100, 150) };
+    let start_ours = || Daemon::start(r1, tmp.path(), &instance(r1, r2, ours_priority, KEY));
+    let theirs_conf = instance(r2, r1, theirs_priority, KEY);
+    let start_theirs = || Daemon::start_keepalived(r2, tmp.path(), &theirs_conf, &bin);
+    let (mut active, mut backup) = if vrrpd_active {
+        let mut ours = start_ours();
+        ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+        (ours, start_theirs())
+    } else {
+        let mut theirs = start_theirs();
+        theirs.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+        (theirs, start_ours())
+    };
+    backup.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+    let (active_from, backup_from) = (active.seen.len(), backup.seen.len());
+    // The Backup's down interval at priority 100 and 0.2 s is about 0.7 s.
+    observe(&mut backup, &mut active, Duration::from_secs(4));
+    assert!(
+        lines_with(&backup, backup_from, "Entering MASTER STATE").is_empty(),
+        "the Backup took over: it did not accept the Active's trailers; log:\n{}",
+        backup.seen.join("\n")
+    );
+    assert!(lines_with(&active, active_from, "Entering BACKUP STATE").is_empty());
+    assert_no_auth_failures("the Active", &active, 0);
+    assert_no_auth_failures("the Backup", &backup, 0);
+    let (active_host, backup_host) = if vrrpd_active { (r1, r2) } else { (r2, r1) };
+    assert!(has_vip(active_host), "the VIP left the Active");
+    assert!(!has_vip(backup_host), "the Backup holds the VIP too");
+    let theirs = if vrrpd_active { backup } else { active };
+    stop(theirs);
+}
+
+#[test]
+fn vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
+    one_active_with_keepalived_243(true);
+}
+
+#[test]
+fn keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
+    one_active_with_keepalived_243(false);
+}
+
+#[test]
+fn mismatched_keys_are_rejected_and_counted_by_both() {
+    let bin = keepalived_243();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let mut ours = Daemon::start(r1, tmp.path(), &instance(r1, r2, 150, KEY));
+    ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let active_from = ours.seen.len();
+    // A keepalived Active re-arms its advert timer on every advert it receives, even one it
+    // rejects: at vrrpd's own 0.2 s it would nearly fall silent, so it advertises every 0.1 s.
+    let theirs_conf = instance(r2, r1, 100, OTHER_KEY).replace("advert_int 0.2", "advert_int 0.1");
+    let mut theirs = Daemon::start_keepalived(r2, tmp.path(), &theirs_conf, &bin);
+    let rejected_ours = format!("invalid authentication HMAC from {}", r1.ipv4);
+    theirs.expect(&["(VI_1)", &rejected_ours], Duration::from_secs(10));
+    // Hearing no valid advert, keepalived takes over: both hold the VIP.
+    theirs.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let rejected_theirs = format!("invalid authentication HMAC from {}", r2.ipv4);
+    ours.expect(&["(VI_1)", &rejected_theirs], Duration::from_secs(10));
+    assert!(
+        lines_with(&ours, active_from, "Entering BACKUP STATE").is_empty(),
+        "vrrpd yielded to adverts it could not verify"
+    );
+    assert!(
+        has_vip(r1) && has_vip(r2),
+        "each rejects the other: both Active"
+    );
+    // Every rejection is counted (at least the one logged). How many keepalived sends varies:
+    // as an Active it re-arms its advert timer on each advert it receives, even a rejected
+    // one, so vrrpd's adverts hold most of its own back.
+    let counted = vrrp_netns::wait_until(Duration::from_secs(5), || {
+        counter(&ours, "auth_hmac_invalid") >= 1
+    });
+    ours.drain();
+    assert!(
+        counted,
+        "vrrpd counts the rejected adverts: {}; vrrpd:\n{}",
+        status_json(&ours),
+        ours.seen.join("\n"),
+    );
+    assert_eq!(
+        counter(&ours, "adverts_rx"),
+        0,
+        "no advert of keepalived accepted"
+    );
+    let logged = lines_with(&ours, active_from, &rejected_theirs).len();
+    assert_eq!(logged, 1, "the rejections are logged once per 10 s");
+    stop(theirs);
+}
+
+/// `vrrpctl --json status` of `daemon`.
+fn status_json(daemon: &Daemon) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vrrpctl"))
+        .arg("-s")
+        .arg(&daemon.control)
+        .args(["--json", "status"])
+        .output()
+        .expect("run vrrpctl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "vrrpctl status failed: {text}");
+    text
+}
+
+/// Counter `name` of the only instance of `daemon`, from `vrrpctl --json status`.
+fn counter(daemon: &Daemon, name: &str) -> u64 {
+    let text = status_json(daemon);
+    let key = format!("\"{name}\":");
+    let at = text
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in the status: {text}"));
+    let digits: String = text[at + key.len()..]
+        .chars()
+        .skip_while(|c| c.is_whitespace())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect("a number")
+}
+
+#[test]
+fn a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd() {
+    support::require_scapy();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let mut ours = Daemon::start(r1, tmp.path(), &instance(r1, r2, 150, KEY));
+    ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let from = ours.seen.len();
+    forge_adverts(r2, r1, 5);
+    let missing = format!("missing authentication trailer from {}", r2.ipv4);
+    ours.expect(&["(VI_1)", &missing], Duration::from_secs(5));
+    ours.drain();
+    assert!(
+        lines_with(&ours, from, "Entering BACKUP STATE").is_empty(),
+        "the forged advert took the VIP: {:?}",
+        &ours.seen[from..]
+    );
+    assert!(has_vip(r1), "the VIP left vrrpd");
+    assert!(counter(&ours, "auth_hmac_missing") >= 1);
+}
