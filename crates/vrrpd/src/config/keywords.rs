@@ -1808,7 +1808,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw!(
         "auth_hmac",
         "{ ... }",
-        "keepalived 2.4.3's HMAC-SHA256 advert authentication (draft-cassen-vrrp-auth-hmac): a 28-byte trailer on every advert, verified on receipt; exclusive with authentication. Interoperates with keepalived 2.4.3.",
+        "keepalived 2.4.3's HMAC-SHA256 advert authentication (draft-cassen-vrrp-auth-hmac): a 28-byte trailer on every advert, verified on receipt, each outcome counted and logged (rate-limited) in keepalived's words; exclusive with authentication. Interoperates with keepalived 2.4.3; a YAML model, which holds no keys, is refused.",
         acted![
             Test("vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
             Test("keepalived_243_active_vrrpd_backup_verifies_its_trailers"),
@@ -1919,7 +1919,10 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
         "active_key",
         "1..255",
         "The key id adverts are signed with; must name a key.",
-        acted![Test("key_rotation_with_active_key_keeps_the_backup_following")],
+        acted![
+            Test("key_rotation_with_active_key_keeps_the_backup_following"),
+            Test("a_reload_rotates_keys_without_a_transition")
+        ],
         auth_hmac::active_key
     ),
     kw!(
@@ -1939,7 +1942,7 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
     kw!(
         "mode",
         "enforce|permissive|receive-only",
-        "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts, verify signed ones.",
+        "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts. Every mode drops a trailer that does not verify, as keepalived.",
         acted![Test("mode_table"), Test("a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd")],
         auth_hmac::mode
     ),
