@@ -1,6 +1,6 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
-//! and keepalived with the same `auth_hmac` block (enforce, unicast, IPv4) elect one Active and
-//! keep it in both roles, which each can only do by verifying the other's trailers; with
+//! and keepalived with the same `auth_hmac` block (enforce, unicast, IPv4 and IPv6) elect one
+//! Active and keep it in both roles, which each can only do by verifying the other's trailers; with
 //! mismatched keys each rejects the other's adverts and says so; a forged unsigned
 //! priority-255 advert leaves the VIP on vrrpd.
 //!
@@ -25,6 +25,26 @@ fn instance(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
         "    auth_hmac {{\n        key 1 \"{key}\"\n        active_key 1\n        mode enforce\n    }}"
     );
     unicast_instance(host, peer, priority, &block)
+}
+
+/// The IPv6 VIP, in the lab's 2001:db8:1::/64.
+const VIP6: &str = "2001:db8:1::100";
+
+/// [`instance`] over IPv6: the hosts' global addresses, [`VIP6`] (not link-local: keepalived
+/// outside strict mode accepts that and so does vrrpd's conversion).
+fn instance6(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
+    let conf = instance(host, peer, priority, key)
+        .replace(
+            &format!("unicast_src_ip {}", host.ipv4),
+            &format!("unicast_src_ip {}", host.ipv6),
+        )
+        .replace(
+            &format!("        {}\n", peer.ipv4),
+            &format!("        {}\n", peer.ipv6),
+        )
+        .replace(&format!("{}/24", support::VIP), &format!("{VIP6}/64"));
+    assert!(!conf.contains("192.0.2."), "an IPv4 address left: {conf}");
+    conf
 }
 
 fn keepalived_243() -> std::path::PathBuf {
@@ -78,14 +98,16 @@ fn assert_no_auth_failures(who: &str, daemon: &Daemon, from: usize) {
 /// vrrpd at `vrrpd_priority` on r1, keepalived 2.4.3 at the other of 150 and 100 on r2, the
 /// Active started first: the Backup never takes over, so it verified every trailer, and
 /// neither logs an authentication failure.
-fn one_active_with_keepalived_243(vrrpd_active: bool) {
+fn one_active_with_keepalived_243(vrrpd_active: bool, v6: bool) {
     let bin = keepalived_243();
     let lab = support::lab(false);
     let tmp = support::tempdir();
     let (r1, r2) = (lab.host("r1"), lab.host("r2"));
     let (ours_priority, theirs_priority) = if vrrpd_active { (150, 100) } else { (100, 150) };
-    let start_ours = || Daemon::start(r1, tmp.path(), &instance(r1, r2, ours_priority, KEY));
-    let theirs_conf = instance(r2, r1, theirs_priority, KEY);
+    let conf = if v6 { instance6 } else { instance };
+    let ours_conf = conf(r1, r2, ours_priority, KEY);
+    let start_ours = || Daemon::start(r1, tmp.path(), &ours_conf);
+    let theirs_conf = conf(r2, r1, theirs_priority, KEY);
     let start_theirs = || Daemon::start_keepalived(r2, tmp.path(), &theirs_conf, &bin);
     let (mut active, mut backup) = if vrrpd_active {
         let mut ours = start_ours();
@@ -109,20 +131,39 @@ fn one_active_with_keepalived_243(vrrpd_active: bool) {
     assert_no_auth_failures("the Active", &active, 0);
     assert_no_auth_failures("the Backup", &backup, 0);
     let (active_host, backup_host) = if vrrpd_active { (r1, r2) } else { (r2, r1) };
-    assert!(has_vip(active_host), "the VIP left the Active");
-    assert!(!has_vip(backup_host), "the Backup holds the VIP too");
+    let holds = |host: &Host| {
+        if v6 {
+            host.has_address(VIP6.parse().unwrap()).unwrap()
+        } else {
+            has_vip(host)
+        }
+    };
+    assert!(holds(active_host), "the VIP left the Active");
+    assert!(!holds(backup_host), "the Backup holds the VIP too");
     let theirs = if vrrpd_active { backup } else { active };
     stop(theirs);
 }
 
 #[test]
 fn vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
-    one_active_with_keepalived_243(true);
+    one_active_with_keepalived_243(true, false);
+}
+
+/// Over IPv6 the checksum covers the trailer (keepalived lets the kernel compute it with
+/// `IPV6_CHECKSUM` over the whole payload; vrrp-core writes the same sum).
+#[test]
+fn ipv6_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
+    one_active_with_keepalived_243(true, true);
+}
+
+#[test]
+fn ipv6_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
+    one_active_with_keepalived_243(false, true);
 }
 
 #[test]
 fn keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
-    one_active_with_keepalived_243(false);
+    one_active_with_keepalived_243(false, false);
 }
 
 #[test]
