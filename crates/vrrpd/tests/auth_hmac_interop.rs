@@ -1,5 +1,6 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
-//! and keepalived with the same `auth_hmac` block (enforce, unicast, IPv4 and IPv6) elect one
+//! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6 unicast, IPv4
+//! multicast) elect one
 //! Active and keep it in both roles, which each can only do by verifying the other's trailers; with
 //! mismatched keys each rejects the other's adverts and says so; a forged unsigned
 //! priority-255 advert leaves the VIP on vrrpd.
@@ -25,6 +26,18 @@ fn instance(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
         "    auth_hmac {{\n        key 1 \"{key}\"\n        active_key 1\n        mode enforce\n    }}"
     );
     unicast_instance(host, peer, priority, &block)
+}
+
+/// [`instance`] over multicast (224.0.0.18): no unicast source or peers.
+fn instance_multicast(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
+    let conf = instance(host, peer, priority, key)
+        .replace(&format!("    unicast_src_ip {}\n", host.ipv4), "")
+        .replace(
+            &format!("    unicast_peer {{\n        {}\n    }}\n", peer.ipv4),
+            "",
+        );
+    assert!(!conf.contains("unicast"), "unicast left: {conf}");
+    conf
 }
 
 /// The IPv6 VIP, in the lab's 2001:db8:1::/64.
@@ -95,16 +108,31 @@ fn assert_no_auth_failures(who: &str, daemon: &Daemon, from: usize) {
     }
 }
 
-/// vrrpd at `vrrpd_priority` on r1, keepalived 2.4.3 at the other of 150 and 100 on r2, the
-/// Active started first: the Backup never takes over, so it verified every trailer, and
+/// Where the adverts go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Net {
+    /// IPv4 unicast.
+    V4,
+    /// IPv6 unicast.
+    V6,
+    /// IPv4 multicast.
+    Multicast,
+}
+
+/// vrrpd on r1 at 150 when `vrrpd_active` (else 100), keepalived 2.4.3 on r2 at the other, over
+/// `net`, the Active started first: the Backup never takes over, so it verified every trailer, and
 /// neither logs an authentication failure.
-fn one_active_with_keepalived_243(vrrpd_active: bool, v6: bool) {
+fn one_active_with_keepalived_243(vrrpd_active: bool, net: Net) {
     let bin = keepalived_243();
     let lab = support::lab(false);
     let tmp = support::tempdir();
     let (r1, r2) = (lab.host("r1"), lab.host("r2"));
     let (ours_priority, theirs_priority) = if vrrpd_active { (150, 100) } else { (100, 150) };
-    let conf = if v6 { instance6 } else { instance };
+    let conf = match net {
+        Net::V4 => instance,
+        Net::V6 => instance6,
+        Net::Multicast => instance_multicast,
+    };
     let ours_conf = conf(r1, r2, ours_priority, KEY);
     let start_ours = || Daemon::start(r1, tmp.path(), &ours_conf);
     let theirs_conf = conf(r2, r1, theirs_priority, KEY);
@@ -132,7 +160,7 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, v6: bool) {
     assert_no_auth_failures("the Backup", &backup, 0);
     let (active_host, backup_host) = if vrrpd_active { (r1, r2) } else { (r2, r1) };
     let holds = |host: &Host| {
-        if v6 {
+        if net == Net::V6 {
             host.has_address(VIP6.parse().unwrap()).unwrap()
         } else {
             has_vip(host)
@@ -146,24 +174,35 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, v6: bool) {
 
 #[test]
 fn vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
-    one_active_with_keepalived_243(true, false);
+    one_active_with_keepalived_243(true, Net::V4);
 }
 
 /// Over IPv6 the checksum covers the trailer (keepalived lets the kernel compute it with
 /// `IPV6_CHECKSUM` over the whole payload; vrrp-core writes the same sum).
 #[test]
 fn ipv6_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
-    one_active_with_keepalived_243(true, true);
+    one_active_with_keepalived_243(true, Net::V6);
 }
 
 #[test]
 fn ipv6_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
-    one_active_with_keepalived_243(false, true);
+    one_active_with_keepalived_243(false, Net::V6)
+}
+
+/// Multicast: the replay state is per sender slot rather than per peer.
+#[test]
+fn multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
+    one_active_with_keepalived_243(true, Net::Multicast);
+}
+
+#[test]
+fn multicast_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
+    one_active_with_keepalived_243(false, Net::Multicast);
 }
 
 #[test]
 fn keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
-    one_active_with_keepalived_243(false, false);
+    one_active_with_keepalived_243(false, Net::V4);
 }
 
 #[test]
