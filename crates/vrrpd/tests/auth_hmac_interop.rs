@@ -22,9 +22,18 @@ const OTHER_KEY: &str = "hex:000102030405060708090a0b0c0d0e0f1011121314151617181
 
 /// [`support::unicast_instance`] with an `auth_hmac` block (enforce) signing with `key`.
 fn instance(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
-    let block = format!(
-        "    auth_hmac {{\n        key 1 \"{key}\"\n        active_key 1\n        mode enforce\n    }}"
-    );
+    with_keys(
+        host,
+        peer,
+        priority,
+        &format!("key 1 \"{key}\"\n        active_key 1"),
+    )
+}
+
+/// [`support::unicast_instance`] with an `auth_hmac` block (enforce) holding `keys` (its
+/// `key` and `active_key` lines).
+fn with_keys(host: &Host, peer: &Host, priority: u8, keys: &str) -> String {
+    let block = format!("    auth_hmac {{\n        {keys}\n        mode enforce\n    }}");
     unicast_instance(host, peer, priority, &block)
 }
 
@@ -303,4 +312,69 @@ fn a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd() {
     );
     assert!(has_vip(r1), "the VIP left vrrpd");
     assert!(counter(&ours, "auth_hmac_missing") >= 1);
+}
+
+/// Observes both daemons for 2 s (10 adverts, past the Backup's down interval of about 0.7 s).
+fn settle(a: &mut Daemon, b: &mut Daemon) {
+    observe(a, b, Duration::from_secs(2));
+}
+
+/// Make before break across vrrpd (Active) and keepalived 2.4.3 (Backup), keepalived's
+/// article's three reloads: the Backup learns key 2, the Active signs with it, both drop key 1.
+/// Neither changes state nor logs an authentication failure; then vrrpd signing with the
+/// dropped key 1 again is refused by keepalived, so its reloads took effect.
+#[test]
+fn key_rotation_across_vrrpd_and_keepalived_243_has_no_transition() {
+    let bin = keepalived_243();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let key1 = format!("key 1 \"{KEY}\"");
+    let key2 = format!("key 2 {OTHER_KEY}");
+    let only_1 = format!("{key1}\n        active_key 1");
+    let both_1 = format!("{key1}\n        {key2}\n        active_key 1");
+    let both_2 = format!("{key1}\n        {key2}\n        active_key 2");
+    let only_2 = format!("{key2}\n        active_key 2");
+
+    let mut ours = Daemon::start(r1, tmp.path(), &with_keys(r1, r2, 150, &only_1));
+    ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let mut theirs =
+        Daemon::start_keepalived(r2, tmp.path(), &with_keys(r2, r1, 100, &only_1), &bin);
+    theirs.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+    settle(&mut ours, &mut theirs);
+    let (ours_from, theirs_from) = (ours.seen.len(), theirs.seen.len());
+
+    let reload_theirs = |theirs: &mut Daemon, keys: &str| {
+        std::fs::write(&theirs.conf_path, with_keys(r2, r1, 100, keys)).unwrap();
+        theirs.signal(Signal::SIGHUP);
+        theirs.expect(&["Reloading"], Duration::from_secs(10));
+    };
+    let reload_ours = |ours: &mut Daemon, keys: &str| {
+        let lines = ours.reload(&with_keys(r1, r2, 150, keys), Duration::from_secs(10));
+        assert!(lines.join("\n").contains("Reload finished"), "{lines:?}");
+    };
+    reload_theirs(&mut theirs, &both_1);
+    settle(&mut ours, &mut theirs);
+    reload_ours(&mut ours, &both_2);
+    settle(&mut ours, &mut theirs);
+    reload_theirs(&mut theirs, &only_2);
+    settle(&mut ours, &mut theirs);
+    reload_ours(&mut ours, &only_2);
+    settle(&mut ours, &mut theirs);
+
+    for (who, daemon, from) in [
+        ("vrrpd", &ours, ours_from),
+        ("keepalived", &theirs, theirs_from),
+    ] {
+        let changes = lines_with(daemon, from, "Entering");
+        assert!(changes.is_empty(), "{who} changed state: {changes:?}");
+        assert_no_auth_failures(who, daemon, from);
+    }
+    assert!(has_vip(r1) && !has_vip(r2));
+
+    // keepalived dropped key 1: vrrpd signing with it again is refused.
+    reload_ours(&mut ours, &only_1);
+    let unknown = format!("unknown authentication key id 1 from {}", r1.ipv4);
+    theirs.expect(&["(VI_1)", &unknown], Duration::from_secs(10));
+    stop(theirs);
 }

@@ -1812,6 +1812,8 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
         acted![
             Test("vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
             Test("keepalived_243_active_vrrpd_backup_verifies_its_trailers"),
+            Test("ipv6_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
+            Test("multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
             Test("a_signed_advert_round_trips_from_one_router_to_another")
         ],
         auth_hmac::block
@@ -1921,7 +1923,8 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
         "The key id adverts are signed with; must name a key.",
         acted![
             Test("key_rotation_with_active_key_keeps_the_backup_following"),
-            Test("a_reload_rotates_keys_without_a_transition")
+            Test("a_reload_rotates_keys_without_a_transition"),
+            Test("key_rotation_across_vrrpd_and_keepalived_243_has_no_transition")
         ],
         auth_hmac::active_key
     ),
