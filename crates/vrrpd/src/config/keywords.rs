@@ -1814,7 +1814,8 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
             Test("keepalived_243_active_vrrpd_backup_verifies_its_trailers"),
             Test("ipv6_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
             Test("multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
-            Test("a_signed_advert_round_trips_from_one_router_to_another")
+            Test("a_signed_advert_round_trips_from_one_router_to_another"),
+            Corpus("keywords/auth_hmac.conf")
         ],
         auth_hmac::block
     ),
