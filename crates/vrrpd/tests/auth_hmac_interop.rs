@@ -261,6 +261,21 @@ fn mismatched_keys_are_rejected_and_counted_by_both() {
     );
     let logged = lines_with(&ours, active_from, &rejected_theirs).len();
     assert_eq!(logged, 1, "the rejections are logged once per 10 s");
+    // The human status of the instance shows the counters too.
+    let out = Command::new(env!("CARGO_BIN_EXE_vrrpctl"))
+        .arg("-s")
+        .arg(&ours.control)
+        .args(["status", "VI_1"])
+        .output()
+        .expect("run vrrpctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("auth_hmac"));
+    assert!(
+        row.is_some_and(|r| r.contains("0 verified") && !r.contains("invalid 0")),
+        "{text}"
+    );
     stop(theirs);
 }
 
