@@ -329,6 +329,25 @@ fn a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd() {
     assert!(counter(&ours, "auth_hmac_missing") >= 1);
 }
 
+/// Writes `conf` for keepalived, sends SIGHUP and waits for it to start reloading.
+fn reload_keepalived(theirs: &mut Daemon, conf: &str) {
+    std::fs::write(&theirs.conf_path, conf).unwrap();
+    theirs.signal(Signal::SIGHUP);
+    theirs.expect(&["Reloading"], Duration::from_secs(10));
+}
+
+/// Neither daemon changed state nor logged an authentication failure since the marks.
+fn assert_steady(ours: &Daemon, ours_from: usize, theirs: &Daemon, theirs_from: usize) {
+    for (who, daemon, from) in [
+        ("vrrpd", ours, ours_from),
+        ("keepalived", theirs, theirs_from),
+    ] {
+        let changes = lines_with(daemon, from, "Entering");
+        assert!(changes.is_empty(), "{who} changed state: {changes:?}");
+        assert_no_auth_failures(who, daemon, from);
+    }
+}
+
 /// Observes both daemons for 2 s (10 adverts, past the Backup's down interval of about 0.7 s).
 fn settle(a: &mut Daemon, b: &mut Daemon) {
     observe(a, b, Duration::from_secs(2));
@@ -359,11 +378,8 @@ fn key_rotation_across_vrrpd_and_keepalived_243_has_no_transition() {
     settle(&mut ours, &mut theirs);
     let (ours_from, theirs_from) = (ours.seen.len(), theirs.seen.len());
 
-    let reload_theirs = |theirs: &mut Daemon, keys: &str| {
-        std::fs::write(&theirs.conf_path, with_keys(r2, r1, 100, keys)).unwrap();
-        theirs.signal(Signal::SIGHUP);
-        theirs.expect(&["Reloading"], Duration::from_secs(10));
-    };
+    let reload_theirs =
+        |theirs: &mut Daemon, keys: &str| reload_keepalived(theirs, &with_keys(r2, r1, 100, keys));
     let reload_ours = |ours: &mut Daemon, keys: &str| {
         let lines = ours.reload(&with_keys(r1, r2, 150, keys), Duration::from_secs(10));
         assert!(lines.join("\n").contains("Reload finished"), "{lines:?}");
@@ -377,19 +393,58 @@ fn key_rotation_across_vrrpd_and_keepalived_243_has_no_transition() {
     reload_ours(&mut ours, &only_2);
     settle(&mut ours, &mut theirs);
 
-    for (who, daemon, from) in [
-        ("vrrpd", &ours, ours_from),
-        ("keepalived", &theirs, theirs_from),
-    ] {
-        let changes = lines_with(daemon, from, "Entering");
-        assert!(changes.is_empty(), "{who} changed state: {changes:?}");
-        assert_no_auth_failures(who, daemon, from);
-    }
+    assert_steady(&ours, ours_from, &theirs, theirs_from);
     assert!(has_vip(r1) && !has_vip(r2));
 
     // keepalived dropped key 1: vrrpd signing with it again is refused.
     reload_ours(&mut ours, &only_1);
     let unknown = format!("unknown authentication key id 1 from {}", r1.ipv4);
     theirs.expect(&["(VI_1)", &unknown], Duration::from_secs(10));
+    stop(theirs);
+}
+
+/// keepalived's three-sweep rollout across vrrpd (Active) and keepalived 2.4.3 (Backup), from
+/// no `auth_hmac` at all: `receive-only` everywhere, then `permissive`, then `enforce`, each
+/// node reloaded in turn. No state changes and no authentication failure on either; at the
+/// end vrrpd has sent signed adverts and accepted none unsigned since enforcing.
+#[test]
+fn three_sweep_rollout_across_vrrpd_and_keepalived_243_has_no_transition() {
+    let bin = keepalived_243();
+    let lab = support::lab(false);
+    let tmp = support::tempdir();
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let in_mode = |host: &Host, peer: &Host, priority: u8, mode: Option<&str>| match mode {
+        None => unicast_instance(host, peer, priority, ""),
+        Some(mode) => with_keys(
+            host,
+            peer,
+            priority,
+            &format!("key 1 \"{KEY}\"\n        active_key 1"),
+        )
+        .replace("mode enforce", &format!("mode {mode}")),
+    };
+    let mut ours = Daemon::start(r1, tmp.path(), &in_mode(r1, r2, 150, None));
+    ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let mut theirs = Daemon::start_keepalived(r2, tmp.path(), &in_mode(r2, r1, 100, None), &bin);
+    theirs.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+    settle(&mut ours, &mut theirs);
+    let (ours_from, theirs_from) = (ours.seen.len(), theirs.seen.len());
+
+    for mode in ["receive-only", "permissive", "enforce"] {
+        reload_keepalived(&mut theirs, &in_mode(r2, r1, 100, Some(mode)));
+        settle(&mut ours, &mut theirs);
+        let lines = ours.reload(&in_mode(r1, r2, 150, Some(mode)), Duration::from_secs(10));
+        assert!(
+            lines.join("\n").contains("Reload finished"),
+            "{mode}: {lines:?}"
+        );
+        settle(&mut ours, &mut theirs);
+    }
+    assert_steady(&ours, ours_from, &theirs, theirs_from);
+    assert!(has_vip(r1) && !has_vip(r2));
+    assert!(
+        counter(&ours, "auth_hmac_signed_tx") > 0,
+        "vrrpd signs in the end"
+    );
     stop(theirs);
 }

@@ -1947,7 +1947,11 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
         "mode",
         "enforce|permissive|receive-only",
         "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts. Every mode drops a trailer that does not verify, as keepalived.",
-        acted![Test("mode_table"), Test("a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd")],
+        acted![
+            Test("mode_table"),
+            Test("a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd"),
+            Test("three_sweep_rollout_across_vrrpd_and_keepalived_243_has_no_transition")
+        ],
         auth_hmac::mode
     ),
 ];
