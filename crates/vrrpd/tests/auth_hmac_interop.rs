@@ -1,9 +1,10 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
 //! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6 unicast, IPv4
-//! multicast) elect one
-//! Active and keep it in both roles, which each can only do by verifying the other's trailers; with
-//! mismatched keys each rejects the other's adverts and says so; a forged unsigned
-//! priority-255 advert leaves the VIP on vrrpd.
+//! multicast) elect one Active and keep it in both roles, which each can only do by verifying
+//! the other's trailers; with mismatched keys each rejects the other's adverts and says so; a
+//! replayed and an altered advert are rejected by either side; a key rotation and the
+//! three-sweep rollout across the two cause no transition; a forged unsigned priority-255
+//! advert leaves the VIP on vrrpd.
 //!
 //! Needs root, keepalived 2.4.3 (`KEEPALIVED_2_4_3_BIN`, see
 //! [`vrrp_netns::keepalived::keepalived_243_binary`]) and, for the forged advert, scapy under
@@ -447,4 +448,110 @@ fn three_sweep_rollout_across_vrrpd_and_keepalived_243_has_no_transition() {
         "vrrpd signs in the end"
     );
     stop(theirs);
+}
+
+/// Captures the next advert from `from` on `on`'s eth0 into `file` (the IP packet), by scapy.
+fn capture_advert(on: &Host, from: &Host, file: &std::path::Path) {
+    let script = format!(
+        "from scapy.all import sniff, IP\n\
+         p = sniff(iface='eth0', filter='ip proto 112 and src {src}', count=1, timeout=10)\n\
+         assert p, 'no advert captured'\n\
+         open('{file}', 'wb').write(bytes(p[0][IP]))\n",
+        src = from.ipv4,
+        file = file.display(),
+    );
+    on.netns
+        .exec_ok("/usr/bin/python3", &["-c", &script])
+        .expect("scapy captures an advert");
+}
+
+/// Sends the IP packet in `file` from `via` as it is, or with its priority set to 255 and the
+/// VRRP checksum updated to match (RFC 1624): an altered advert that passes the checksum.
+fn resend_advert(via: &Host, file: &std::path::Path, alter: bool) {
+    let alter = if alter {
+        "ihl = (b[0] & 15) * 4\n\
+         old = (b[ihl + 2] << 8) | b[ihl + 3]\n\
+         b[ihl + 2] = 255\n\
+         new = (b[ihl + 2] << 8) | b[ihl + 3]\n\
+         hc = (b[ihl + 6] << 8) | b[ihl + 7]\n\
+         s = (~hc & 0xffff) + (~old & 0xffff) + new\n\
+         s = (s & 0xffff) + (s >> 16)\n\
+         s = (s & 0xffff) + (s >> 16)\n\
+         hc = ~s & 0xffff\n\
+         b[ihl + 6] = hc >> 8\n\
+         b[ihl + 7] = hc & 0xff\n"
+    } else {
+        ""
+    };
+    let script = format!(
+        "from scapy.all import IP, send\n\
+         b = bytearray(open('{file}', 'rb').read())\n\
+         {alter}\
+         send(IP(bytes(b)), verbose=False)\n",
+        file = file.display(),
+    );
+    via.netns
+        .exec_ok("/usr/bin/python3", &["-c", &script])
+        .expect("scapy resends the advert");
+}
+
+/// One daemon Active on its host, the other Backup: one of the Active's adverts captured at the
+/// Backup and sent again from another host is a replay to the Backup; the same advert with its
+/// priority raised (and a valid checksum) fails the HMAC. Both are dropped (and vrrpd counts
+/// them), the Backup stays Backup.
+fn replayed_and_altered_rejected(vrrpd_active: bool) {
+    support::require_scapy();
+    let bin = keepalived_243();
+    let lab = support::lab(true);
+    let tmp = support::tempdir();
+    let (r1, r2, c1) = (lab.host("r1"), lab.host("r2"), lab.host("c1"));
+    let (ours_priority, theirs_priority) = if vrrpd_active { (150, 100) } else { (100, 150) };
+    let ours_conf = instance(r1, r2, ours_priority, KEY);
+    let theirs_conf = instance(r2, r1, theirs_priority, KEY);
+    let (mut active, mut backup) = if vrrpd_active {
+        let mut ours = Daemon::start(r1, tmp.path(), &ours_conf);
+        ours.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+        (
+            ours,
+            Daemon::start_keepalived(r2, tmp.path(), &theirs_conf, &bin),
+        )
+    } else {
+        let mut theirs = Daemon::start_keepalived(r2, tmp.path(), &theirs_conf, &bin);
+        theirs.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+        (theirs, Daemon::start(r1, tmp.path(), &ours_conf))
+    };
+    backup.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+    let (active_host, backup_host) = if vrrpd_active { (r1, r2) } else { (r2, r1) };
+    let from = backup.seen.len();
+    let file = tmp.path().join("advert.bin");
+    capture_advert(backup_host, active_host, &file);
+
+    resend_advert(c1, &file, false);
+    let replayed = format!("replayed authentication trailer from {}", active_host.ipv4);
+    backup.expect(&["(VI_1)", &replayed], Duration::from_secs(5));
+    resend_advert(c1, &file, true);
+    let invalid = format!("invalid authentication HMAC from {}", active_host.ipv4);
+    backup.expect(&["(VI_1)", &invalid], Duration::from_secs(5));
+    if !vrrpd_active {
+        assert!(counter(&backup, "auth_hmac_replayed") >= 1);
+        assert!(counter(&backup, "auth_hmac_invalid") >= 1);
+    }
+    observe(&mut backup, &mut active, Duration::from_secs(1));
+    assert!(
+        lines_with(&backup, from, "Entering").is_empty(),
+        "the Backup changed state: {:?}",
+        &backup.seen[from..]
+    );
+    assert!(has_vip(active_host) && !has_vip(backup_host));
+    stop(if vrrpd_active { backup } else { active });
+}
+
+#[test]
+fn a_replayed_and_an_altered_advert_of_keepalived_243_are_rejected_by_vrrpd() {
+    replayed_and_altered_rejected(false);
+}
+
+#[test]
+fn a_replayed_and_an_altered_advert_of_vrrpd_are_rejected_by_keepalived_243() {
+    replayed_and_altered_rejected(true);
 }

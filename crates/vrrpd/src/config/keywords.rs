@@ -1933,7 +1933,12 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
         "anti_replay",
         "time|monotonic",
         "time (default): the timestamp within time_window and a growing sequence; monotonic: a growing sequence only.",
-        acted![Test("a_replayed_advert_is_rejected_counted_and_noticed"), Test("a_stale_advert_is_rejected_and_the_skew_is_reported")],
+        acted![
+            Test("a_replayed_advert_is_rejected_counted_and_noticed"),
+            Test("a_stale_advert_is_rejected_and_the_skew_is_reported"),
+            Test("a_replayed_and_an_altered_advert_of_keepalived_243_are_rejected_by_vrrpd"),
+            Test("a_replayed_and_an_altered_advert_of_vrrpd_are_rejected_by_keepalived_243")
+        ],
         auth_hmac::anti_replay
     ),
     kw!(
