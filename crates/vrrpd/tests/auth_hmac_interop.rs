@@ -1,5 +1,5 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
-//! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6 unicast, IPv4
+//! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6, unicast and
 //! multicast) elect one Active and keep it in both roles, which each can only do by verifying
 //! the other's trailers; with mismatched keys each rejects the other's adverts and says so; a
 //! replayed and an altered advert are rejected by either side; a key rotation and the
@@ -44,6 +44,18 @@ fn instance_multicast(host: &Host, peer: &Host, priority: u8, key: &str) -> Stri
         .replace(&format!("    unicast_src_ip {}\n", host.ipv4), "")
         .replace(
             &format!("    unicast_peer {{\n        {}\n    }}\n", peer.ipv4),
+            "",
+        );
+    assert!(!conf.contains("unicast"), "unicast left: {conf}");
+    conf
+}
+
+/// [`instance6`] over multicast (ff02::12).
+fn instance_multicast6(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
+    let conf = instance6(host, peer, priority, key)
+        .replace(&format!("    unicast_src_ip {}\n", host.ipv6), "")
+        .replace(
+            &format!("    unicast_peer {{\n        {}\n    }}\n", peer.ipv6),
             "",
         );
     assert!(!conf.contains("unicast"), "unicast left: {conf}");
@@ -127,6 +139,8 @@ enum Net {
     V6,
     /// IPv4 multicast.
     Multicast,
+    /// IPv6 multicast (ff02::12, link-local sources).
+    Multicast6,
 }
 
 /// vrrpd on r1 at 150 when `vrrpd_active` (else 100), keepalived 2.4.3 on r2 at the other, over
@@ -142,6 +156,7 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, net: Net) {
         Net::V4 => instance,
         Net::V6 => instance6,
         Net::Multicast => instance_multicast,
+        Net::Multicast6 => instance_multicast6,
     };
     let ours_conf = conf(r1, r2, ours_priority, KEY);
     let start_ours = || Daemon::start(r1, tmp.path(), &ours_conf);
@@ -170,7 +185,7 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, net: Net) {
     assert_no_auth_failures("the Backup", &backup, 0);
     let (active_host, backup_host) = if vrrpd_active { (r1, r2) } else { (r2, r1) };
     let holds = |host: &Host| {
-        if net == Net::V6 {
+        if matches!(net, Net::V6 | Net::Multicast6) {
             host.has_address(VIP6.parse().unwrap()).unwrap()
         } else {
             has_vip(host)
@@ -203,6 +218,16 @@ fn ipv6_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
 #[test]
 fn multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
     one_active_with_keepalived_243(true, Net::Multicast);
+}
+
+#[test]
+fn ipv6_multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
+    one_active_with_keepalived_243(true, Net::Multicast6);
+}
+
+#[test]
+fn ipv6_multicast_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
+    one_active_with_keepalived_243(false, Net::Multicast6);
 }
 
 #[test]
