@@ -1,6 +1,6 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
 //! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6, unicast and
-//! multicast) elect one Active and keep it in both roles, which each can only do by verifying
+//! multicast, VRRPv3 and v2) elect one Active and keep it in both roles, which each can only do by verifying
 //! the other's trailers; with mismatched keys each rejects the other's adverts and says so; a
 //! replayed and an altered advert are rejected by either side; a key rotation and the
 //! three-sweep rollout across the two cause no transition; a forged unsigned priority-255
@@ -47,6 +47,18 @@ fn instance_multicast(host: &Host, peer: &Host, priority: u8, key: &str) -> Stri
             "",
         );
     assert!(!conf.contains("unicast"), "unicast left: {conf}");
+    conf
+}
+
+/// [`instance`] in VRRPv2 (whole-second interval).
+fn instance_v2(host: &Host, peer: &Host, priority: u8, key: &str) -> String {
+    let conf = instance(host, peer, priority, key)
+        .replace("vrrp_version 3", "vrrp_version 2")
+        .replace("advert_int 0.2", "advert_int 1");
+    assert!(
+        conf.contains("vrrp_version 2") && conf.contains("advert_int 1\n"),
+        "{conf}"
+    );
     conf
 }
 
@@ -141,6 +153,8 @@ enum Net {
     Multicast,
     /// IPv6 multicast (ff02::12, link-local sources).
     Multicast6,
+    /// VRRPv2 over IPv4 unicast (the trailer after the authentication data), advert_int 1.
+    V2,
 }
 
 /// vrrpd on r1 at 150 when `vrrpd_active` (else 100), keepalived 2.4.3 on r2 at the other, over
@@ -157,6 +171,7 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, net: Net) {
         Net::V6 => instance6,
         Net::Multicast => instance_multicast,
         Net::Multicast6 => instance_multicast6,
+        Net::V2 => instance_v2,
     };
     let ours_conf = conf(r1, r2, ours_priority, KEY);
     let start_ours = || Daemon::start(r1, tmp.path(), &ours_conf);
@@ -173,8 +188,9 @@ fn one_active_with_keepalived_243(vrrpd_active: bool, net: Net) {
     };
     backup.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
     let (active_from, backup_from) = (active.seen.len(), backup.seen.len());
-    // The Backup's down interval at priority 100 and 0.2 s is about 0.7 s.
-    observe(&mut backup, &mut active, Duration::from_secs(4));
+    // The Backup's down interval at priority 100 is about 0.7 s at 0.2 s, 3.6 s at 1 s (v2).
+    let window = if net == Net::V2 { 8 } else { 4 };
+    observe(&mut backup, &mut active, Duration::from_secs(window));
     assert!(
         lines_with(&backup, backup_from, "Entering MASTER STATE").is_empty(),
         "the Backup took over: it did not accept the Active's trailers; log:\n{}",
@@ -228,6 +244,16 @@ fn ipv6_multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
 #[test]
 fn ipv6_multicast_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
     one_active_with_keepalived_243(false, Net::Multicast6);
+}
+
+#[test]
+fn v2_vrrpd_active_keepalived_243_backup_verifies_our_trailers() {
+    one_active_with_keepalived_243(true, Net::V2);
+}
+
+#[test]
+fn v2_keepalived_243_active_vrrpd_backup_verifies_its_trailers() {
+    one_active_with_keepalived_243(false, Net::V2);
 }
 
 #[test]
