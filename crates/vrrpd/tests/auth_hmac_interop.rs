@@ -1,10 +1,10 @@
 //! `auth_hmac` on the wire against keepalived 2.4.3 (issue #18), in network namespaces: vrrpd
 //! and keepalived with the same `auth_hmac` block (enforce; IPv4 and IPv6, unicast and
-//! multicast, VRRPv3 and v2) elect one Active and keep it in both roles, which each can only do by verifying
-//! the other's trailers; with mismatched keys each rejects the other's adverts and says so; a
-//! replayed and an altered advert are rejected by either side; a key rotation and the
-//! three-sweep rollout across the two cause no transition; a forged unsigned priority-255
-//! advert leaves the VIP on vrrpd.
+//! multicast, VRRPv3 and v2) elect one Active and keep it in both roles, which each can only
+//! do by verifying the other's trailers; with mismatched keys each rejects the other's adverts
+//! and says so; a replayed, an altered and an aged (stale) advert are rejected by either side;
+//! a key rotation and the three-sweep rollout across the two cause no transition; a forged
+//! unsigned priority-255 advert leaves the VIP on vrrpd.
 //!
 //! Needs root, keepalived 2.4.3 (`KEEPALIVED_2_4_3_BIN`, see
 //! [`vrrp_netns::keepalived::keepalived_243_binary`]) and, for the forged advert, scapy under
@@ -548,8 +548,8 @@ fn resend_advert(via: &Host, file: &std::path::Path, alter: bool) {
 
 /// One daemon Active on its host, the other Backup: one of the Active's adverts captured at the
 /// Backup and sent again from another host is a replay to the Backup; the same advert with its
-/// priority raised (and a valid checksum) fails the HMAC. Both are dropped (and vrrpd counts
-/// them), the Backup stays Backup.
+/// priority raised (and a valid checksum) fails the HMAC; sent again once older than the window,
+/// it is stale. All are dropped (and vrrpd counts them), the Backup stays Backup.
 fn replayed_and_altered_rejected(vrrpd_active: bool) {
     support::require_scapy();
     let bin = keepalived_243();
@@ -583,9 +583,20 @@ fn replayed_and_altered_rejected(vrrpd_active: bool) {
     resend_advert(c1, &file, true);
     let invalid = format!("invalid authentication HMAC from {}", active_host.ipv4);
     backup.expect(&["(VI_1)", &invalid], Duration::from_secs(5));
+    // Past the default 5 s window the capture is stale (checked before the replay mark). The
+    // wait is the behaviour under test: the capture has to age.
+    let captured = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let aged = captured + Duration::from_secs(6);
+    if let Ok(left) = aged.duration_since(std::time::SystemTime::now()) {
+        observe(&mut backup, &mut active, left);
+    }
+    resend_advert(c1, &file, false);
+    let stale = format!("stale authentication trailer from {}", active_host.ipv4);
+    backup.expect(&["(VI_1)", &stale], Duration::from_secs(5));
     if !vrrpd_active {
         assert!(counter(&backup, "auth_hmac_replayed") >= 1);
         assert!(counter(&backup, "auth_hmac_invalid") >= 1);
+        assert!(counter(&backup, "auth_hmac_stale") >= 1);
     }
     observe(&mut backup, &mut active, Duration::from_secs(1));
     assert!(

@@ -1945,7 +1945,10 @@ pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
         "time_window",
         "1..300",
         "Freshness window in seconds (time mode). Default max(3 x advert_int, 5).",
-        acted![Test("a_stale_advert_is_rejected_and_the_skew_is_reported")],
+        acted![
+            Test("a_stale_advert_is_rejected_and_the_skew_is_reported"),
+            Test("a_replayed_and_an_altered_advert_of_keepalived_243_are_rejected_by_vrrpd")
+        ],
         auth_hmac::time_window
     ),
     kw!(
