@@ -7,8 +7,8 @@
 //! unsigned priority-255 advert leaves the VIP on vrrpd.
 //!
 //! Needs root, keepalived 2.4.3 (`KEEPALIVED_2_4_3_BIN`, see
-//! [`vrrp_netns::keepalived::keepalived_243_binary`]) and, for the forged advert, scapy under
-//! `/usr/bin/python3`. Each fails with a clear message when missing.
+//! [`vrrp_netns::keepalived::keepalived_243_binary`]) and, for the forged, replayed and altered
+//! adverts, scapy under `/usr/bin/python3`. Each fails with a clear message when missing.
 
 mod support;
 
