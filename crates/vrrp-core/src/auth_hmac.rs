@@ -164,6 +164,19 @@ impl WallClock {
         self.secs as u32
     }
 
+    /// The reading `elapsed` later (saturating).
+    pub const fn plus(self, elapsed: Duration) -> WallClock {
+        let micros = elapsed.as_micros();
+        let nanos = self.nanos as u64 + (micros % 1_000_000) * 1_000;
+        WallClock {
+            secs: self
+                .secs
+                .saturating_add(micros / 1_000_000)
+                .saturating_add(nanos / 1_000_000_000),
+            nanos: (nanos % 1_000_000_000) as u32,
+        }
+    }
+
     /// The binary fraction of the second, in units of 1/65536 s.
     const fn fraction(self) -> u16 {
         (((self.nanos as u64) << 16) / 1_000_000_000) as u16
@@ -982,6 +995,84 @@ impl HmacConfig {
     }
 }
 
+/// The kind of a failed authentication, for counters and notices (keepalived's
+/// `auth_ext_*` counters and its rate-limited log lines, one per kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
+pub enum Outcome {
+    /// No trailer in enforce mode ([`Rejected::MissingTrailer`]).
+    Missing,
+    /// A trailer of the wrong length, scheme or reserved field ([`Rejected::BadTrailerLength`],
+    /// [`Rejected::BadScheme`]).
+    Malformed,
+    /// A unicast source that is not a peer ([`Rejected::NotAPeer`]).
+    NotAPeer,
+    /// A key id not configured ([`Rejected::UnknownKey`]).
+    UnknownKey,
+    /// A wrong HMAC ([`Rejected::InvalidMac`]).
+    InvalidMac,
+    /// A timestamp outside the window ([`Rejected::Stale`]).
+    Stale,
+    /// A sequence not after the sender's mark ([`Rejected::Replayed`]).
+    Replayed,
+}
+
+impl Outcome {
+    /// Every kind, in the order of [`Outcome::index`].
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Missing,
+        Outcome::Malformed,
+        Outcome::NotAPeer,
+        Outcome::UnknownKey,
+        Outcome::InvalidMac,
+        Outcome::Stale,
+        Outcome::Replayed,
+    ];
+
+    /// The position in [`Outcome::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The words keepalived 2.4.3 logs for the kind.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Outcome::Missing => "missing authentication trailer",
+            Outcome::Malformed => "malformed authentication trailer",
+            Outcome::NotAPeer => "unicast source address not a unicast peer",
+            Outcome::UnknownKey => "unknown authentication key id",
+            Outcome::InvalidMac => "invalid authentication HMAC",
+            Outcome::Stale => "stale authentication trailer",
+            Outcome::Replayed => "replayed authentication trailer",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl Rejected {
+    /// The kind of the failure.
+    pub const fn outcome(&self) -> Outcome {
+        match self {
+            Rejected::MissingTrailer => Outcome::Missing,
+            Rejected::BadTrailerLength { .. } | Rejected::BadScheme { .. } => Outcome::Malformed,
+            Rejected::NotAPeer { .. } => Outcome::NotAPeer,
+            Rejected::UnknownKey { .. } => Outcome::UnknownKey,
+            Rejected::InvalidMac => Outcome::InvalidMac,
+            Rejected::Stale { .. } => Outcome::Stale,
+            Rejected::Replayed { .. } => Outcome::Replayed,
+        }
+    }
+}
+
 /// An advert that passed authentication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accepted {
@@ -1138,6 +1229,12 @@ impl Authenticator {
     /// kept.
     pub fn reconfigure(&mut self, config: HmacConfig) {
         self.config = config;
+    }
+
+    /// Replaces the senders' replay state (the unicast peers changed); the send sequence is
+    /// kept.
+    pub fn replace_replay(&mut self, replay: ReplayGuard) {
+        self.replay = replay;
     }
 
     /// The senders' replay state and clock skews.

@@ -8,6 +8,7 @@ use core::net::IpAddr;
 use std::sync::Arc;
 
 use crate::announce::AnnounceConfig;
+use crate::auth_hmac::HmacConfig;
 use crate::packet::{self, AuthType, ChecksumForm, Family, Version, V2_AUTH_LEN};
 use crate::time::Duration;
 
@@ -168,6 +169,12 @@ pub struct RouterConfig {
     pub skip_check_adv_addr: bool,
     /// VRRPv2 authentication.
     pub auth: Auth,
+    /// keepalived 2.4's `auth_hmac`: sign the adverts sent with an HMAC trailer and verify the
+    /// trailers received ([`crate::auth_hmac`]). Exclusive with [`RouterConfig::auth`]. The
+    /// router needs the wall clock for it ([`crate::Input::WallClock`]). Never serialised (it
+    /// holds the keys).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub auth_hmac: Option<HmacConfig>,
     /// Number of missed adverts before taking over (keepalived `down_timer_adverts`; RFC: 3).
     pub down_timer_adverts: u8,
     /// Do not answer a lower-priority advert with an immediate advert (disables R23; keepalived
@@ -221,6 +228,7 @@ impl RouterConfig {
             refuse_old_unicast_checksum: false,
             skip_check_adv_addr: false,
             auth: Auth::None,
+            auth_hmac: None,
             down_timer_adverts: 3,
             lower_prio_no_advert: false,
             higher_prio_send_advert: true,
@@ -270,6 +278,9 @@ impl RouterConfig {
             || self.announce.extra_interval == Some(Duration::ZERO)
         {
             return Err(ConfigError::ZeroRefresh);
+        }
+        if self.auth_hmac.is_some() && self.auth != Auth::None {
+            return Err(ConfigError::AuthHmacWithAuth);
         }
         if let Some(a) =
             (self.extra_announce.iter()).find(|a| !self.installed_addresses().any(|i| i == **a))
@@ -367,6 +378,9 @@ pub enum ConfigError {
     /// An [`RouterConfig::extra_announce`] address that is not installed.
     #[error("{0} is announced on an extra interface but is not one of the router's addresses")]
     ExtraAnnounce(IpAddr),
+    /// `auth_hmac` together with VRRPv2 `authentication` (keepalived drops the legacy one).
+    #[error("auth_hmac cannot be combined with authentication")]
+    AuthHmacWithAuth,
     /// `down_timer_adverts` outside 1..100.
     #[error("down_timer_adverts {0} out of range, expected 1..100")]
     DownTimerAdverts(u8),

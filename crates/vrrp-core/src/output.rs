@@ -27,6 +27,7 @@ use core::net::IpAddr;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::auth_hmac::{Outcome, TRAILER_LEN};
 use crate::packet::{ChecksumForm, Version};
 
 /// One advert to send, written by `poll_transmit` into the caller's buffer.
@@ -345,11 +346,69 @@ pub enum Notice {
         /// The form it uses.
         theirs: ChecksumForm,
     },
+    /// An advert failed `auth_hmac` authentication and was dropped (rate-limited per kind).
+    AuthRejected {
+        /// The claimed sender.
+        from: IpAddr,
+        /// Why.
+        outcome: Outcome,
+        /// The key id of the trailer ([`Outcome::UnknownKey`] only).
+        key_id: Option<u8>,
+        /// The receiver's clock minus the trailer's time, in seconds ([`Outcome::Stale`] only).
+        skew_secs: Option<i32>,
+    },
+    /// An authenticated advert's clock skew passed half the window: fix the clocks before
+    /// adverts turn stale.
+    AuthClockSkew {
+        /// The sender.
+        from: IpAddr,
+        /// The receiver's clock minus the trailer's time, in seconds.
+        skew_secs: i32,
+        /// The window, in seconds.
+        window_secs: u16,
+    },
 }
 
 impl Notice {
+    /// The log line of an `auth_hmac` notice ([`Notice::AuthRejected`],
+    /// [`Notice::AuthClockSkew`]) in keepalived 2.4.3's words, so that log watchers match
+    /// both; `None` for the other notices.
+    pub fn auth_message(&self) -> Option<String> {
+        let text = match *self {
+            Notice::AuthRejected {
+                from,
+                outcome: Outcome::UnknownKey,
+                key_id: Some(id),
+                ..
+            } => format!("unknown authentication key id {id} from {from}"),
+            Notice::AuthRejected {
+                from,
+                outcome: Outcome::NotAPeer,
+                ..
+            } => format!("unicast source address {from} not a unicast peer"),
+            Notice::AuthRejected {
+                from,
+                outcome: Outcome::Stale,
+                skew_secs: Some(skew),
+                ..
+            } => format!(
+                "stale authentication trailer from {from}, clock skew {skew} sec exceeds the window"
+            ),
+            Notice::AuthRejected { from, outcome, .. } => format!("{outcome} from {from}"),
+            Notice::AuthClockSkew {
+                from,
+                skew_secs,
+                window_secs,
+            } => format!(
+                "authentication clock skew {skew_secs} sec from {from} approaching window {window_secs} sec"
+            ),
+            _ => return None,
+        };
+        Some(text)
+    }
+
     /// Number of kinds, for per-kind rate limits.
-    pub(crate) const KINDS: usize = 6;
+    pub(crate) const KINDS: usize = 7 + Outcome::ALL.len();
 
     /// The kind's index, below [`Notice::KINDS`].
     pub(crate) fn kind(&self) -> usize {
@@ -360,6 +419,8 @@ impl Notice {
             Notice::EqualPriority { .. } => 3,
             Notice::DualActive { .. } => 4,
             Notice::ChecksumForm { .. } => 5,
+            Notice::AuthClockSkew { .. } => 6,
+            Notice::AuthRejected { outcome, .. } => 7 + outcome.index(),
         }
     }
 }
@@ -377,6 +438,8 @@ pub(crate) const KINDS: usize = 4;
 pub(crate) struct QueuedAdvert {
     pub(crate) version: Version,
     pub(crate) priority: u8,
+    /// The `auth_hmac` trailer, signed when the advert was decided (one for every copy).
+    pub(crate) trailer: Option<[u8; TRAILER_LEN]>,
     pub(crate) next_dst: usize,
 }
 
@@ -393,10 +456,16 @@ pub(crate) struct Outputs {
 }
 
 impl Outputs {
-    pub(crate) fn advert(&mut self, version: Version, priority: u8) {
+    pub(crate) fn advert(
+        &mut self,
+        version: Version,
+        priority: u8,
+        trailer: Option<[u8; TRAILER_LEN]>,
+    ) {
         self.adverts.push_back(QueuedAdvert {
             version,
             priority,
+            trailer,
             next_dst: 0,
         });
     }

@@ -1,5 +1,6 @@
 //! Counters of one virtual router (the figures keepalived's stats dump and FRR's JSON show).
 
+use crate::auth_hmac::Outcome;
 use crate::packet::RxError;
 
 /// Why the router (rather than the codec) discarded a well-formed advertisement.
@@ -45,6 +46,9 @@ pub enum PolicyError {
     /// The address owner ignores adverts (`owner_ignore_adverts`).
     #[error("the address owner ignores adverts")]
     OwnerIgnoresAdverts,
+    /// The advert failed `auth_hmac` authentication ([`crate::auth_hmac`]).
+    #[error("{0}")]
+    AuthHmac(Outcome),
     /// A unicast advert in keepalived 1.3.6's checksum form on a router that refuses it
     /// (keepalived's `old_unicast_checksum never`: an invalid checksum there).
     #[error("old unicast checksum form refused")]
@@ -102,10 +106,32 @@ pub struct Stats {
     pub rx_carp: u64,
     /// Policy discards: TTL.
     pub rx_ttl_errors: u64,
-    /// Policy discards: authentication.
+    /// Policy discards: authentication (VRRPv2 `authentication`, and every `auth_hmac`
+    /// rejection but [`crate::auth_hmac::Outcome::NotAPeer`], also counted by kind below).
     pub rx_auth_errors: u64,
     /// Policy discards: everything else (VRID, family, destination, source, own).
     pub rx_policy_errors: u64,
+    /// `auth_hmac`: adverts whose trailer verified.
+    pub auth_hmac_verified: u64,
+    /// `auth_hmac`: adverts without a trailer accepted by a migration mode (permissive,
+    /// receive-only); keepalived counts none of these.
+    pub auth_hmac_unsigned: u64,
+    /// `auth_hmac`: adverts without a trailer dropped in enforce mode (keepalived's
+    /// `auth_ext_missing`).
+    pub auth_hmac_missing: u64,
+    /// `auth_hmac`: trailers of a wrong length, scheme or reserved field (`auth_ext_malformed`).
+    pub auth_hmac_malformed: u64,
+    /// `auth_hmac`: trailers naming a key id not configured (`auth_ext_unknown_key`).
+    pub auth_hmac_unknown_key: u64,
+    /// `auth_hmac`: trailers whose HMAC did not verify: a key mismatch or a forgery
+    /// (`auth_ext_invalid_hmac`).
+    pub auth_hmac_invalid: u64,
+    /// `auth_hmac`: trailers whose time lies outside the window (`auth_ext_stale`).
+    pub auth_hmac_stale: u64,
+    /// `auth_hmac`: trailers whose sequence is not after the sender's last (`auth_ext_replay`).
+    pub auth_hmac_replayed: u64,
+    /// `auth_hmac`: adverts sent with a trailer.
+    pub auth_hmac_signed_tx: u64,
 }
 
 impl Stats {
@@ -133,6 +159,19 @@ impl Stats {
             PolicyError::Version | PolicyError::V2FromV3Sender => &mut self.rx_version_errors,
             PolicyError::FirstAddressNotLinkLocal => &mut self.rx_field_errors,
             PolicyError::OldUnicastChecksum => &mut self.rx_checksum_errors,
+            PolicyError::AuthHmac(Outcome::NotAPeer) => &mut self.rx_policy_errors,
+            PolicyError::AuthHmac(outcome) => {
+                let c = match outcome {
+                    Outcome::Missing => &mut self.auth_hmac_missing,
+                    Outcome::Malformed => &mut self.auth_hmac_malformed,
+                    Outcome::UnknownKey => &mut self.auth_hmac_unknown_key,
+                    Outcome::InvalidMac => &mut self.auth_hmac_invalid,
+                    Outcome::Stale => &mut self.auth_hmac_stale,
+                    Outcome::Replayed | Outcome::NotAPeer => &mut self.auth_hmac_replayed,
+                };
+                *c = c.wrapping_add(1);
+                &mut self.rx_auth_errors
+            }
             _ => &mut self.rx_policy_errors,
         };
         *c = c.wrapping_add(1);

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use vrrp_core::auth_hmac::TimeWindow;
 use vrrp_core::{AnnounceConfig, Auth, ChecksumForm, Duration, RouterConfig, Tracker, VersionMode};
 
 use crate::config::model::{
@@ -385,13 +386,21 @@ pub fn instance_plan(
     let initial_state = inst.state.ok_or_else(|| unresolved("state"))?;
 
     let primary_addr = primary_addr(inst, family, host)?;
-    if inst.auth_hmac.is_some() {
-        // Also refused when loading (config::auth_hmac::NOT_ACTED_ON); never run unauthenticated.
-        return Err(MapError::Unsupported {
-            instance: name.to_string(),
-            feature: "auth_hmac (vrrpd does not sign or verify adverts yet)",
-        });
-    }
+    let auth_hmac = inst
+        .auth_hmac
+        .as_ref()
+        .map(|block| {
+            let mut block = block.clone();
+            // `anti_replay monotonic` leaves the window unset: it is not used then.
+            let interval = Duration::from_micros(inst.advert_int_us);
+            (block.time_window_secs)
+                .get_or_insert(TimeWindow::for_advert_interval(interval).secs());
+            block.hmac_config().ok_or_else(|| MapError::Unsupported {
+                instance: name.to_string(),
+                feature: "auth_hmac without its keys (a YAML model holds no secrets)",
+            })
+        })
+        .transpose()?;
     let auth = match &inst.authentication {
         None => Auth::None,
         Some(a) if a.auth_type == AuthType::Pass => {
@@ -448,6 +457,7 @@ pub fn instance_plan(
         fault_without_peers: inst.unicast_fault_no_peer && inst.unicast_peers.is_empty(),
         timer_expired_backup: inst.timer_expired_backup.map(|p| p.unwrap_or(254)),
         primary_addr,
+        auth_hmac,
         unicast_peers: inst
             .unicast_peers
             .iter()

@@ -459,6 +459,34 @@ fn render_instance(o: &mut String, i: &InstanceStatus) {
             ),
         ],
     ]);
+    let auth = [
+        c.auth_hmac_verified,
+        c.auth_hmac_unsigned,
+        c.auth_hmac_missing,
+        c.auth_hmac_malformed,
+        c.auth_hmac_unknown_key,
+        c.auth_hmac_invalid,
+        c.auth_hmac_stale,
+        c.auth_hmac_replayed,
+        c.auth_hmac_signed_tx,
+    ];
+    if auth.iter().any(|&n| n > 0) {
+        rows.push(vec![
+            "auth_hmac".into(),
+            format!(
+                "{} verified, {} unsigned accepted, {} signed sent; rejected: missing {}, malformed {}, unknown key {}, invalid {}, stale {}, replayed {}",
+                c.auth_hmac_verified,
+                c.auth_hmac_unsigned,
+                c.auth_hmac_signed_tx,
+                c.auth_hmac_missing,
+                c.auth_hmac_malformed,
+                c.auth_hmac_unknown_key,
+                c.auth_hmac_invalid,
+                c.auth_hmac_stale,
+                c.auth_hmac_replayed
+            ),
+        ]);
+    }
     if let Some(g) = &i.sync_group {
         rows.push(vec!["sync group".into(), g.clone()]);
     }

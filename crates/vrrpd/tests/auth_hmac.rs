@@ -1,6 +1,7 @@
 //! The `auth_hmac` block (keepalived 2.4.3): its grammar, bounds and diagnostics, key files and
-//! `${_ENV ...}`, the parsed keyring in the model, and the refusal of every configuration that
-//! has one (vrrpd does not sign or verify adverts yet) by `-t`, at startup and on reload.
+//! `${_ENV ...}`, the parsed keyring in the model, the refusal of a YAML model (it holds no
+//! secrets), and a key rotation by reload between two daemons with no transition. The wire
+//! against keepalived 2.4.3 is in `auth_hmac_interop.rs`.
 //!
 //! The `-t` classes asserted here (5 for a bad key, 6 for a key file that group or others can
 //! access) are those of `keepalived -t` 2.4.3 on the same blocks (checked when the tests were
@@ -18,7 +19,7 @@ use vrrpd::config::model::{AuthHmac, AuthHmacKey, Config, KeySource};
 use vrrpd::config::{load_str, Diagnostic, LoadOptions, Severity};
 
 const HEX_KEY: &str = "hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-const NOT_ACTED_ON: &str = "auth_hmac is not acted on by vrrpd yet";
+const YAML_HOLDS_NO_KEYS: &str = "auth_hmac keys are not carried by a YAML model";
 
 /// A configuration whose instance holds `block` as its `auth_hmac` body (the block starts on
 /// line 7, its first line is line 8) and `extra` as further instance lines (line 6).
@@ -49,11 +50,10 @@ fn load(text: &str) -> (Vec<Diagnostic>, Config) {
     }
 }
 
-/// The diagnostics as `error|warning LINE: MESSAGE`, without the refusal of the block.
+/// The diagnostics as `error|warning LINE: MESSAGE`.
 fn rendered(diagnostics: &[Diagnostic]) -> Vec<String> {
     diagnostics
         .iter()
-        .filter(|d| !d.message.contains(NOT_ACTED_ON))
         .map(|d| {
             let severity = if d.severity == Severity::Error {
                 "error"
@@ -117,22 +117,14 @@ fn short_key_fails_config_test_with_file_line_and_keepalived_class_5() {
 }
 
 #[test]
-fn valid_block_is_refused_by_config_test_as_not_acted_on() {
+fn valid_block_passes_config_test() {
     let dir = support::tempdir();
     let block = format!("        key 1 {HEX_KEY}\n        active_key 1");
     let path = write(dir.path(), "k.conf", conf("", &block).as_bytes(), 0o600);
     let o = vrrpd(&["-t", "-f", path.to_str().unwrap()], &[]);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(5), "{err}");
-    assert_eq!(
-        err.trim(),
-        format!(
-            "{}:7:5: (VI_1) auth_hmac is not acted on by vrrpd yet: its adverts would go out \
-             unsigned and be accepted unverified, so the configuration is refused; expected no \
-             auth_hmac block until vrrpd supports it",
-            path.display()
-        )
-    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.trim(), "");
     // The same configuration without the block passes.
     let plain = write(
         dir.path(),
@@ -157,9 +149,9 @@ fn key_file_in_the_credentials_directory_is_found_through_env_expansion() {
         &[("CREDENTIALS_DIRECTORY", &creds)],
     );
     let err = stderr(&o);
-    // Only the refusal: the key was read and is valid.
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(NOT_ACTED_ON), "{err}");
+    // Nothing to say: the key was read and is valid.
+    assert_eq!(err.lines().count(), 0, "{err}");
+    assert!(o.status.success(), "{err}");
     // Without the variable the path is /vrrp51, which does not exist.
     let o = vrrpd(&["-t", "-f", path.to_str().unwrap()], &[]);
     assert!(
@@ -266,10 +258,6 @@ fn grammar_table_reports_each_mistake_at_its_line() {
     for (block, expected) in rows {
         let (diagnostics, _) = load(&conf("", &block));
         assert_eq!(rendered(&diagnostics), expected, "block:\n{block}");
-        assert!(
-            diagnostics.iter().any(|d| d.message.contains(NOT_ACTED_ON)),
-            "block refused:\n{block}"
-        );
     }
 }
 
@@ -420,11 +408,6 @@ fn a_second_block_adds_to_the_first_like_keepalived() {
     );
     let (diagnostics, config) = load(&text);
     assert_eq!(rendered(&diagnostics), Vec::<String>::new());
-    let refusals = diagnostics
-        .iter()
-        .filter(|d| d.message.contains(NOT_ACTED_ON))
-        .count();
-    assert_eq!(refusals, 1);
     let ids: Vec<u8> = config.vrrp_instances[0]
         .auth_hmac
         .as_ref()
@@ -467,42 +450,70 @@ fn yaml_model_with_auth_hmac_holds_no_secret_and_is_refused() {
     let o = vrrpd(&["-t", "-f", path.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains(&format!("(VI_1) {NOT_ACTED_ON}")),
+        stderr(&o).contains(&format!("(VI_1) {YAML_HOLDS_NO_KEYS}")),
         "{}",
         stderr(&o)
     );
 }
 
-/// Runs in a network namespace: if the refusal were lost, the daemon would start there.
+/// Make before break over three reloads (keepalived's article): the Backup learns key 2, the
+/// Active signs with it, both drop key 1. The Backup verifies every advert (it never takes
+/// over) and neither changes state.
 #[test]
-fn daemon_refuses_auth_hmac_at_start_and_on_reload() {
+fn a_reload_rotates_keys_without_a_transition() {
     let lab = support::lab(false);
     let tmp = support::tempdir();
-    let dir = tmp.path();
-    let with_block = conf(
-        "",
-        &format!("        key 1 {HEX_KEY}\n        active_key 1"),
-    );
-    let without = with_block.replace(
-        &format!("auth_hmac {{\n        key 1 {HEX_KEY}\n        active_key 1\n    }}"),
-        "",
-    );
-    assert!(!without.contains("auth_hmac"));
+    let (r1, r2) = (lab.host("r1"), lab.host("r2"));
+    let key2 = "\"a second key of thirty-two bytes\"";
+    let instance = |host: &vrrp_netns::Host, peer: &vrrp_netns::Host, priority: u8, keys: &str| {
+        support::unicast_instance(
+            host,
+            peer,
+            priority,
+            &format!("    auth_hmac {{\n{keys}\n    }}"),
+        )
+    };
+    let key1_only = format!("        key 1 {HEX_KEY}\n        active_key 1");
+    let both_1 = format!("        key 1 {HEX_KEY}\n        key 2 {key2}\n        active_key 1");
+    let both_2 = format!("        key 1 {HEX_KEY}\n        key 2 {key2}\n        active_key 2");
+    let key2_only = format!("        key 2 {key2}\n        active_key 2");
 
-    let mut refused = support::Daemon::start(lab.host("r1"), dir, &with_block);
-    refused.expect(&["(VI_1)", NOT_ACTED_ON], Duration::from_secs(10));
-    let status = refused.wait_exit(Duration::from_secs(10));
-    assert_eq!(
-        status.code(),
-        Some(2),
-        "keepalived's exit code for a bad configuration"
-    );
+    let mut active = support::Daemon::start(r1, tmp.path(), &instance(r1, r2, 150, &key1_only));
+    active.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
+    let mut backup = support::Daemon::start(r2, tmp.path(), &instance(r2, r1, 100, &key1_only));
+    backup.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(10));
+    let (active_from, backup_from) = (active.seen.len(), backup.seen.len());
 
-    let mut running = support::Daemon::start(lab.host("r2"), dir, &without);
-    running.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(10));
-    let lines = running
-        .reload(&with_block, Duration::from_secs(10))
-        .join("\n");
-    assert!(lines.contains("reload refused"), "{lines}");
-    assert!(lines.contains(NOT_ACTED_ON), "{lines}");
+    let steps = [
+        (true, instance(r2, r1, 100, &both_1)),
+        (false, instance(r1, r2, 150, &both_2)),
+        (true, instance(r2, r1, 100, &key2_only)),
+        (false, instance(r1, r2, 150, &key2_only)),
+    ];
+    for (on_backup, conf) in steps {
+        let daemon = if on_backup { &mut backup } else { &mut active };
+        let lines = daemon.reload(&conf, Duration::from_secs(10)).join("\n");
+        assert!(lines.contains("Reload finished"), "{lines}");
+        // Two seconds of adverts (10), well past the Backup's down interval (about 0.8 s):
+        // a Backup that rejected them would take over meanwhile.
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            if let Ok(line) = daemon.lines.recv_timeout(left) {
+                daemon.seen.push(support::strip_ansi(&line));
+            }
+        }
+    }
+    active.drain();
+    backup.drain();
+    for (who, daemon, from) in [
+        ("active", &active, active_from),
+        ("backup", &backup, backup_from),
+    ] {
+        let since = &daemon.seen[from..];
+        let bad: Vec<&String> = since
+            .iter()
+            .filter(|l| l.contains("Entering") || l.contains("authentication"))
+            .collect();
+        assert!(bad.is_empty(), "{who}: {bad:?}");
+    }
 }

@@ -9,72 +9,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::Daemon;
+use support::{forge_adverts, has_vip, require_scapy, unicast_instance, Daemon};
 use vrrp_netns::{Host, Lab};
-
-const VIP: &str = "192.0.2.100";
-
-/// A unicast VRRPv3 instance on `host`, its only listed peer `peer`.
-fn unicast_instance(host: &Host, peer: &Host, priority: u8, extra: &str) -> String {
-    format!(
-        "global_defs {{
-    vrrp_version 3
-    vrrp_garp_master_delay 0
-}}
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.2
-    unicast_src_ip {src}
-    unicast_peer {{
-        {peer}
-    }}
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-{extra}
-}}
-",
-        src = host.ipv4,
-        peer = peer.ipv4,
-    )
-}
-
-fn require_scapy() {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", "import scapy.layers.vrrp"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "scapy is missing under /usr/bin/python3: apt-get install -y python3-scapy (or cargo xtask setup)"
-    );
-}
-
-/// Sends `count` VRRPv3 adverts for VRID 51, priority 255, from `from`'s own address to `to`,
-/// one every 200 ms, with TTL 255 (what a peer sends), forged by scapy.
-fn forge_adverts(from: &Host, to: &Host, count: u32) {
-    let script = format!(
-        "from scapy.all import IP, send\n\
-         from scapy.layers.vrrp import VRRPv3\n\
-         p = IP(src='{src}', dst='{dst}', ttl=255) / VRRPv3(vrid=51, priority=255, adv=20, ipcount=1, addrlist=['{VIP}'])\n\
-         send(p, count={count}, inter=0.2, verbose=False)\n",
-        src = from.ipv4,
-        dst = to.ipv4,
-    );
-    from.netns
-        .exec_ok("/usr/bin/python3", &["-c", &script])
-        .expect("scapy sends the forged adverts");
-}
-
-fn has_vip(host: &Host) -> bool {
-    host.has_address(VIP.parse().unwrap()).unwrap()
-}
 
 fn lab() -> Lab {
     require_scapy();

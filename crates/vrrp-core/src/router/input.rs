@@ -3,6 +3,7 @@
 use core::net::IpAddr;
 use std::sync::Arc;
 
+use crate::auth_hmac::WallClock;
 use crate::track::{TrackState, TrackerId};
 
 /// An input other than a received advert or a timeout.
@@ -50,6 +51,14 @@ pub enum Input {
     /// Re-announce every address now (gratuitous ARP / unsolicited NA), a burst as at
     /// takeover (`vrrpctl garp`); ignored unless Active.
     Announce,
+    /// The wall clock (UTC) read at this input's `now`. The router keeps the offset and
+    /// derives the wall-clock time of later inputs from their `now`, for the `auth_hmac`
+    /// sequences it sends and the freshness of those it receives
+    /// ([`crate::RouterConfig::auth_hmac`]). Feed it at startup and whenever the clock may
+    /// have stepped (the driver can feed it with every input; it is cheap). Before the first
+    /// one, the router counts from the Unix epoch, so with `anti_replay time` its adverts are
+    /// stale to peers and theirs stale to it.
+    WallClock(WallClock),
 }
 
 /// What a sync group asks of a member (see [`crate::Node`]).

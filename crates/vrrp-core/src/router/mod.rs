@@ -15,6 +15,7 @@ use core::net::IpAddr;
 use std::sync::Arc;
 
 use crate::announce::{self, AnnounceSchedule};
+use crate::auth_hmac::{Authenticator, Binding, ReplayGuard, WallClock, TRAILER_LEN};
 use crate::config::{ConfigError, RouterConfig, VersionMode, OWNER_PRIORITY};
 use crate::output::{Cause, Command, Event, Notice, Outputs, Reason, State, Transmit};
 use crate::packet::{self, Advert, AdvertSpec, Family, RxError, Version};
@@ -85,6 +86,10 @@ pub struct Router {
     stats: Stats,
     /// In maintenance ([`Input::Maintenance`]): never Active.
     maintenance: bool,
+    /// `auth_hmac`: the keys, the send sequence and the senders' replay marks.
+    hmac: Option<Authenticator>,
+    /// The last [`Input::WallClock`]: the wall clock read at that `now`.
+    wall: Option<(Instant, WallClock)>,
 }
 
 impl Router {
@@ -118,6 +123,11 @@ impl Router {
             out: Outputs::default(),
             stats: Stats::default(),
             maintenance: false,
+            hmac: cfg
+                .auth_hmac
+                .clone()
+                .map(|c| Authenticator::new(c, replay_guard(&cfg))),
+            wall: None,
             cfg,
         })
     }
@@ -200,13 +210,13 @@ impl Router {
         loop {
             let queued = self.out.adverts.front_mut()?;
             let dst = self.cfg.advert_destination(queued.next_dst);
-            let (version, priority) = (queued.version, queued.priority);
+            let (version, priority, trailer) = (queued.version, queued.priority, queued.trailer);
             queued.next_dst += 1;
             if self.cfg.advert_destination(queued.next_dst).is_none() {
                 self.out.adverts.pop_front();
             }
             let Some(dst) = dst else { continue };
-            let len = self.encode_advert(version, priority, dst, buf);
+            let len = self.encode_advert(version, priority, dst, trailer, buf);
             return Some(Transmit {
                 src: self.primary_addr,
                 dst,
@@ -259,10 +269,52 @@ impl Router {
         version: Version,
         priority: u8,
         dst: IpAddr,
+        trailer: Option<[u8; TRAILER_LEN]>,
         buf: &mut Vec<u8>,
     ) -> usize {
+        let spec = self.advert_spec(version, priority);
+        buf.clear();
+        buf.resize(packet::advert_len(&spec, self.cfg.family) + TRAILER_LEN, 0);
+        // A validated configuration always builds: one family, 1..255 addresses, v2 on IPv4.
+        let len = match trailer {
+            Some(t) => packet::build_with_trailer(&spec, self.primary_addr, dst, |_| t, buf),
+            None => packet::build(&spec, self.primary_addr, dst, buf),
+        }
+        .expect("a validated configuration builds its advert");
+        buf.truncate(len);
+        len
+    }
+
+    /// The `auth_hmac` trailer of an advert decided at `now`, or `None` when the router does
+    /// not sign.
+    fn sign_advert(
+        &mut self,
+        now: Instant,
+        version: Version,
+        priority: u8,
+    ) -> Option<[u8; TRAILER_LEN]> {
+        if !self.hmac.as_ref()?.config().mode.signs() {
+            return None;
+        }
+        let wall = self.wall_at(now);
+        let spec = self.advert_spec(version, priority);
+        let mut message = vec![0; packet::advert_len(&spec, self.cfg.family)];
+        // The HMAC reads the checksum as zero, so any destination gives the same trailer.
+        let dst = self.cfg.multicast_group();
+        let len = packet::build(&spec, self.primary_addr, dst, &mut message)
+            .expect("a validated configuration builds its advert");
+        let binding = Binding::new(version, self.cfg.vrid, self.primary_addr);
+        let trailer = self.hmac.as_mut()?.sign(wall, &binding, &message[..len]);
+        if trailer.is_some() {
+            self.stats.auth_hmac_signed_tx += 1;
+        }
+        trailer
+    }
+
+    /// What an advert of `version` at `priority` carries.
+    fn advert_spec(&self, version: Version, priority: u8) -> AdvertSpec<'_> {
         let (auth_type, auth_data) = self.cfg.auth.wire();
-        let spec = AdvertSpec {
+        AdvertSpec {
             version,
             vrid: self.cfg.vrid,
             priority,
@@ -271,14 +323,7 @@ impl Router {
             checksum_form: self.send_form,
             auth_type,
             auth_data,
-        };
-        buf.clear();
-        buf.resize(packet::advert_len(&spec, self.cfg.family), 0);
-        // A validated configuration always builds: one family, 1..255 addresses, v2 on IPv4.
-        let len = packet::build(&spec, self.primary_addr, dst, buf)
-            .expect("a validated configuration builds its advert");
-        buf.truncate(len);
-        len
+        }
     }
 
     /// Resets every counter to zero (keepalived's `STATS_CLEAR` signal). State, timers and
@@ -320,6 +365,7 @@ impl Router {
             Input::Maintenance(on) => self.set_maintenance(now, on),
             Input::Announce => self.announce_now(now),
             Input::AddressConflict { addr, mac } => self.address_conflict(now, addr, mac),
+            Input::WallClock(wall) => self.wall = Some((now, wall)),
         }
     }
 
@@ -331,6 +377,20 @@ impl Router {
         let rounds = self.announce.addresses_added(&self.cfg.announce, now);
         self.push_announce_rounds(rounds);
         self.arm_announce_timer();
+    }
+
+    /// The wall-clock time at `now`, from the last [`Input::WallClock`] (the Unix epoch plus
+    /// `now` before the first).
+    fn wall_at(&self, now: Instant) -> WallClock {
+        match self.wall {
+            Some((at, wall)) => wall.plus(now.saturating_since(at)),
+            None => WallClock::new(0, 0).plus(now.saturating_since(Instant::ZERO)),
+        }
+    }
+
+    /// The `auth_hmac` state: keys, send sequence, the senders' replay marks and skews.
+    pub fn auth_hmac(&self) -> Option<&Authenticator> {
+        self.hmac.as_ref()
     }
 
     /// Whether the router is in maintenance ([`Input::Maintenance`]).
@@ -387,6 +447,7 @@ impl Router {
     pub fn reconfigure(&mut self, now: Instant, cfg: RouterConfig) -> Result<(), ConfigError> {
         cfg.validate()?;
         let old = core::mem::replace(&mut self.cfg, cfg);
+        self.reconfigure_auth_hmac(&old);
         if old.checksum_form != self.cfg.checksum_form {
             self.send_form = self.cfg.checksum_form;
             self.send_form_changed = None;
@@ -406,6 +467,29 @@ impl Router {
             self.recompute_priority(now, Cause::Reconfigured);
         }
         Ok(())
+    }
+
+    /// `auth_hmac` after a reload: new keys and mode take effect at once, the send sequence
+    /// and the replay marks are kept (the marks are reset only when the unicast peers change).
+    fn reconfigure_auth_hmac(&mut self, old: &RouterConfig) {
+        let Some(config) = self.cfg.auth_hmac.clone() else {
+            self.hmac = None;
+            return;
+        };
+        let peers_changed = old.unicast_peers.iter().map(|p| p.addr).ne(self
+            .cfg
+            .unicast_peers
+            .iter()
+            .map(|p| p.addr));
+        match &mut self.hmac {
+            Some(auth) => {
+                auth.reconfigure(config);
+                if peers_changed {
+                    auth.replace_replay(replay_guard(&self.cfg));
+                }
+            }
+            None => self.hmac = Some(Authenticator::new(config, replay_guard(&self.cfg))),
+        }
     }
 
     /// An Active's addresses after a reload: dropped ones removed, new ones added and
@@ -526,7 +610,7 @@ impl Router {
         self.timers.stop(Timer::ActiveDown);
         self.active_adver_interval = self.cfg.advert_interval();
         self.preempt_until = None;
-        self.push_adverts(self.effective);
+        self.push_adverts(now, self.effective);
         for i in 0..self.cfg.vips.len() {
             self.out.add_vip(self.cfg.vips[i]);
         }
@@ -563,7 +647,7 @@ impl Router {
         self.timers.stop_all();
         self.announce.stop();
         if priority_zero {
-            self.push_adverts(0);
+            self.push_adverts(now, 0);
         }
         if self.cfg.state_routes {
             self.out.routes(false);
@@ -595,7 +679,7 @@ impl Router {
 
     /// An advert out of schedule (a priority change, R21, R23): the schedule restarts from it.
     fn send_advert_now(&mut self, now: Instant) {
-        self.push_adverts(self.effective);
+        self.push_adverts(now, self.effective);
         self.timers
             .set(Timer::Adver, now + self.cfg.advert_interval());
     }
@@ -612,7 +696,7 @@ impl Router {
             self.down_cause = DownCause::Silent(None);
             return;
         }
-        self.push_adverts(self.effective);
+        self.push_adverts(now, self.effective);
         let next = (due + interval).max(now + interval - ADVERT_SLACK);
         self.timers.set(Timer::Adver, next);
     }
@@ -631,14 +715,15 @@ impl Router {
         (since >= takeover).then_some(since)
     }
 
-    fn push_adverts(&mut self, priority: u8) {
+    fn push_adverts(&mut self, now: Instant, priority: u8) {
         let versions: &[Version] = match self.cfg.version {
             VersionMode::V2 => &[Version::V2],
             VersionMode::V3 => &[Version::V3],
             VersionMode::V2V3 => &[Version::V3, Version::V2],
         };
         for &version in versions {
-            self.out.advert(version, priority);
+            let trailer = self.sign_advert(now, version, priority);
+            self.out.advert(version, priority, trailer);
             self.stats.adverts_tx += 1;
             if priority == 0 {
                 self.stats.priority_zero_tx += 1;
@@ -842,6 +927,15 @@ impl Router {
                 self.out.event(Event::Notice(n));
             }
         }
+    }
+}
+
+/// The replay state for `cfg`: one slot per unicast peer, or the multicast slots.
+fn replay_guard(cfg: &RouterConfig) -> ReplayGuard {
+    if cfg.unicast_peers.is_empty() {
+        ReplayGuard::multicast()
+    } else {
+        ReplayGuard::unicast(cfg.unicast_peers.iter().map(|p| p.addr))
     }
 }
 

@@ -4,6 +4,7 @@
 use core::net::IpAddr;
 
 use super::{advert_interval, DownCause, Router, CHECKSUM_SWITCH_GAP};
+use crate::auth_hmac::{Accepted, Binding, Outcome, Rejected};
 use crate::config::{VersionMode, OWNER_PRIORITY};
 use crate::output::{Event, Notice, Reason, State};
 use crate::packet::{self, Advert, Version};
@@ -16,6 +17,12 @@ impl Router {
     pub fn handle_advert(&mut self, now: Instant, adv: &Advert<'_>) -> Result<(), PolicyError> {
         if let Err(e) = self.check_policy(now, adv) {
             self.stats.count_policy_error(&e);
+            return Err(e);
+        }
+        if let Err(outcome) = self.authenticate(now, adv) {
+            let e = PolicyError::AuthHmac(outcome);
+            self.stats.count_policy_error(&e);
+            self.flush_notices();
             return Err(e);
         }
         self.note_received(now, adv);
@@ -64,6 +71,54 @@ impl Router {
             self.check_v2(now, adv)?;
         }
         Ok(())
+    }
+
+    /// `auth_hmac` (after the header checks, before any field reaches the state machine, as
+    /// keepalived): counts the outcome, raises a rate-limited notice for a rejection or a
+    /// clock skew past half the window.
+    fn authenticate(&mut self, now: Instant, adv: &Advert<'_>) -> Result<(), Outcome> {
+        let wall = self.wall_at(now);
+        let Some(auth) = self.hmac.as_mut() else {
+            return Ok(());
+        };
+        let from = adv.meta.src;
+        let binding = Binding::new(adv.version, adv.vrid, from);
+        match auth.verify(wall, &binding, adv.message(), adv.trailer()) {
+            Ok(Accepted::Unsigned) => {
+                self.stats.auth_hmac_unsigned += 1;
+                Ok(())
+            }
+            Ok(Accepted::Verified { skew, .. }) => {
+                self.stats.auth_hmac_verified += 1;
+                let window = auth.config().time_window;
+                if let Some(skew) = skew.filter(|s| s.approaching(window)) {
+                    let notice = Notice::AuthClockSkew {
+                        from,
+                        skew_secs: skew.secs(),
+                        window_secs: window.secs(),
+                    };
+                    self.notice(now, notice);
+                }
+                Ok(())
+            }
+            Err(rejected) => {
+                let outcome = rejected.outcome();
+                let notice = Notice::AuthRejected {
+                    from,
+                    outcome,
+                    key_id: match rejected {
+                        Rejected::UnknownKey { key_id } => Some(key_id),
+                        _ => None,
+                    },
+                    skew_secs: match rejected {
+                        Rejected::Stale { skew, .. } => Some(skew.secs()),
+                        _ => None,
+                    },
+                };
+                self.notice(now, notice);
+                Err(outcome)
+            }
+        }
     }
 
     fn check_destination(&self, adv: &Advert<'_>) -> Result<(), PolicyError> {
@@ -228,7 +283,7 @@ impl Router {
         if loses {
             // R22: yield to the better router.
             if self.cfg.higher_prio_send_advert {
-                self.push_adverts(ours);
+                self.push_adverts(now, ours);
             }
             self.active_adver_interval = advert_interval(adv);
             self.heard_active(from, adv.priority);

@@ -164,15 +164,8 @@ pub fn active(cfg: RouterConfig) -> (Router, Instant) {
 /// parsed back, so every one is a valid message), commands, events.
 pub fn drain(r: &mut Router) -> Vec<Out> {
     let mut out = Vec::new();
-    let mut buf = Vec::new();
-    while let Some(tx) = r.poll_transmit(&mut buf) {
-        let meta = RxMeta {
-            src: tx.src,
-            dst: tx.dst,
-            ttl: 255,
-            ifindex: 1,
-        };
-        let adv = packet::parse(&buf[..tx.len], meta).expect("a router's advert parses");
+    for (bytes, meta, tx) in transmits(r) {
+        let adv = packet::parse(&bytes, meta).expect("a router's advert parses");
         assert_eq!((adv.version, adv.priority), (tx.version, tx.priority));
         out.push(Out::SendAdvert {
             version: tx.version,
@@ -182,6 +175,23 @@ pub fn drain(r: &mut Router) -> Vec<Out> {
     }
     out.extend(std::iter::from_fn(|| r.poll_command()).map(Out::from));
     out.extend(std::iter::from_fn(|| r.poll_event()).map(Out::from));
+    out
+}
+
+/// Drains the adverts only: each one's bytes, its metadata as a peer receives it (TTL 255) and
+/// the transmit.
+pub fn transmits(r: &mut Router) -> Vec<(Vec<u8>, RxMeta, vrrp_core::Transmit)> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(tx) = r.poll_transmit(&mut buf) {
+        let meta = RxMeta {
+            src: tx.src,
+            dst: tx.dst,
+            ttl: 255,
+            ifindex: 1,
+        };
+        out.push((buf[..tx.len].to_vec(), meta, tx));
+    }
     out
 }
 

@@ -31,6 +31,7 @@ impl<D: DataPlane> Driver<D> {
     /// One received packet: parsed and handed to the router it is for, if any.
     pub(super) fn on_packet(&mut self, pkt: RxPacket, payload: &[u8]) {
         let now = self.now();
+        self.feed_wall_clock(now, false);
         let from = pkt.meta.src;
         let family = Family::of(from);
         let vrid = payload.get(1).copied().unwrap_or(0);

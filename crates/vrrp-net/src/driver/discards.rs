@@ -30,6 +30,8 @@ impl DiscardReason {
     pub(super) fn of_policy(e: &PolicyError) -> Option<Self> {
         match e {
             PolicyError::Own | PolicyError::NotRunning | PolicyError::V2FromV3Sender => None,
+            // The router raises its own rate-limited notice, in keepalived's words.
+            PolicyError::AuthHmac(_) => None,
             _ => Some(DiscardReason::Policy(discriminant(e))),
         }
     }

@@ -65,6 +65,7 @@ impl Driver<LinuxPlane> {
                     // Backup's Active_Down_Timer win over a live Active's advert.
                     self.serve_queued(PACKET_QUEUE);
                     let now = self.now();
+                    self.feed_wall_clock(now, false);
                     self.node.handle_timeout(now);
                 }
                 // Under load one pass over the outputs and one deadline per batch, not per
@@ -117,6 +118,7 @@ impl<D: DataPlane> Driver<D> {
     /// Backup does not take over from a live Active just because starting took long.
     pub(super) async fn start_routers(&mut self) {
         let now = self.now();
+        self.feed_wall_clock(now, true);
         self.node.handle_all(now, Input::Startup);
         self.execute().await;
         if self.serve_queued(PACKET_QUEUE) {

@@ -162,7 +162,7 @@ use std::time::SystemTime;
 
 use tokio::sync::{broadcast, mpsc};
 use vrrp_core::packet::Family;
-use vrrp_core::{Command, Node, Notice, Reason, RouterId, State};
+use vrrp_core::{Command, Input, Node, Notice, Reason, RouterId, State};
 
 use crate::error::Result;
 use crate::socket::RECV_BUFFER_SIZE;
@@ -314,6 +314,8 @@ struct Driver<D> {
     /// change was reported (so that every status reports the same time, as keepalived's
     /// `last_transition`).
     entered: HashMap<RouterId, SystemTime>,
+    /// When every router last got the wall clock ([`Driver::feed_wall_clock`]).
+    wall_fed: Option<vrrp_core::Instant>,
 }
 
 impl<D: DataPlane> Driver<D> {
@@ -344,12 +346,27 @@ impl<D: DataPlane> Driver<D> {
             vmac_prefix: cfg.vmac_prefix.clone(),
             log_unknown_vrids: cfg.log_unknown_vrids,
             entered: HashMap::new(),
+            wall_fed: None,
         }
     }
 
     /// The routers' clock.
     fn now(&self) -> vrrp_core::Instant {
         self.plane.now()
+    }
+
+    /// Gives every router the wall clock ([`vrrp_core::Input::WallClock`], for `auth_hmac`)
+    /// when it last did more than [`WALL_CLOCK_REFRESH`] ago, or with `force`: the routers
+    /// follow a step of the clock within that time.
+    fn feed_wall_clock(&mut self, now: vrrp_core::Instant, force: bool) {
+        let due = self
+            .wall_fed
+            .is_none_or(|t| now.saturating_since(t) >= WALL_CLOCK_REFRESH);
+        if force || due {
+            self.wall_fed = Some(now);
+            let wall = self.plane.wall_clock();
+            self.node.handle_all(now, Input::WallClock(wall));
+        }
     }
 
     /// The placement of a live router.
@@ -412,6 +429,10 @@ impl<D: DataPlane> Driver<D> {
         (self.places.iter().enumerate()).filter_map(|(i, p)| p.as_ref().map(|p| (RouterId(i), p)))
     }
 }
+
+/// How often the driver reads the wall clock for the routers at most (see
+/// [`Driver::feed_wall_clock`]).
+const WALL_CLOCK_REFRESH: vrrp_core::Duration = vrrp_core::Duration::from_secs(1);
 
 /// Router instant `t` on the wall clock, given one reading of both: `now` and `wall_now`.
 fn wall_time_at(

@@ -54,6 +54,14 @@ pub(crate) trait DataPlane {
 
     /// The routers' clock (time since the driver started).
     fn now(&self) -> vrrp_core::Instant;
+    /// The wall clock (UTC), for `auth_hmac` sequences and freshness
+    /// ([`vrrp_core::Input::WallClock`]).
+    fn wall_clock(&self) -> vrrp_core::auth_hmac::WallClock {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        vrrp_core::auth_hmac::WallClock::from_unix(since_epoch)
+    }
 
     /// Ready when a socket may hold packets or the link watcher has an event.
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<PlaneInput>;

@@ -154,6 +154,8 @@ impl<D: DataPlane> Driver<D> {
                 self.seed_link_trackers(now, id, &infos);
             }
         }
+        let wall = self.plane.wall_clock();
+        self.node.handle(now, id, Input::WallClock(wall));
         self.node.handle(now, id, Input::Startup);
         self.execute().await;
         Ok(id.0)

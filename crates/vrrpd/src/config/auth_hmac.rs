@@ -9,8 +9,9 @@
 //! error and refuses the configuration. A bad `anti_replay`, `time_window` or `mode` value is
 //! a warning and keeps the default, as in keepalived (the defaults are the strict settings).
 //!
-//! vrrpd does not sign or verify adverts yet, so [`resolve`] refuses every instance that has
-//! the block (a security setting is never ignored silently), after checking it.
+//! The router signs and verifies with the resolved block ([`crate::convert`] turns it into
+//! [`vrrp_core::RouterConfig::auth_hmac`]). A YAML model holds no secrets, so one with the
+//! block is refused ([`refusals`]): a security setting is never run without its keys.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -27,10 +28,10 @@ use super::parse;
 use super::tree::Node;
 use super::values::Ctx;
 
-/// Why a configuration with `auth_hmac` is refused (after the instance name).
-pub const NOT_ACTED_ON: &str = "auth_hmac is not acted on by vrrpd yet: its adverts would go out \
-unsigned and be accepted unverified, so the configuration is refused; expected no auth_hmac \
-block until vrrpd supports it";
+/// Why a YAML model with `auth_hmac` is refused (after the instance name).
+pub const YAML_HOLDS_NO_KEYS: &str = "auth_hmac keys are not carried by a YAML model (it never \
+holds secrets), so its adverts would go out unsigned and be accepted unverified; expected the \
+keepalived.conf form of the configuration";
 
 /// The longest key file keepalived reads: `hex:`, 64 bytes in hex and some slack for line ends,
 /// less one byte (its buffer holds a terminating NUL).
@@ -307,8 +308,8 @@ fn read_key_file(ctx: &mut Ctx<'_>, id: u8, path: &str, span: &Span) -> Option<Z
     Some(Zeroizing::new(contents.to_vec()))
 }
 
-/// Checks an instance's resolved `auth_hmac` block, fills in the default window (from
-/// `advert_int` as configured, as keepalived), and refuses it ([`NOT_ACTED_ON`]). Runs after
+/// Checks an instance's resolved `auth_hmac` block and fills in the default window (from
+/// `advert_int` as configured, as keepalived). Runs after
 /// strict mode is known and before the legacy `authentication` block may be dropped, so that
 /// the two are seen together.
 pub fn resolve(ctx: &mut Ctx<'_>, instance: &mut VrrpInstance) {
@@ -340,7 +341,6 @@ pub fn resolve(ctx: &mut Ctx<'_>, instance: &mut VrrpInstance) {
     if block.anti_replay == AntiReplay::Time && block.time_window_secs.is_none() {
         block.time_window_secs = Some(TimeWindow::for_advert_interval(advert_int).secs());
     }
-    ctx.error(&span, format!("({name}) {NOT_ACTED_ON}"));
 }
 
 fn check_active_key(ctx: &mut Ctx<'_>, name: &str, block: &AuthHmac, span: &Span) {
@@ -365,7 +365,8 @@ fn check_active_key(ctx: &mut Ctx<'_>, name: &str, block: &AuthHmac, span: &Span
     }
 }
 
-/// The refusal of a model that did not come from a keepalived.conf (YAML): one error per
+/// The refusal of a model that did not come from a keepalived.conf (YAML, which holds no
+/// secrets): one error per
 /// instance with an `auth_hmac` block, located at `file`.
 pub fn refusals(config: &Config, file: &str) -> Vec<Diagnostic> {
     config
@@ -375,7 +376,7 @@ pub fn refusals(config: &Config, file: &str) -> Vec<Diagnostic> {
         .map(|i| {
             Diagnostic::error(
                 &Span::new(file.into(), 0, 0),
-                format!("({}) {NOT_ACTED_ON}", i.name),
+                format!("({}) {YAML_HOLDS_NO_KEYS}", i.name),
             )
         })
         .collect()

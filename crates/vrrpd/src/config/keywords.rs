@@ -105,19 +105,6 @@ macro_rules! accepted {
     };
 }
 
-/// A security keyword: checked like keepalived, then the configuration is refused.
-macro_rules! refused {
-    ($name:literal, $args:literal, $desc:literal, $apply:expr) => {
-        Keyword {
-            name: $name,
-            args: $args,
-            description: $desc,
-            status: Status::Refused,
-            apply: $apply,
-        }
-    };
-}
-
 /// A block of another keepalived subsystem: skipped with one note.
 macro_rules! skipped {
     ($name:literal, $args:literal, $desc:literal) => {
@@ -1818,10 +1805,18 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.authentication = auth.finish(c, n);
         }
     ),
-    refused!(
+    kw!(
         "auth_hmac",
         "{ ... }",
-        "keepalived 2.4.3's HMAC-SHA256 advert authentication; exclusive with authentication. Checked like keepalived, then the configuration is refused: vrrpd does not sign or verify adverts yet.",
+        "keepalived 2.4.3's HMAC-SHA256 advert authentication (draft-cassen-vrrp-auth-hmac): a 28-byte trailer on every advert, verified on receipt, each outcome counted and logged (rate-limited) in keepalived's words; exclusive with authentication. Interoperates with keepalived 2.4.3; a YAML model, which holds no keys, is refused.",
+        acted![
+            Test("vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
+            Test("keepalived_243_active_vrrpd_backup_verifies_its_trailers"),
+            Test("ipv6_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
+            Test("multicast_vrrpd_active_keepalived_243_backup_verifies_our_trailers"),
+            Test("a_signed_advert_round_trips_from_one_router_to_another"),
+            Corpus("keywords/auth_hmac.conf")
+        ],
         auth_hmac::block
     ),
     other_subsystem!(
@@ -1916,34 +1911,55 @@ pub static AUTHENTICATION: &[Keyword<AuthDraft>] = &[
 
 /// `auth_hmac` keywords (keepalived 2.4.3).
 pub static AUTH_HMAC: &[Keyword<AuthHmac>] = &[
-    refused!(
+    kw!(
         "key",
         "1..255 hex:HEX|ASCII|file:PATH",
         "A 32..64-byte key by id; several allow rotation. A file holds hex:HEX or ASCII, should be mode 0600 (else a security warning); `${_ENV CREDENTIALS_DIRECTORY}` finds systemd credentials.",
+        acted![Test("key_rotation_with_active_key_keeps_the_backup_following"), Test("mismatched_keys_are_rejected_and_counted_by_both")],
         auth_hmac::key
     ),
-    refused!(
+    kw!(
         "active_key",
         "1..255",
         "The key id adverts are signed with; must name a key.",
+        acted![
+            Test("key_rotation_with_active_key_keeps_the_backup_following"),
+            Test("a_reload_rotates_keys_without_a_transition"),
+            Test("key_rotation_across_vrrpd_and_keepalived_243_has_no_transition")
+        ],
         auth_hmac::active_key
     ),
-    refused!(
+    kw!(
         "anti_replay",
         "time|monotonic",
         "time (default): the timestamp within time_window and a growing sequence; monotonic: a growing sequence only.",
+        acted![
+            Test("a_replayed_advert_is_rejected_counted_and_noticed"),
+            Test("a_stale_advert_is_rejected_and_the_skew_is_reported"),
+            Test("a_replayed_and_an_altered_advert_of_keepalived_243_are_rejected_by_vrrpd"),
+            Test("a_replayed_and_an_altered_advert_of_vrrpd_are_rejected_by_keepalived_243")
+        ],
         auth_hmac::anti_replay
     ),
-    refused!(
+    kw!(
         "time_window",
         "1..300",
         "Freshness window in seconds (time mode). Default max(3 x advert_int, 5).",
+        acted![
+            Test("a_stale_advert_is_rejected_and_the_skew_is_reported"),
+            Test("a_replayed_and_an_altered_advert_of_keepalived_243_are_rejected_by_vrrpd")
+        ],
         auth_hmac::time_window
     ),
-    refused!(
+    kw!(
         "mode",
         "enforce|permissive|receive-only",
-        "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts, verify signed ones.",
+        "enforce (default; forced by strict mode): sign, require a valid trailer. permissive: sign, also accept unsigned adverts. receive-only: do not sign, accept unsigned adverts. Every mode drops a trailer that does not verify, as keepalived.",
+        acted![
+            Test("mode_table"),
+            Test("a_forged_unsigned_priority_255_advert_leaves_the_vip_on_vrrpd"),
+            Test("three_sweep_rollout_across_vrrpd_and_keepalived_243_has_no_transition")
+        ],
         auth_hmac::mode
     ),
 ];

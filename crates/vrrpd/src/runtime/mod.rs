@@ -984,6 +984,9 @@ fn describe_notice(notice: &vrrp_core::Notice) -> String {
         Notice::ChecksumForm { from, theirs } => {
             format!("{from} uses the {theirs:?} IPv4 checksum form: following it")
         }
+        Notice::AuthRejected { .. } | Notice::AuthClockSkew { .. } => {
+            notice.auth_message().unwrap_or_default()
+        }
     }
 }
 

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use vrrp_netns::{ChildGuard, Host, Signal};
 
+/// The VIP of [`unicast_instance`].
+pub const VIP: &str = "192.0.2.100";
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd");
 
 /// A vrrpd process in a lab host, with its log lines.
@@ -75,7 +78,35 @@ impl Daemon {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::fs::create_dir_all(dir.join(name.as_str())).unwrap();
-        let mut guard = host.netns.spawn(cmd).expect("spawn vrrpd");
+        Daemon::run(host, cmd, conf_path, control)
+    }
+
+    /// A keepalived (`program`, e.g. 2.4.3's) in `host` with `conf`, logging to the console,
+    /// every file in `dir`. Its `control` is unused.
+    pub fn start_keepalived(host: &Host, dir: &Path, conf: &str, program: &Path) -> Daemon {
+        let name = &host.name;
+        let conf_path = dir.join(format!("{name}-keepalived.conf"));
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut cmd = Command::new(program);
+        cmd.args([
+            "--vrrp",
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "-f",
+        ])
+        .arg(&conf_path)
+        .arg("-p")
+        .arg(dir.join(format!("{name}-keepalived.pid")))
+        .arg("-r")
+        .arg(dir.join(format!("{name}-keepalived-vrrp.pid")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        Daemon::run(host, cmd, conf_path, dir.join("unused.ctl"))
+    }
+
+    fn run(host: &Host, cmd: Command, conf_path: PathBuf, control: PathBuf) -> Daemon {
+        let mut guard = host.netns.spawn(cmd).expect("spawn the daemon");
         let (tx, lines) = mpsc::channel();
         let child = guard.child_mut();
         let streams: [Box<dyn std::io::Read + Send>; 2] = [
@@ -201,6 +232,68 @@ pub fn tempdir() -> tempfile::TempDir {
         .prefix("vrrpd-test-")
         .tempdir()
         .unwrap()
+}
+
+/// A unicast VRRPv3 instance VI_1 (VRID 51, advert_int 0.2, [`VIP`]) on `host`, its only
+/// listed peer `peer`, with `extra` as further instance lines.
+pub fn unicast_instance(host: &Host, peer: &Host, priority: u8, extra: &str) -> String {
+    format!(
+        "global_defs {{
+    vrrp_version 3
+    vrrp_garp_master_delay 0
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.2
+    unicast_src_ip {src}
+    unicast_peer {{
+        {peer}
+    }}
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+{extra}
+}}
+",
+        src = host.ipv4,
+        peer = peer.ipv4,
+    )
+}
+
+/// Fails with the way to install scapy when `/usr/bin/python3` has none.
+pub fn require_scapy() {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import scapy.layers.vrrp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "scapy is missing under /usr/bin/python3: apt-get install -y python3-scapy (or cargo xtask setup)"
+    );
+}
+
+/// Sends `count` unsigned VRRPv3 adverts for VRID 51, priority 255, from `from`'s own address
+/// to `to`, one every 200 ms, with TTL 255 (what a peer sends), forged by scapy.
+pub fn forge_adverts(from: &Host, to: &Host, count: u32) {
+    let script = format!(
+        "from scapy.all import IP, send\n\
+         from scapy.layers.vrrp import VRRPv3\n\
+         p = IP(src='{src}', dst='{dst}', ttl=255) / VRRPv3(vrid=51, priority=255, adv=20, ipcount=1, addrlist=['{VIP}'])\n\
+         send(p, count={count}, inter=0.2, verbose=False)\n",
+        src = from.ipv4,
+        dst = to.ipv4,
+    );
+    from.netns
+        .exec_ok("/usr/bin/python3", &["-c", &script])
+        .expect("scapy sends the forged adverts");
+}
+
+/// Whether `host` holds [`VIP`].
+pub fn has_vip(host: &Host) -> bool {
+    host.has_address(VIP.parse().unwrap()).unwrap()
 }
 
 /// The VIP of [`tracked_config`].
