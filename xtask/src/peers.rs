@@ -2,8 +2,8 @@
 //! `auth_hmac`), from the steering repository's `shared/peers/`, which lies outside this
 //! repository: beside the checkout (`../shared/peers`), as on the developers' machines and CI.
 //!
-//! The build (about 3 minutes) happens once per PREFIX: `build-keepalived.sh` reuses a binary
-//! already there that reports v2.4.3. When the peers directory is absent, the set-up says so
+//! The build (about 3 minutes) happens once per PREFIX: a binary already there that reports
+//! v2.4.3 is reused (checked here, and by `build-keepalived.sh` too). When the peers directory is absent, the set-up says so
 //! and goes on; a test that needs the peer then fails with [`KEEPALIVED_243_BIN`] unset.
 
 use std::path::{Path, PathBuf};
@@ -52,18 +52,43 @@ fn keepalived_243(root: &Path) -> Result<Option<PathBuf>, Error> {
     let prefix = std::env::var(KEEPALIVED_243_PREFIX_ENV)
         .unwrap_or_else(|_| KEEPALIVED_243_DEFAULT_PREFIX.to_string());
     let bin = Path::new(&prefix).join("sbin/keepalived");
-    if !bin.is_file() {
-        println!("setup: building keepalived 2.4.3 into {prefix} (once; about 3 minutes)");
+    // Checked here first: the script's own check pipes `keepalived -v` into `head -1` under
+    // `pipefail`, which fails now and then (SIGPIPE) and then rebuilds, or fails after a build.
+    if reports_243(&bin) {
+        println!("setup: keepalived 2.4.3 peer: {}", bin.display());
+        return Ok(Some(bin));
     }
+    println!("setup: building keepalived 2.4.3 into {prefix} (once; about 3 minutes)");
     let script = script.display().to_string();
-    let printed = cmd::stdout("bash", &[&script, &prefix])?;
-    let built = printed
-        .lines()
-        .last()
-        .map(|l| PathBuf::from(l.trim()))
-        .unwrap_or(bin);
+    let built = match cmd::stdout("bash", &[&script, &prefix]) {
+        Ok(printed) => printed
+            .lines()
+            .last()
+            .map(|l| PathBuf::from(l.trim()))
+            .unwrap_or(bin),
+        Err(e) if reports_243(&bin) => {
+            println!(
+                "setup: the build script failed ({e}), but {} reports v2.4.3",
+                bin.display()
+            );
+            bin
+        }
+        Err(e) => return Err(e),
+    };
     println!("setup: keepalived 2.4.3 peer: {}", built.display());
     Ok(Some(built))
+}
+
+/// Whether `bin -v` runs and its first line names v2.4.3 (keepalived prints it on stderr).
+fn reports_243(bin: &Path) -> bool {
+    let Ok(out) = std::process::Command::new(bin).arg("-v").output() else {
+        return false;
+    };
+    let text = [out.stderr, out.stdout].concat();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains("v2.4.3"))
 }
 
 #[cfg(test)]
