@@ -234,6 +234,16 @@ pub fn encode(snapshot: &Snapshot) -> String {
         "vrrpd_receive_errors",
         "Received packets discarded, by kind",
     );
+    let auth_rx = counter(
+        &mut reg,
+        "vrrpd_auth_hmac_adverts_received",
+        "Adverts received by an instance with auth_hmac, by the outcome of their trailer",
+    );
+    let auth_tx = counter(
+        &mut reg,
+        "vrrpd_auth_hmac_adverts_signed",
+        "Adverts sent with an auth_hmac trailer",
+    );
 
     for i in &snapshot.status.instances {
         let l = of(i);
@@ -318,6 +328,25 @@ pub fn encode(snapshot: &Snapshot) -> String {
                 .get_or_create(&with(l.clone(), "kind", kind))
                 .inc_by(value);
         }
+        // Only instances that sign or verify (every auth_hmac counter is zero elsewhere).
+        let auth = [
+            ("verified", c.auth_hmac_verified),
+            ("unsigned", c.auth_hmac_unsigned),
+            ("missing", c.auth_hmac_missing),
+            ("malformed", c.auth_hmac_malformed),
+            ("unknown_key", c.auth_hmac_unknown_key),
+            ("invalid", c.auth_hmac_invalid),
+            ("stale", c.auth_hmac_stale),
+            ("replayed", c.auth_hmac_replayed),
+        ];
+        if c.auth_hmac_signed_tx > 0 || auth.iter().any(|(_, v)| *v > 0) {
+            for (outcome, value) in auth {
+                auth_rx
+                    .get_or_create(&with(l.clone(), "outcome", outcome))
+                    .inc_by(value);
+            }
+            auth_tx.get_or_create(&l).inc_by(c.auth_hmac_signed_tx);
+        }
     }
     for r in &snapshot.by_reason {
         by_reason
@@ -366,6 +395,9 @@ mod tests {
         let stats = vrrp_core::Stats {
             adverts_tx: 7,
             rx_auth_errors: 2,
+            auth_hmac_verified: 5,
+            auth_hmac_replayed: 2,
+            auth_hmac_signed_tx: 7,
             ..Default::default()
         };
         Snapshot {
@@ -433,6 +465,10 @@ mod tests {
             format!(r#"vrrpd_receive_errors_total{{{l},kind="auth"}} 2"#),
             format!(r#"vrrpd_transitions_by_reason_total{{{l},reason="active_left"}} 1"#),
             format!("vrrpd_instance_vips_installed{{{l}}} 1"),
+            format!(r#"vrrpd_auth_hmac_adverts_received_total{{{l},outcome="verified"}} 5"#),
+            format!(r#"vrrpd_auth_hmac_adverts_received_total{{{l},outcome="replayed"}} 2"#),
+            format!(r#"vrrpd_auth_hmac_adverts_received_total{{{l},outcome="invalid"}} 0"#),
+            format!("vrrpd_auth_hmac_adverts_signed_total{{{l}}} 7"),
         ] {
             assert!(text.lines().any(|x| x == line), "no {line:?} in:\n{text}");
         }
