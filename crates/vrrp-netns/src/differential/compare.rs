@@ -96,7 +96,7 @@ pub fn classify(diffs: Vec<Difference>, entries: &[Entry]) -> (Vec<Classified>, 
     let stale = entries
         .iter()
         .zip(used)
-        .filter(|(_, u)| !u)
+        .filter(|(e, u)| !u && !e.intermittent)
         .map(|(e, _)| e.clone())
         .collect();
     (classified, stale)
@@ -153,5 +153,9 @@ mod tests {
         assert_eq!(c[0].expected, None);
         assert_eq!(c[1].expected.as_deref(), Some("not implemented"));
         assert_eq!(stale, vec![entries[1].clone()]);
+        let mut sometimes = entries[1].clone();
+        sometimes.intermittent = true;
+        let (_, stale) = classify(Vec::new(), &[sometimes]);
+        assert!(stale.is_empty(), "an intermittent entry is never stale");
     }
 }

@@ -8,10 +8,12 @@
 //!       line: "table main: 198.51.100.0/24 via 192.0.2.254 dev eth0 *"   # `*` = any text
 //!       reason: not implemented yet (issue #11)
 //!       versions: ["2.2.7"]                 # optional: keepalived versions it applies to
+//!       intermittent: true                  # optional: keepalived shows it in some runs only
 //! ```
 //!
 //! A difference without a matching entry is unexpected; an entry (for a file that was run,
-//! applying to the keepalived version used) that matches no difference is stale. Both fail.
+//! applying to the keepalived version used) that matches no difference is stale, unless it is
+//! `intermittent` (a race in keepalived itself, which its reason must name). Both fail.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +38,10 @@ pub struct Entry {
     /// keepalived versions (`2.2.7`, `2.4.3`) the entry applies to; empty = all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
+    /// The difference occurs in some runs only, because of a race in keepalived (the reason
+    /// says which): not stale when absent. Still unexpected lines fail as always.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermittent: bool,
 }
 
 impl Entry {
@@ -47,6 +53,7 @@ impl Entry {
             line: line.into(),
             reason: reason.into(),
             versions: Vec::new(),
+            intermittent: false,
         }
     }
 
