@@ -357,7 +357,11 @@ pub fn sync_group_plans(cfg: &Config) -> Vec<SyncGroupPlan> {
                 .iter()
                 .filter_map(|m| cfg.vrrp_instances.iter().position(|i| &i.name == m))
                 .collect(),
-            notify: NotifyPlan::new(g.notify.clone(), g.notify_priority_changes, g.smtp_alert),
+            notify: NotifyPlan::new(
+                g.notify.clone(),
+                g.notify_priority_changes.unwrap_or(false),
+                g.smtp_alert,
+            ),
         })
         .collect()
 }
@@ -532,7 +536,7 @@ pub fn instance_plan(
         trackers: trackers(cfg, inst, group),
         notify: NotifyPlan::new(
             inst.notify.clone(),
-            inst.notify_priority_changes,
+            inst.notify_priority_changes.unwrap_or(false),
             inst.smtp_alert,
         ),
         sync_group: inst.sync_group.clone(),

@@ -713,3 +713,34 @@ vrrp_instance PLAIN {
     );
     assert!(!plans[2].router.accept_mode, "strict_mode: no accept mode");
 }
+
+/// keepalived's rule: an instance's own `notify_priority_changes`, else its sync group's, else
+/// the global `vrrp_notify_priority_changes`.
+#[test]
+fn notify_priority_changes_defaults_from_the_sync_group_then_the_global() {
+    let instance = |name: &str, vrid: u8, own: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority 100\n    virtual_ipaddress {{\n        192.0.2.{vrid}/24\n    }}\n{own}}}\n"
+        )
+    };
+    let text = [
+        "global_defs {\n    vrrp_notify_priority_changes\n}\n".to_string(),
+        "vrrp_sync_group G {\n    group {\n        A\n        B\n    }\n    notify_priority_changes false\n}\n".into(),
+        instance("A", 1, ""),
+        instance("B", 2, "    notify_priority_changes\n"),
+        instance("C", 3, ""),
+        instance("D", 4, "    notify_priority_changes false\n"),
+    ]
+    .concat();
+    let plans = router_configs(&config(&text), &host()).unwrap();
+    let on: Vec<(&str, bool)> = plans
+        .iter()
+        .map(|p| (&*p.router.name, p.notify.priority_changes))
+        .collect();
+    assert_eq!(
+        on,
+        [("A", false), ("B", true), ("C", true), ("D", false)],
+        "A: its group's; B: its own; C: the global; D: its own"
+    );
+}

@@ -286,6 +286,18 @@ fn address_options_reach_the_kernel() {
 /// `BACKUP_PRIORITY` line on the notify FIFO.
 #[test]
 fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
+    priority_lines_on_the_fifo("", "    notify_priority_changes\n");
+}
+
+/// The global `vrrp_notify_priority_changes` does the same for an instance that does not say.
+#[test]
+fn vrrp_notify_priority_changes_writes_priority_lines_to_the_fifo() {
+    priority_lines_on_the_fifo("    vrrp_notify_priority_changes\n", "");
+}
+
+/// A tracked script raises the priority from 40 to 60 and lowers it again; the FIFO has both
+/// priority lines. `global` and `own` are extra global_defs and instance lines.
+fn priority_lines_on_the_fifo(global: &str, own: &str) {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let lab = support::lab(false);
@@ -295,14 +307,11 @@ fn notify_priority_changes_writes_priority_lines_to_the_fifo() {
     let flag = dir.join("up");
     std::fs::write(&flag, "").unwrap();
     let conf = format!(
-        "global_defs {{\n    vrrp_version 3\n    notify_fifo {}\n}}\n\
+        "global_defs {{\n    vrrp_version 3\n    notify_fifo {}\n{global}}}\n\
          vrrp_script chk {{\n    script \"/bin/test -e {}\"\n    interval 1\n    weight 20\n    rise 1\n    fall 1\n}}\n{}",
         fifo.display(),
         flag.display(),
-        instance(
-            40,
-            "    notify_priority_changes\n    track_script {\n        chk\n    }\n"
-        )
+        instance(40, &format!("{own}    track_script {{\n        chk\n    }}\n"))
     );
     let mut a = Daemon::start(lab.host("r1"), dir, &conf);
     a.expect(

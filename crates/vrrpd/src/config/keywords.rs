@@ -668,8 +668,11 @@ pub static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
     kw!(
         "vrrp_notify_priority_changes",
         "[BOOL]",
-        "Also write priority changes to the FIFO.",
-        NOT_YET,
+        "Also write priority changes to the FIFO (instances that do not set notify_priority_changes).",
+        acted![
+            Test("notify_priority_changes_defaults_from_the_sync_group_then_the_global"),
+            Test("vrrp_notify_priority_changes_writes_priority_lines_to_the_fifo")
+        ],
         |c, g, n| { g.vrrp_notify_priority_changes = c.flag(n) }
     ),
     kw!(
@@ -1685,7 +1688,7 @@ pub static VRRP_INSTANCE: &[Keyword<VrrpInstance>] = &[
             Test("notify_priority_changes_writes_priority_lines_to_the_fifo"),
             EVERY_OPTION
         ],
-        |c, i, n| i.notify_priority_changes = c.flag(n)
+        |c, i, n| i.notify_priority_changes = Some(c.flag(n))
     ),
     kw!(
         "smtp_alert",
@@ -2077,9 +2080,11 @@ pub static VRRP_SYNC_GROUP: &[Keyword<VrrpSyncGroup>] = &[
     kw!(
         "notify_priority_changes",
         "[BOOL]",
-        "Report priority changes.",
-        NOT_YET,
-        |c, g, n| g.notify_priority_changes = c.flag(n)
+        "Report priority changes of the members that do not set notify_priority_changes.",
+        acted![Test(
+            "notify_priority_changes_defaults_from_the_sync_group_then_the_global"
+        )],
+        |c, g, n| g.notify_priority_changes = Some(c.flag(n))
     ),
     kw!(
         "sync_group_tracking_weight",

@@ -733,8 +733,10 @@ pub struct VrrpInstance {
     pub skip_check_adv_addr: bool,
     /// Notify scripts.
     pub notify: NotifyScripts,
-    /// `notify_priority_changes`.
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes`; unset, the sync group's, else the global
+    /// `vrrp_notify_priority_changes` (keepalived's rule; the resolved value is always set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     /// `smtp_alert`.
     pub smtp_alert: bool,
     /// GARP settings (global defaults copied at the start of the block, then overridden).
@@ -813,7 +815,7 @@ impl Default for VrrpInstance {
             strict_mode: false,
             skip_check_adv_addr: false,
             notify: NotifyScripts::default(),
-            notify_priority_changes: false,
+            notify_priority_changes: None,
             smtp_alert: false,
             garp: GarpSettings::default(),
             down_timer_adverts: 3,
@@ -862,8 +864,9 @@ pub struct VrrpSyncGroup {
     pub notify: NotifyScripts,
     /// `smtp_alert`.
     pub smtp_alert: bool,
-    /// `notify_priority_changes`.
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes`: the default of its members that do not set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     /// `sync_group_tracking_weight`.
     pub sync_group_tracking_weight: bool,
     /// Where the block starts.

@@ -28,6 +28,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, config: &mut Config, options: &LoadOptions) {
     }
     check_static_interfaces(ctx, config, options);
     resolve_sync_groups(ctx, config);
+    resolve_notify_priority_changes(config);
     check_duplicate_vrids(ctx, &config.vrrp_instances);
     drop_unused_scripts(ctx, config);
     if ctx.count_matching(|d| d.message.contains(MISSING_INTERFACE)) == interface_problems {
@@ -622,6 +623,21 @@ fn check_interfaces(
         .filter(|(i, _)| !known.iter().any(|k| k == i))
     {
         ctx.warn(&span, format!("({name}) {role} {interface} does not exist on this host, expected an existing interface or dynamic_interfaces"));
+    }
+}
+
+/// keepalived's rule for `notify_priority_changes`: the instance's own, else its sync group's,
+/// else the global `vrrp_notify_priority_changes`.
+fn resolve_notify_priority_changes(config: &mut Config) {
+    let global = config.global_defs.vrrp_notify_priority_changes;
+    let groups = &config.vrrp_sync_groups;
+    for inst in &mut config.vrrp_instances {
+        if inst.notify_priority_changes.is_none() {
+            let group = (inst.sync_group.as_ref())
+                .and_then(|name| groups.iter().find(|g| &g.name == name))
+                .and_then(|g| g.notify_priority_changes);
+            inst.notify_priority_changes = Some(group.unwrap_or(global));
+        }
     }
 }
 
