@@ -49,9 +49,14 @@ fn instance(status: &Value) -> &Value {
 
 /// r1 (150 + 10) Active, r2 (100 + 10) Backup, both with their tracker reported.
 fn pair(lab: &Lab, dir: &Path) -> (Daemon, Daemon) {
-    let mut a = Daemon::start(lab.host("r1"), dir, &config(150));
+    pair_with(lab, dir, config)
+}
+
+/// As [`pair`], with `conf(priority)` as the configuration.
+fn pair_with(lab: &Lab, dir: &Path, conf: impl Fn(u8) -> String) -> (Daemon, Daemon) {
+    let mut a = Daemon::start(lab.host("r1"), dir, &conf(150));
     a.expect(&["(VI_1) Entering MASTER STATE"], Duration::from_secs(5));
-    let mut b = Daemon::start(lab.host("r2"), dir, &config(100));
+    let mut b = Daemon::start(lab.host("r2"), dir, &conf(100));
     b.expect(&["(VI_1) Entering BACKUP STATE"], Duration::from_secs(5));
     for d in [&a, &b] {
         let reported = wait_until(Duration::from_secs(5), || {
@@ -470,7 +475,14 @@ fn control_group_members_may_read_but_not_change_anything() {
 fn vrrpctl_garp_re_announces_the_vips_of_the_active_only() {
     let lab = support::lab(false);
     let tmp = support::tempdir();
-    let (a, b) = pair(&lab, tmp.path());
+    // No periodic re-announcement: every gratuitous ARP after the takeover is vrrpctl's.
+    let quiet = |p| {
+        config(p).replace(
+            "advert_int 0.2",
+            "advert_int 0.2\n    garp_master_refresh 0",
+        )
+    };
+    let (a, b) = pair_with(&lab, tmp.path(), quiet);
     let cap = lab.default_segment().capture().unwrap();
     let vip: std::net::Ipv4Addr = VIP.parse().unwrap();
     let garp_from_r1 = |f: &vrrp_netns::Frame| {
@@ -478,7 +490,12 @@ fn vrrpctl_garp_re_announces_the_vips_of_the_active_only() {
             && f.arp()
                 .is_some_and(|a| a.is_gratuitous() && a.sender_ip == vip)
     };
-    // The takeover's bursts are over; nothing else announces within the next second.
+    // The takeover's burst is over (no second burst: vrrp_garp_master_delay 0).
+    assert!(
+        cap.wait_for(Duration::from_millis(500), garp_from_r1)
+            .is_none(),
+        "r1 still announces on its own"
+    );
     cap.clear();
     let out = vrrpctl(&a.control, &["garp", "VI_1"]);
     assert!(out.status.success(), "{out:?}");
